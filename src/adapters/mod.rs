@@ -1,0 +1,27 @@
+//! Adapters: one module per technology. [`open_stores`] is the one place that turns a
+//! configured backend into port implementations.
+
+pub mod clock;
+pub mod memory;
+
+use crate::config::StoreConfig;
+use crate::ports::Stores;
+
+/// The configured backend cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "the {0} store is not available in this build yet; \
+         set INTENTGATE_STORE=memory (state is lost on restart)"
+    )]
+    NotBuilt(&'static str),
+}
+
+/// Opens the storage backend chosen by configuration.
+pub async fn open_stores(config: &StoreConfig) -> Result<Stores, OpenError> {
+    match config {
+        StoreConfig::Memory => Ok(memory::open()),
+        StoreConfig::Sled { .. } => Err(OpenError::NotBuilt("sled")),
+        StoreConfig::Postgres { .. } => Err(OpenError::NotBuilt("postgres")),
+    }
+}

@@ -1,0 +1,109 @@
+//! Secrets in configuration: never shown by `Debug` or `Display`, compared in
+//! constant time.
+
+use std::fmt;
+
+use subtle::ConstantTimeEq;
+
+/// A secret string (admin token, database URL, webhook secret).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that must use it (a driver, an HMAC).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Constant-time comparison with a presented credential (timing reveals neither
+    /// a matching prefix nor, beyond its length, the secret).
+    pub fn matches(&self, presented: &str) -> bool {
+        bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A database URL whose password is masked when shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(Secret);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(Secret::new(url))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// The URL with any password replaced by `***` (URL or `key=value` form).
+    pub fn redacted(&self) -> String {
+        let url = self.expose();
+        if let Some((scheme, rest)) = url.split_once("://") {
+            if let Some((userinfo, host)) = rest.rsplit_once('@') {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                let masked = if userinfo.contains(':') {
+                    format!("{user}:***")
+                } else {
+                    user.into()
+                };
+                return format!("{scheme}://{masked}@{host}");
+            }
+            return url.to_owned();
+        }
+        url.split_whitespace()
+            .map(|kv| {
+                if kv.starts_with("password=") {
+                    "password=***"
+                } else {
+                    kv
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2")),
+            "Secret(<redacted>)"
+        );
+        let url = DatabaseUrl::new("postgres://app:s3cret@db:5432/ig");
+        assert_eq!(
+            format!("{url:?}"),
+            r#"DatabaseUrl("postgres://app:***@db:5432/ig")"#
+        );
+        let dsn = DatabaseUrl::new("host=db user=app password=s3cret");
+        assert!(!format!("{dsn:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn matches_exactly() {
+        let s = Secret::new("token-1");
+        assert!(s.matches("token-1"));
+        assert!(!s.matches("token-2"));
+        assert!(!s.matches("token-10"));
+        assert!(!s.matches(""));
+    }
+}

@@ -1,0 +1,14 @@
+//! Audit events, their canonical form, the per-tenant hash chain and its verification.
+
+mod chain;
+mod event;
+mod query;
+mod redact;
+
+pub use chain::{
+    BreakReason, ChainBreak, ChainHead, ChainVerifier, ChainedEvent, VerifyReport, chain_hash,
+    chain_key, seal,
+};
+pub use event::{AuditEvent, EVENT_NAME, SCHEMA_VERSION};
+pub use query::{AuditQuery, DEFAULT_LIMIT, MAX_LIMIT, TenantScope, newest_first};
+pub use redact::{ArgValuesMode, ArgValuesModeError, arg_keys, redact_args};

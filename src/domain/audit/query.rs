@@ -1,0 +1,89 @@
+//! Audit query filters, shared by every backend so they all answer alike.
+
+use super::{AuditEvent, ChainedEvent};
+use crate::domain::time::Timestamp;
+
+/// Page size when none (or a non-positive one) is asked for.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Largest page a query returns.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// Which tenants a listing covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TenantScope {
+    /// Every tenant (superadmin without a tenant filter).
+    #[default]
+    All,
+    /// Exactly this tenant's rows.
+    Only(String),
+}
+
+impl TenantScope {
+    /// The reference convention: an empty tenant filter means every tenant.
+    pub fn from_filter(tenant: &str) -> Self {
+        if tenant.is_empty() {
+            Self::All
+        } else {
+            Self::Only(tenant.to_owned())
+        }
+    }
+
+    pub fn admits(&self, tenant: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(t) => t == tenant,
+        }
+    }
+}
+
+/// The reference's audit filters: every non-empty field must match exactly; the
+/// time bounds are inclusive. Results are newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub tenant: TenantScope,
+    pub agent_id: String,
+    pub tool: String,
+    pub decision: String,
+    pub check: String,
+    /// Matches `capability_token_id`.
+    pub jti: String,
+    pub elevation_id: String,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl AuditQuery {
+    /// The page size actually served: 0 means the default, larger than the maximum
+    /// is clamped.
+    pub fn effective_limit(&self) -> u32 {
+        match self.limit {
+            0 => DEFAULT_LIMIT,
+            n => n.min(MAX_LIMIT),
+        }
+    }
+
+    pub fn matches(&self, e: &AuditEvent) -> bool {
+        let eq = |want: &str, have: &str| want.is_empty() || want == have;
+        self.from.is_none_or(|f| e.ts >= f)
+            && self.to.is_none_or(|t| e.ts <= t)
+            && self.tenant.admits(&e.tenant)
+            && eq(&self.agent_id, &e.agent_id)
+            && eq(&self.tool, &e.tool)
+            && eq(&self.decision, &e.decision)
+            && eq(&self.check, &e.check)
+            && eq(&self.jti, &e.capability_token_id)
+            && eq(&self.elevation_id, &e.elevation_id)
+    }
+}
+
+/// Result order for queries: newest first, ties broken by chain and position so that
+/// paging is stable.
+pub fn newest_first(a: &ChainedEvent, b: &ChainedEvent) -> std::cmp::Ordering {
+    b.event
+        .ts
+        .cmp(&a.event.ts)
+        .then_with(|| b.chain.cmp(&a.chain))
+        .then(b.seq.cmp(&a.seq))
+}

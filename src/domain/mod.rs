@@ -1,0 +1,12 @@
+//! The pure core: no I/O, no clock, no async. Everything here takes time and randomness
+//! as parameters, so it is deterministic and tested with the reference's vectors.
+
+pub mod approval;
+pub mod audit;
+pub mod budget;
+pub mod decision;
+pub mod gojson;
+pub mod policy;
+pub mod revocation;
+pub mod time;
+pub mod token;

@@ -1,0 +1,138 @@
+//! Instants as the domain sees them: UTC nanoseconds since the Unix epoch.
+//!
+//! The domain never reads the clock; callers pass a [`Timestamp`] in. Formatting follows
+//! Go's `time.RFC3339Nano` (fraction trimmed of trailing zeros, none when zero, `Z`),
+//! which is what the reference writes into audit events and hashes.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+const NANOS_PER_MICRO: i64 = 1_000;
+
+/// A UTC instant with nanosecond precision (years 1678..2262).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// A timestamp string that is not RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid RFC 3339 timestamp {0:?}")]
+pub struct TimestampParseError(pub String);
+
+impl Timestamp {
+    pub const fn from_unix_nanos(nanos: i64) -> Self {
+        Self(nanos)
+    }
+
+    pub const fn from_unix_seconds(secs: i64) -> Self {
+        Self(secs.saturating_mul(NANOS_PER_SEC))
+    }
+
+    pub const fn unix_nanos(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds, rounded towards negative infinity like Go's `Time.Unix`.
+    pub const fn unix_seconds(self) -> i64 {
+        self.0.div_euclid(NANOS_PER_SEC)
+    }
+
+    /// Drops sub-microsecond digits: what the audit chain stores and hashes, so that
+    /// every backend (and Postgres' microsecond `timestamptz`) round-trips the value.
+    pub const fn truncate_to_micros(self) -> Self {
+        Self(self.0 - self.0.rem_euclid(NANOS_PER_MICRO))
+    }
+
+    pub const fn plus_nanos(self, nanos: i64) -> Self {
+        Self(self.0.saturating_add(nanos))
+    }
+
+    pub fn plus_seconds(self, secs: i64) -> Self {
+        self.plus_nanos(secs.saturating_mul(NANOS_PER_SEC))
+    }
+
+    /// Parses RFC 3339 with any offset and fraction, normalised to UTC.
+    pub fn parse_rfc3339(s: &str) -> Result<Self, TimestampParseError> {
+        let parsed =
+            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampParseError(s.to_owned()))?;
+        i64::try_from(parsed.unix_timestamp_nanos())
+            .map(Self)
+            .map_err(|_| TimestampParseError(s.to_owned()))
+    }
+
+    /// Go `time.RFC3339Nano` in UTC, e.g. `2026-05-12T10:00:01.5Z`.
+    pub fn to_rfc3339_nano(self) -> String {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0))
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339_nano())
+    }
+}
+
+/// Formats a duration the way Go's `time.Duration.String` does for whole seconds and
+/// above (`5m0s`, `1h0m0s`, `45s`), used in the approval-timeout reason text.
+pub fn go_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn formats_like_go_rfc3339_nano() {
+        assert_eq!(
+            ts("2026-05-12T10:00:00Z").to_rfc3339_nano(),
+            "2026-05-12T10:00:00Z"
+        );
+        assert_eq!(
+            ts("2026-05-12T10:00:00.120000000Z").to_rfc3339_nano(),
+            "2026-05-12T10:00:00.12Z"
+        );
+        assert_eq!(
+            ts("2026-05-12T12:00:00.5+02:00").to_rfc3339_nano(),
+            "2026-05-12T10:00:00.5Z"
+        );
+    }
+
+    #[test]
+    fn truncates_to_microseconds() {
+        let t = ts("2026-05-11T22:30:00.123456789Z").truncate_to_micros();
+        assert_eq!(t.to_rfc3339_nano(), "2026-05-11T22:30:00.123456Z");
+    }
+
+    #[test]
+    fn unix_seconds_floor() {
+        assert_eq!(Timestamp::from_unix_nanos(1_999_999_999).unix_seconds(), 1);
+        assert_eq!(Timestamp::from_unix_nanos(-1).unix_seconds(), -1);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(300), "5m0s");
+        assert_eq!(go_duration(45), "45s");
+        assert_eq!(go_duration(3600), "1h0m0s");
+    }
+}

@@ -1,0 +1,144 @@
+//! Token verification, split into the reference's steps so the pipeline can run the
+//! revocation lookup between the signature and the claims:
+//! [`check_structure`] → [`verify_signature`] → (revocation) → [`check_claims`].
+//! Every failure's `Display` is the reference's exact reason string.
+
+use base64::Engine as _;
+use subtle::ConstantTimeEq;
+
+use super::{B64, MasterKey, SCHEMA_VERSION, Token, signature_bytes};
+use crate::domain::gojson::go_quote;
+use crate::domain::time::Timestamp;
+
+/// Why a capability check failed. All map to JSON-RPC -32010.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CapabilityError {
+    #[error("capability token required (INTENTGATE_REQUIRE_CAPABILITY=true)")]
+    Required,
+    #[error("expected \"Bearer <token>\" Authorization header")]
+    BadScheme,
+    #[error("token is not valid base64url")]
+    NotBase64,
+    #[error("token JSON is malformed")]
+    MalformedJson,
+    #[error("unknown token schema version")]
+    UnknownVersion,
+    #[error("token id (jti) is required")]
+    MissingJti,
+    #[error("token subject (sub) is required")]
+    MissingSub,
+    #[error("token issued-at (iat) is required")]
+    MissingIat,
+    #[error("token root id (root_jti) is required")]
+    MissingRootJti,
+    #[error("token tenant is required")]
+    MissingTenant,
+    #[error("signature is not valid base64url")]
+    SignatureNotBase64,
+    #[error("signature mismatch")]
+    SignatureMismatch,
+    #[error("revocation store unavailable; token rejected (fail-closed)")]
+    RevocationUnavailable,
+    #[error("token revoked")]
+    Revoked,
+    #[error("token not yet valid (nbf in future)")]
+    NotYetValid,
+    #[error("caveat {index} ({kind}): {failure}")]
+    Caveat {
+        index: usize,
+        kind: String,
+        failure: CaveatFailure,
+    },
+}
+
+/// The inner text of a failed caveat.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CaveatFailure {
+    #[error("expiry caveat missing exp value")]
+    MissingExp,
+    #[error("expired")]
+    Expired,
+    #[error("agent_lock caveat missing agent value")]
+    MissingAgent,
+    #[error("token bound to {}, request from {}", go_quote(.bound), go_quote(.request))]
+    AgentMismatch { bound: String, request: String },
+    #[error("tool {} not in allowed set", go_quote(.0))]
+    ToolNotAllowed(String),
+    #[error("tool {} is forbidden", go_quote(.0))]
+    ToolForbidden(String),
+    #[error("step_up caveat has negative step_up_at value")]
+    NegativeStepUp,
+    #[error("unknown caveat type {} (deny by default)", go_quote(.0))]
+    UnknownType(String),
+}
+
+/// Required fields, in the reference's order.
+pub fn check_structure(token: &Token) -> Result<(), CapabilityError> {
+    let missing = [
+        (token.v != SCHEMA_VERSION, CapabilityError::UnknownVersion),
+        (token.jti.is_empty(), CapabilityError::MissingJti),
+        (token.sub.is_empty(), CapabilityError::MissingSub),
+        (token.iat == 0, CapabilityError::MissingIat),
+        (token.root_jti.is_empty(), CapabilityError::MissingRootJti),
+        (token.tenant.is_empty(), CapabilityError::MissingTenant),
+    ];
+    match missing.into_iter().find(|(failed, _)| *failed) {
+        Some((_, err)) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Recomputes the HMAC chain over the re-serialized fields and compares it with `sig`
+/// in constant time.
+pub fn verify_signature(token: &Token, key: &MasterKey) -> Result<(), CapabilityError> {
+    let claimed = B64
+        .decode(&token.sig)
+        .map_err(|_| CapabilityError::SignatureNotBase64)?;
+    let expected = signature_bytes(key.as_bytes(), token);
+    if bool::from(expected.as_slice().ct_eq(&claimed)) {
+        Ok(())
+    } else {
+        Err(CapabilityError::SignatureMismatch)
+    }
+}
+
+/// `nbf`, then every caveat in chain order; the first failure wins.
+pub fn check_claims(token: &Token, now: Timestamp, tool: &str) -> Result<(), CapabilityError> {
+    let now = now.unix_seconds();
+    if token.nbf != 0 && now < token.nbf {
+        return Err(CapabilityError::NotYetValid);
+    }
+    for (index, caveat) in token.cav.iter().enumerate() {
+        check_caveat(caveat, &token.sub, now, tool).map_err(|failure| CapabilityError::Caveat {
+            index,
+            kind: caveat.t.clone(),
+            failure,
+        })?;
+    }
+    Ok(())
+}
+
+fn check_caveat(
+    caveat: &super::Caveat,
+    subject: &str,
+    now_unix: i64,
+    tool: &str,
+) -> Result<(), CaveatFailure> {
+    let listed = caveat.tools.iter().any(|t| t == tool);
+    match caveat.t.as_str() {
+        "exp" if caveat.exp == 0 => Err(CaveatFailure::MissingExp),
+        "exp" if now_unix >= caveat.exp => Err(CaveatFailure::Expired),
+        "agent_lock" if caveat.agent.is_empty() => Err(CaveatFailure::MissingAgent),
+        // The reference compares with the token's own subject: there is no
+        // request-supplied agent identity.
+        "agent_lock" if caveat.agent != subject => Err(CaveatFailure::AgentMismatch {
+            bound: caveat.agent.clone(),
+            request: subject.to_owned(),
+        }),
+        "tool_allow" if !listed => Err(CaveatFailure::ToolNotAllowed(tool.to_owned())),
+        "tool_deny" if listed => Err(CaveatFailure::ToolForbidden(tool.to_owned())),
+        "step_up" if caveat.step_up_at < 0 => Err(CaveatFailure::NegativeStepUp),
+        "exp" | "agent_lock" | "tool_allow" | "tool_deny" | "max_calls" | "step_up" => Ok(()),
+        other => Err(CaveatFailure::UnknownType(other.to_owned())),
+    }
+}

@@ -1,0 +1,72 @@
+//! The audit chain store: append-only, one hash chain per tenant.
+
+use async_trait::async_trait;
+
+use super::StoreResult;
+use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
+
+/// Result of an append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Every record was written; this is the new head.
+    Appended(ChainHead),
+    /// The chain's head is no longer the one the records were sealed against; nothing
+    /// was written. Carries the current head so the caller can re-seal and retry.
+    HeadMoved { current: Option<ChainHead> },
+}
+
+/// Persists sealed chains. Sealing (hashing, linking) is the domain's job
+/// ([`crate::domain::audit::seal`]); the store guarantees the chain never forks.
+#[async_trait]
+pub trait AuditChainStore: Send + Sync {
+    /// The last record of `chain`, `Ok(None)` when the chain is empty.
+    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>>;
+
+    /// Appends `records` atomically, all or nothing, if and only if the chain's head is
+    /// still the one they were sealed against: `records[0].seq` is head.seq + 1 (1 for
+    /// an empty chain) and `records[0].prev_hash` equals the head's hash (empty for an
+    /// empty chain). Otherwise returns `HeadMoved` and writes nothing.
+    /// `records` must be non-empty, of one chain, and contiguous (`seq` rising by one,
+    /// each `prev_hash` the previous `hash`); a run that is not returns
+    /// `Err(StoreError::InvalidRequest)`.
+    async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome>;
+
+    /// Up to `limit` records of `chain` with `seq >= from_seq`, ascending by `seq`.
+    /// An unknown chain or a start past the head gives `Ok(vec![])`.
+    async fn range(&self, chain: &str, from_seq: u64, limit: u32)
+    -> StoreResult<Vec<ChainedEvent>>;
+
+    /// Records matching `query` across chains, newest first
+    /// ([`crate::domain::audit::newest_first`]), skipping `query.offset` and returning
+    /// at most `query.effective_limit()`.
+    async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<ChainedEvent>>;
+
+    /// How many records match `query`, ignoring its limit and offset.
+    async fn count(&self, query: &AuditQuery) -> StoreResult<u64>;
+}
+
+/// Checks the shape precondition of [`AuditChainStore::append`]; adapters call it first.
+pub fn check_run(records: &[ChainedEvent]) -> StoreResult<()> {
+    let Some(first) = records.first() else {
+        return Err(super::StoreError::InvalidRequest(
+            "empty audit append".into(),
+        ));
+    };
+    let contiguous = records.windows(2).all(|w| {
+        w[1].chain == first.chain && w[1].seq == w[0].seq + 1 && w[1].prev_hash == w[0].hash
+    });
+    if first.seq == 0 || !contiguous {
+        return Err(super::StoreError::InvalidRequest(
+            "audit append must be one contiguous run of one chain".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `head` is the head `first` was sealed against.
+pub fn extends(head: Option<&ChainHead>, first: &ChainedEvent) -> bool {
+    match head {
+        None => first.seq == 1 && first.prev_hash.is_empty(),
+        Some(h) => first.seq == h.seq + 1 && first.prev_hash == h.hash,
+    }
+}

@@ -1,0 +1,38 @@
+//! The one infrastructure error every storage port returns.
+//!
+//! `Err` means "the store could not answer"; expected outcomes (conflicts, already
+//! decided, head moved) are values in each port's `Ok` type. Messages never contain
+//! connection strings or secrets: adapters build them from the operation and the
+//! driver's error kind only.
+
+use std::error::Error;
+
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or timed out; retrying later may work.
+    #[error("{backend} store unavailable: {message}")]
+    Unavailable {
+        backend: &'static str,
+        message: String,
+    },
+    /// Stored data failed an integrity check on read.
+    #[error("{backend} store holds corrupted data: {message}")]
+    Corrupted {
+        backend: &'static str,
+        message: String,
+    },
+    /// The caller broke a documented precondition (a bug, not a transient fault).
+    #[error("invalid store request: {0}")]
+    InvalidRequest(String),
+    /// Any other backend failure.
+    #[error("{backend} store error: {source}")]
+    Backend {
+        backend: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,34 @@
+//! Ports: what the application needs from the outside world, as object-safe traits.
+//!
+//! Every method's doc comment is its contract, and the conformance suite in
+//! `tests/conformance` tests exactly those sentences on every backend.
+
+mod approval;
+mod audit;
+mod budget;
+mod clock;
+mod error;
+mod policy;
+mod revocation;
+
+use std::sync::Arc;
+
+pub use approval::{ApprovalFilter, ApprovalStore, CreateOutcome, DecideOutcome};
+pub use audit::{AppendOutcome, AuditChainStore, check_run, extends};
+pub use budget::BudgetStore;
+pub use clock::Clock;
+pub use error::{BoxError, StoreError, StoreResult};
+pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
+pub use revocation::{RevocationStore, RevokeOutcome};
+
+/// One backend's implementations of every storage port, wired once at startup.
+#[derive(Clone)]
+pub struct Stores {
+    /// Short backend name for logs and health output (`memory`, `sled`, `postgres`).
+    pub backend: &'static str,
+    pub audit: Arc<dyn AuditChainStore>,
+    pub revocations: Arc<dyn RevocationStore>,
+    pub budgets: Arc<dyn BudgetStore>,
+    pub approvals: Arc<dyn ApprovalStore>,
+    pub policies: Arc<dyn PolicyStore>,
+}
