@@ -331,3 +331,6 @@ impl Loader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

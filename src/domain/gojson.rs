@@ -183,6 +183,58 @@ fn is_go_printable(c: char) -> bool {
     c == ' ' || !(c.is_control() || c.is_whitespace() || invisible_format)
 }
 
+/// Re-indents compact JSON the way Go's `json.MarshalIndent(v, "", indent)` lays it
+/// out: one member per line, `": "` after keys, empty objects and arrays kept as `{}`
+/// and `[]`.
+pub fn indent(compact: &str, indent: &str) -> String {
+    let mut out = String::with_capacity(compact.len() * 2);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&indent.repeat(depth));
+    };
+    let mut chars = compact.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' if matches!(chars.peek(), Some('}' | ']')) => {
+                out.push(c);
+                out.extend(chars.next());
+            }
+            '{' | '[' => {
+                out.push(c);
+                depth += 1;
+                newline(&mut out, depth);
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Writes one JSON object field by field, in the caller's order, with Go's
 /// `omitempty` rules available per field.
 pub struct ObjectWriter<'a> {
@@ -355,5 +407,11 @@ mod tests {
         assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
         assert_eq!(go_quote("x\ny\u{1}\u{7f}"), r#""x\ny\x01\x7f""#);
         assert_eq!(go_quote("é<&>\u{a0}\u{200b}"), "\"é<&>\\u00a0\\u200b\"");
+    }
+    #[test]
+    fn indents_like_go_marshal_indent() {
+        let got = indent(r#"{"a":[1,{"b":"x,{y}:\\\"z"}],"c":{},"d":[]}"#, "  ");
+        let want = "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"x,{y}:\\\\\\\"z\"\n    }\n  ],\n  \"c\": {},\n  \"d\": []\n}";
+        assert_eq!(got, want);
     }
 }

@@ -88,6 +88,55 @@ pub fn go_duration(secs: u64) -> String {
     }
 }
 
+/// Why a Go duration string did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {0:?} (examples: 90s, 30m, 1h30m, 1.5h)")]
+pub struct DurationParseError(pub String);
+
+/// Parses Go's `time.ParseDuration` syntax (`300ms`, `1.5h`, `1h30m`, `-2m`) into
+/// nanoseconds.
+pub fn parse_go_duration(text: &str) -> Result<i64, DurationParseError> {
+    let err = || DurationParseError(text.to_owned());
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(err());
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(err)?;
+        let (num, tail) = rest.split_at(num_len);
+        let value: f64 = num.parse().map_err(|_| err())?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit {
+            "ns" => 1.0,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return Err(err()),
+        };
+        total += value * scale;
+        rest = tail;
+    }
+    if total > i64::MAX as f64 {
+        return Err(err());
+    }
+    let nanos = total as i64;
+    Ok(if negative { -nanos } else { nanos })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +176,19 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert!(Timestamp::parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn parses_go_durations() {
+        assert_eq!(parse_go_duration("1h"), Ok(3_600_000_000_000));
+        assert_eq!(parse_go_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_go_duration("1.5h"), Ok(5_400_000_000_000));
+        assert_eq!(parse_go_duration("300ms"), Ok(300_000_000));
+        assert_eq!(parse_go_duration("-2m"), Ok(-120_000_000_000));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        for bad in ["", "1", "h", "1x", "1h-", "--1h"] {
+            assert!(parse_go_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

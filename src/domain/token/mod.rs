@@ -13,7 +13,9 @@ mod verify;
 pub use decode::decode;
 pub use key::{MasterKey, MasterKeyError};
 pub use mint::{AttenuateError, MintRequest, attenuate, mint, new_token_id};
-pub use verify::{CapabilityError, CaveatFailure, check_claims, check_structure, verify_signature};
+pub use verify::{
+    CapabilityError, CaveatFailure, check_claims, check_structure, verify_offline, verify_signature,
+};
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};

@@ -1,0 +1,104 @@
+//! Scenarios are plain async functions over a [`Fixture`]; `conformance_tests!` stamps
+//! out one multi-threaded `#[tokio::test]` per scenario for a backend, so races are
+//! real.
+
+pub mod approval;
+pub mod audit;
+pub mod budget;
+pub mod policy;
+pub mod revocation;
+pub mod tenancy;
+
+use std::any::Any;
+
+use intentgate::domain::time::Timestamp;
+use intentgate::ports::Stores;
+
+/// Fresh, empty stores for one scenario, plus whatever keeps them alive (a temp dir,
+/// a per-test database) until the scenario ends.
+pub struct Fixture {
+    pub stores: Stores,
+    _guard: Box<dyn Any + Send>,
+}
+
+impl Fixture {
+    pub fn new(stores: Stores, guard: impl Any + Send) -> Self {
+        Self {
+            stores,
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+/// A fixed instant scenarios build on: 2026-05-12T10:00:00Z.
+pub fn t0() -> Timestamp {
+    Timestamp::from_unix_seconds(1_778_580_000)
+}
+
+/// `t0` plus `secs` seconds.
+pub fn at(secs: i64) -> Timestamp {
+    t0().plus_seconds(secs)
+}
+
+macro_rules! conformance_tests {
+    ($fixture:ident) => {
+        conformance_tests!(@ports $fixture;
+            audit {
+                empty_chain_has_no_head,
+                first_append_starts_the_chain_at_one,
+                runs_append_atomically_and_read_back_in_order,
+                stale_head_is_rejected_without_writing,
+                malformed_runs_are_rejected,
+                parallel_appends_give_a_gapless_verifiable_chain,
+                stored_events_keep_every_field_and_rehash_identically,
+                query_filters_orders_and_pages,
+                count_ignores_paging,
+            }
+            revocation {
+                unknown_token_is_not_revoked,
+                tenant_rows_cover_their_tenant_and_global_rows_cover_all,
+                revoking_again_updates_reason_and_keeps_time,
+                list_scopes_and_orders_newest_first,
+            }
+            budget {
+                counts_start_at_one_and_rise,
+                window_restarts_after_it_ends,
+                counters_are_isolated_by_tenant_and_token,
+                never_overspends_under_64_concurrent_consumers,
+            }
+            approval {
+                created_rows_read_back_with_every_field,
+                decide_moves_a_pending_row_exactly_once,
+                expiry_is_a_decision_too,
+                exactly_one_of_concurrent_decisions_wins,
+                list_filters_by_tenant_and_status_newest_first,
+            }
+            policy {
+                drafts_round_trip_and_update_only_editable_fields,
+                draft_listing_scopes_and_orders,
+                promote_tracks_one_previous_draft,
+                promote_needs_an_existing_draft,
+                rollback_goes_back_one_step_only,
+                referenced_drafts_cannot_be_deleted,
+                clearing_a_tenant_falls_back_to_default,
+                concurrent_promotes_leave_a_consistent_pointer,
+            }
+            tenancy {
+                tenants_are_isolated_across_every_port,
+            }
+        );
+    };
+    (@ports $fixture:ident; $($port:ident { $($scenario:ident),* $(,)? })*) => {
+        $(
+            mod $port {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $scenario() {
+                        let fixture = super::$fixture().await;
+                        crate::suite::$port::$scenario(&fixture).await;
+                    }
+                )*
+            }
+        )*
+    };
+}
