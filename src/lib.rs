@@ -5,6 +5,8 @@
 //! implement them per technology; [`config`] reads the environment.
 
 pub mod adapters;
+pub mod app;
+pub mod bootstrap;
 pub mod config;
 pub mod domain;
 pub mod ports;

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use intentgate::adapters::open_stores;
+use intentgate::adapters::http;
+use intentgate::bootstrap;
 use intentgate::config::Config;
 
 #[derive(Parser)]
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the gateway (the default).
+    Serve,
     /// Validate the configuration from the environment and open the store, then exit.
     CheckConfig,
 }
@@ -26,6 +29,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -34,21 +38,72 @@ async fn main() -> ExitCode {
         }
     };
     for notice in &config.notices {
-        eprintln!("notice: {notice}");
+        tracing::warn!("{notice}");
     }
-    match cli.command {
-        Some(Command::CheckConfig) | None => match open_stores(&config.store).await {
-            Ok(stores) => {
-                println!(
-                    "configuration ok; {} store opened\n{config:#?}",
-                    stores.backend
-                );
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("error: {err}");
-                ExitCode::FAILURE
-            }
-        },
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::CheckConfig => check(&config).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let started = bootstrap::build(config).await?;
+    let acceptor = bootstrap::bind(&config.addr).await?;
+    http::serve(acceptor, started.gateway, shutdown_signal()).await?;
+    // The last gateway reference is gone: the audit queue drains and the task ends.
+    started.audit_task.await?;
+    Ok(())
+}
+
+async fn check(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let started = bootstrap::build(config).await?;
+    println!(
+        "configuration ok; {} store opened\n{config:#?}",
+        started.gateway.stores.backend
+    );
+    Ok(())
+}
+
+/// Logs go to stderr (stdout carries audit lines); `INTENTGATE_LOG_FORMAT=json` for
+/// JSON, `RUST_LOG` for the filter.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("INTENTGATE_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
 }

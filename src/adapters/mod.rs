@@ -2,7 +2,10 @@
 //! configured backend into port implementations.
 
 pub mod clock;
+pub mod http;
+pub mod http_client;
 pub mod memory;
+pub mod rego;
 
 use crate::config::StoreConfig;
 use crate::ports::Stores;

@@ -110,7 +110,7 @@ impl Approval {
 
     /// The audit reason for a decided row: `approved by alice: ok`,
     /// `rejected by (anonymous)`, `approval window expired (5m0s)`.
-    pub fn outcome_reason(&self, wait_secs: u64) -> String {
+    pub fn outcome_reason(&self, wait: std::time::Duration) -> String {
         let who = if self.decided_by.is_empty() {
             "(anonymous)"
         } else {
@@ -125,7 +125,7 @@ impl Approval {
             ApprovalStatus::Approved => format!("approved by {who}{note}"),
             ApprovalStatus::Rejected => format!("rejected by {who}{note}"),
             ApprovalStatus::Timeout => {
-                format!("approval window expired ({})", go_duration(wait_secs))
+                format!("approval window expired ({})", go_duration(wait))
             }
             ApprovalStatus::Pending => {
                 format!("unexpected approval status: {}", self.status.as_str())

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod budget;
 pub mod decision;
 pub mod gojson;
+pub mod intent;
+pub mod jsonrpc;
 pub mod policy;
 pub mod revocation;
 pub mod time;

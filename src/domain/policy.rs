@@ -151,3 +151,97 @@ mod tests {
         );
     }
 }
+
+/// What a Rego policy decided for one call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyDecision {
+    pub allow: bool,
+    pub reason: String,
+    /// Ask a human; wins over `allow`.
+    pub escalate: bool,
+    /// Advisory: copied onto audit events and approval rows.
+    pub requires_step_up: bool,
+}
+
+impl PolicyDecision {
+    /// Reads `data.intentgate.policy.decision` with the reference's rules: `allow` must
+    /// be a boolean, `reason` a string (else empty), `escalate` and `requires_step_up`
+    /// booleans (else false); `None` means the decision was undefined.
+    pub fn from_value(value: Option<&serde_json::Value>) -> Result<Self, String> {
+        use serde_json::Value;
+        let Some(value) = value else {
+            return Err("policy: no decision returned (missing default rule?)".into());
+        };
+        let Value::Object(map) = value else {
+            return Err(format!(
+                "policy: decision is {}, want map[string]any",
+                go_type(value)
+            ));
+        };
+        let Some(Value::Bool(allow)) = map.get("allow") else {
+            return Err("policy: decision missing \"allow\" boolean".into());
+        };
+        let flag = |key: &str| matches!(map.get(key), Some(Value::Bool(true)));
+        Ok(Self {
+            allow: *allow,
+            reason: map
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            escalate: flag("escalate"),
+            requires_step_up: flag("requires_step_up"),
+        })
+    }
+}
+
+/// The Go type name a JSON value decodes to, for error texts.
+fn go_type(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "json.Number",
+        Value::String(_) => "string",
+        Value::Array(_) => "[]interface {}",
+        Value::Object(_) => "map[string]interface {}",
+    }
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use serde_json::json;
+
+    use super::PolicyDecision;
+
+    #[test]
+    fn reads_the_reference_shape() {
+        let d = PolicyDecision::from_value(Some(
+            &json!({"allow": true, "reason": 5, "escalate": "yes", "requires_step_up": true}),
+        ));
+        let want = PolicyDecision {
+            allow: true,
+            reason: String::new(),
+            escalate: false,
+            requires_step_up: true,
+        };
+        assert_eq!(d, Ok(want));
+    }
+
+    #[test]
+    fn rejects_undefined_non_objects_and_missing_allow() {
+        assert_eq!(
+            PolicyDecision::from_value(None).unwrap_err(),
+            "policy: no decision returned (missing default rule?)"
+        );
+        assert_eq!(
+            PolicyDecision::from_value(Some(&json!({"allow": "true"}))).unwrap_err(),
+            "policy: decision missing \"allow\" boolean"
+        );
+        assert!(
+            PolicyDecision::from_value(Some(&json!([1])))
+                .unwrap_err()
+                .starts_with("policy: decision is")
+        );
+    }
+}

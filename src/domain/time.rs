@@ -77,9 +77,14 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// Formats a duration the way Go's `time.Duration.String` does for whole seconds and
-/// above (`5m0s`, `1h0m0s`, `45s`), used in the approval-timeout reason text.
-pub fn go_duration(secs: u64) -> String {
+/// Formats a duration the way Go's `time.Duration.String` does for whole milliseconds
+/// and whole seconds (`300ms`, `45s`, `5m0s`, `1h0m0s`), used in the approval-timeout
+/// reason text.
+pub fn go_duration(d: std::time::Duration) -> String {
+    if d.as_secs() == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let secs = d.as_secs();
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     match (h, m) {
         (0, 0) => format!("{s}s"),
@@ -193,8 +198,10 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(go_duration(300), "5m0s");
-        assert_eq!(go_duration(45), "45s");
-        assert_eq!(go_duration(3600), "1h0m0s");
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(go_duration(secs(300)), "5m0s");
+        assert_eq!(go_duration(secs(45)), "45s");
+        assert_eq!(go_duration(secs(3600)), "1h0m0s");
+        assert_eq!(go_duration(std::time::Duration::from_millis(300)), "300ms");
     }
 }

@@ -8,8 +8,11 @@ mod audit;
 mod budget;
 mod clock;
 mod error;
+mod intent;
 mod policy;
+mod policy_engine;
 mod revocation;
+mod upstream;
 
 use std::sync::Arc;
 
@@ -18,8 +21,11 @@ pub use audit::{AppendOutcome, AuditChainStore, check_run, extends};
 pub use budget::BudgetStore;
 pub use clock::Clock;
 pub use error::{BoxError, StoreError, StoreResult};
+pub use intent::IntentExtractor;
 pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
+pub use policy_engine::PolicyEngine;
 pub use revocation::{RevocationStore, RevokeOutcome};
+pub use upstream::{ToolServer, UpstreamFailure, UpstreamReply};
 
 /// One backend's implementations of every storage port, wired once at startup.
 #[derive(Clone)]

@@ -5,6 +5,12 @@
 //! order, and Go's string escaping (HTML characters, U+2028/U+2029, control characters,
 //! invalid UTF-8). serde_json escapes differently, hence this small writer.
 
+mod compact;
+mod errors;
+
+pub use compact::compact_html;
+pub use errors::{kind_name, syntax_error};
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 

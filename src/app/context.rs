@@ -1,0 +1,122 @@
+//! What the pipeline learned about one call so far, and the audit events it implies.
+
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
+use crate::domain::decision::{Stage, Verdict};
+use crate::domain::intent::Intent;
+use crate::domain::token::Token;
+
+use super::Gateway;
+use super::pipeline::ToolCallRequest;
+
+pub(super) struct CallContext<'a> {
+    pub req: &'a ToolCallRequest,
+    pub started: Instant,
+    /// Set once the signature verified (identity goes on events from then on).
+    pub token: Option<Token>,
+    pub intent: Option<Intent>,
+    pub requires_step_up: bool,
+}
+
+impl<'a> CallContext<'a> {
+    pub fn new(req: &'a ToolCallRequest) -> Self {
+        Self {
+            req,
+            started: req.started,
+            token: None,
+            intent: None,
+            requires_step_up: false,
+        }
+    }
+
+    pub fn latency_ms(&self) -> i64 {
+        i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub fn tenant(&self) -> &str {
+        self.token.as_ref().map_or("", |t| t.tenant.as_str())
+    }
+
+    pub fn subject(&self) -> &str {
+        self.token.as_ref().map_or("", |t| t.sub.as_str())
+    }
+
+    fn arguments(&self) -> &Map<String, Value> {
+        &self.req.params.arguments
+    }
+
+    /// An audit event for this call with everything known so far.
+    pub fn event(
+        &self,
+        gw: &Gateway,
+        verdict: Verdict,
+        stage: Option<Stage>,
+        reason: &str,
+    ) -> AuditEvent {
+        let mut e = AuditEvent::new(gw.clock.now(), verdict.as_str(), &self.req.params.name);
+        e.check = stage.map(Stage::as_str).unwrap_or_default().to_owned();
+        e.reason = reason.to_owned();
+        e.arg_keys = arg_keys(self.arguments());
+        e.arg_values = redact_args(gw.settings.arg_values, self.arguments());
+        if let Some(t) = &self.token {
+            e.tenant.clone_from(&t.tenant);
+            e.agent_id.clone_from(&t.sub);
+            e.capability_token_id.clone_from(&t.jti);
+            e.root_capability_token_id.clone_from(&t.root_jti);
+            e.caveat_count = i64::try_from(t.cav.len()).unwrap_or(i64::MAX);
+        }
+        if let Some(intent) = &self.intent {
+            e.intent_summary.clone_from(&intent.summary);
+        }
+        e.latency_ms = self.latency_ms();
+        e.remote_ip.clone_from(&self.req.remote_addr);
+        e.requires_step_up = self.requires_step_up;
+        e
+    }
+
+    /// The policy input document, exactly as the reference builds it.
+    pub fn policy_input(&self) -> Value {
+        let mut input = Map::new();
+        input.insert("tool".into(), Value::String(self.req.params.name.clone()));
+        if !self.arguments().is_empty() {
+            input.insert("args".into(), Value::Object(self.arguments().clone()));
+        }
+        if let Some(t) = &self.token {
+            input.insert("agent_id".into(), Value::String(t.sub.clone()));
+        }
+        if let Some(intent) = &self.intent {
+            input.insert("intent".into(), intent_input(intent));
+        }
+        if let Some(t) = &self.token {
+            let mut cap = Map::new();
+            cap.insert("subject".into(), Value::String(t.sub.clone()));
+            cap.insert("tenant".into(), Value::String(t.tenant.clone()));
+            if let Some(at) = t.step_up_at().filter(|at| *at != 0) {
+                cap.insert("step_up_at".into(), Value::from(at));
+            }
+            input.insert("capability".into(), Value::Object(cap));
+        }
+        Value::Object(input)
+    }
+}
+
+fn intent_input(intent: &Intent) -> Value {
+    let mut m = Map::new();
+    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+    if !intent.summary.is_empty() {
+        m.insert("summary".into(), Value::String(intent.summary.clone()));
+    }
+    if !intent.allowed_tools.is_empty() {
+        m.insert("allowed_tools".into(), strings(&intent.allowed_tools));
+    }
+    if !intent.forbidden_tools.is_empty() {
+        m.insert("forbidden_tools".into(), strings(&intent.forbidden_tools));
+    }
+    if intent.confidence != 0.0 {
+        m.insert("confidence".into(), Value::from(intent.confidence));
+    }
+    Value::Object(m)
+}

@@ -1,0 +1,53 @@
+//! The application layer: the `tools/call` pipeline and the services admin routes use.
+//! It orchestrates the domain and the ports; it knows traits, not technologies.
+
+mod approvals;
+mod audit_writer;
+mod context;
+mod pipeline;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use approvals::ApprovalGate;
+pub use audit_writer::{AuditFailure, AuditWriter};
+pub use pipeline::{CallOutcome, ToolCallRequest};
+
+use crate::domain::audit::ArgValuesMode;
+use crate::domain::token::MasterKey;
+use crate::ports::{Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
+
+/// Pipeline switches from configuration.
+#[derive(Clone, Debug)]
+pub struct PipelineSettings {
+    pub require_capability: bool,
+    pub require_intent: bool,
+    pub require_budget: bool,
+    pub arg_values: ArgValuesMode,
+    pub approval_window: Duration,
+}
+
+/// Everything a request needs, shared by all handlers.
+pub struct Gateway {
+    pub stores: Stores,
+    pub clock: Arc<dyn Clock>,
+    pub key: MasterKey,
+    pub policy: Arc<dyn PolicyEngine>,
+    pub extractor: Option<Arc<dyn IntentExtractor>>,
+    pub upstream: Option<Arc<dyn ToolServer>>,
+    pub audit: Arc<AuditWriter>,
+    /// `None` when approvals are switched off.
+    pub approvals: Option<Arc<ApprovalGate>>,
+    pub settings: PipelineSettings,
+}
+
+/// 12 random bytes for identifiers, from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The OS generator does not fail on supported platforms; if it ever did, the ids
+    // would still be unique by their time prefix within a second only, so log it.
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        tracing::error!(error = %e, "operating system randomness unavailable");
+    }
+    bytes
+}

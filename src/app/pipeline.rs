@@ -1,0 +1,369 @@
+//! The `tools/call` pipeline: capability → intent → policy (→ approval) → budget →
+//! upstream, each stage short-circuiting with one audit event. Every failure to check
+//! (store down, extractor down, policy error) denies.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::domain::approval::{Approval, ApprovalStatus};
+use crate::domain::budget::{self, BudgetKey, WINDOW_SECS};
+use crate::domain::decision::{Denial, Stage, Verdict};
+use crate::domain::intent;
+use crate::domain::jsonrpc::{ToolCallParams, UpstreamMessage};
+use crate::domain::token::{self, CapabilityError, Token, new_token_id};
+use crate::ports::{CreateOutcome, UpstreamFailure};
+
+use super::context::CallContext;
+use super::{AuditFailure, Gateway, random_bytes};
+
+/// A `tools/call` as the HTTP layer hands it over.
+pub struct ToolCallRequest {
+    pub params: ToolCallParams,
+    /// The envelope to forward upstream (already re-serialized).
+    pub forward_body: String,
+    pub is_notification: bool,
+    pub authorization: Option<String>,
+    pub intent_prompt: Option<String>,
+    pub remote_addr: String,
+    pub started: Instant,
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub enum CallOutcome {
+    /// Authorized with no upstream configured.
+    Stub {
+        latency_ms: i64,
+    },
+    /// The upstream answered with a JSON-RPC message (result or error).
+    Forwarded {
+        message: UpstreamMessage,
+        latency_ms: i64,
+    },
+    /// The upstream accepted a notification with an empty body.
+    Accepted,
+    Denied(Denial),
+    UpstreamFailed(UpstreamFailure),
+    /// The upstream's body was not a JSON-RPC message; carries the parse error.
+    UpstreamGarbage(String),
+    /// The call's audit event could not be committed.
+    AuditFailed(AuditFailure),
+}
+
+/// Why a stage stopped the call.
+enum Stop {
+    /// Denied; the block event is still to be recorded.
+    Deny(Denial),
+    /// Denied; the block event was already recorded.
+    Recorded(Denial),
+    Audit(AuditFailure),
+}
+impl From<AuditFailure> for Stop {
+    fn from(f: AuditFailure) -> Self {
+        Stop::Audit(f)
+    }
+}
+
+impl Gateway {
+    /// Runs the whole pipeline for one call.
+    pub async fn tools_call(self: &Arc<Self>, req: &ToolCallRequest) -> CallOutcome {
+        let mut ctx = CallContext::new(req);
+        let checks = async {
+            self.check_capability(&mut ctx).await.map_err(Stop::Deny)?;
+            self.check_intent(&mut ctx).await.map_err(Stop::Deny)?;
+            self.check_policy(&mut ctx).await?;
+            self.check_budget(&ctx).await.map_err(Stop::Deny)
+        };
+        match checks.await {
+            Ok(()) => self.forward(&ctx).await,
+            Err(Stop::Audit(failure)) => CallOutcome::AuditFailed(failure),
+            Err(Stop::Deny(denial)) => self.deny(&ctx, denial).await,
+            Err(Stop::Recorded(denial)) => CallOutcome::Denied(denial),
+        }
+    }
+
+    /// Records the block event; the call is denied whether or not that commit works.
+    async fn deny(&self, ctx: &CallContext<'_>, denial: Denial) -> CallOutcome {
+        let mut event = ctx.event(self, Verdict::Block, Some(denial.stage), &denial.reason);
+        if denial.stage == Stage::Budget {
+            event.requires_step_up = false; // as the reference: budget blocks drop it
+        }
+        event.pending_id = denial.pending_id.clone().unwrap_or_default();
+        if let Err(failure) = self.audit.record(event).await {
+            tracing::error!(error = %failure, "audit of a denied call failed");
+        }
+        CallOutcome::Denied(denial)
+    }
+
+    async fn check_capability(&self, ctx: &mut CallContext<'_>) -> Result<(), Denial> {
+        let deny = |e: CapabilityError| Denial::capability(&e);
+        let header = ctx.req.authorization.as_deref().filter(|h| !h.is_empty());
+        let Some(header) = header else {
+            return match self.settings.require_capability {
+                true => Err(deny(CapabilityError::Required)),
+                false => Ok(()),
+            };
+        };
+        let encoded = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let encoded = encoded.ok_or(CapabilityError::BadScheme).map_err(deny)?;
+        let token = token::decode(encoded).map_err(deny)?;
+        token::check_structure(&token).map_err(deny)?;
+        token::verify_signature(&token, &self.key).map_err(deny)?;
+        let revoked = self
+            .stores
+            .revocations
+            .is_revoked(&token.jti, &token.tenant)
+            .await;
+        ctx.token = Some(token);
+        let token = ctx.token.as_ref().map_or_else(Token::default, Token::clone);
+        match revoked {
+            Err(e) => {
+                tracing::error!(error = %e, "revocation lookup failed");
+                return Err(deny(CapabilityError::RevocationUnavailable));
+            }
+            Ok(true) => return Err(deny(CapabilityError::Revoked)),
+            Ok(false) => {}
+        }
+        token::check_claims(&token, self.clock.now(), &ctx.req.params.name).map_err(deny)
+    }
+
+    async fn check_intent(&self, ctx: &mut CallContext<'_>) -> Result<(), Denial> {
+        let prompt = ctx
+            .req
+            .intent_prompt
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let required = self.settings.require_intent;
+        let Some(prompt) = prompt else {
+            return match required {
+                true => Err(Denial::intent(
+                    "intent prompt required (INTENTGATE_REQUIRE_INTENT=true)".into(),
+                )),
+                false => Ok(()),
+            };
+        };
+        let Some(extractor) = &self.extractor else {
+            return match required {
+                true => Err(Denial::intent(
+                    "intent prompt provided but no extractor URL is configured".into(),
+                )),
+                false => Ok(()),
+            };
+        };
+        let extracted = extractor
+            .extract(prompt, ctx.subject())
+            .await
+            .map_err(Denial::intent)?;
+        let verdict = intent::check(&extracted, &ctx.req.params.name);
+        ctx.intent = Some(extracted);
+        verdict
+            .map(|_| ())
+            .map_err(|m| Denial::intent(m.to_string()))
+    }
+
+    async fn check_policy(self: &Arc<Self>, ctx: &mut CallContext<'_>) -> Result<(), Stop> {
+        let decision = self
+            .policy
+            .evaluate(ctx.tenant(), &ctx.policy_input())
+            .map_err(|e| Stop::Deny(Denial::policy(e)))?;
+        ctx.requires_step_up = decision.requires_step_up;
+        if decision.escalate {
+            return self.escalate(ctx, &decision.reason).await;
+        }
+        match decision.allow {
+            true => Ok(()),
+            false => Err(Stop::Deny(Denial::policy(decision.reason))),
+        }
+    }
+
+    /// Queues the call for a human and waits for the verdict.
+    async fn escalate(self: &Arc<Self>, ctx: &CallContext<'_>, reason: &str) -> Result<(), Stop> {
+        let Some(gate) = &self.approvals else {
+            return Err(Stop::Deny(Denial::escalation_unavailable()));
+        };
+        let row = self.pending_row(ctx, reason);
+        let queued = gate.store().create(&row).await;
+        match queued {
+            Ok(CreateOutcome::Created) => {}
+            Ok(CreateOutcome::AlreadyExists) => {
+                let why = "approval queue: pending id collision".to_owned();
+                return Err(Stop::Deny(Denial::escalation_failed(why)));
+            }
+            Err(e) => {
+                return Err(Stop::Deny(Denial::escalation_failed(format!(
+                    "approval queue: {e}"
+                ))));
+            }
+        }
+        let mut queued_event = ctx.event(
+            self,
+            Verdict::Escalate,
+            Some(Stage::Policy),
+            &format!("escalate: {reason}"),
+        );
+        queued_event.pending_id.clone_from(&row.pending_id);
+        self.audit.record(queued_event).await?;
+        let window = self.settings.approval_window;
+        let decided = gate
+            .wait(&row.pending_id, window)
+            .await
+            .map_err(|e| Stop::Deny(Denial::escalation_failed(format!("approval wait: {e}"))))?;
+        self.conclude_approval(ctx, &decided).await
+    }
+
+    fn pending_row(&self, ctx: &CallContext<'_>, reason: &str) -> Approval {
+        let now = self.clock.now();
+        let token = ctx.token.as_ref();
+        let args = &ctx.req.params.arguments;
+        Approval {
+            pending_id: new_token_id(now, random_bytes()),
+            tenant: ctx.tenant().to_owned(),
+            capability_token_id: token.map(|t| t.jti.clone()).unwrap_or_default(),
+            root_capability_token_id: token.map(|t| t.root_jti.clone()).unwrap_or_default(),
+            agent_id: ctx.subject().to_owned(),
+            tool: ctx.req.params.name.clone(),
+            args: (!args.is_empty()).then(|| serde_json::Value::Object(args.clone())),
+            intent_summary: ctx
+                .intent
+                .as_ref()
+                .map(|i| i.summary.clone())
+                .unwrap_or_default(),
+            reason: reason.to_owned(),
+            status: ApprovalStatus::Pending,
+            created_at: now,
+            decided_at: None,
+            decided_by: String::new(),
+            decide_note: String::new(),
+            requires_step_up: ctx.requires_step_up,
+        }
+    }
+
+    async fn conclude_approval(&self, ctx: &CallContext<'_>, row: &Approval) -> Result<(), Stop> {
+        let reason = row.outcome_reason(self.settings.approval_window);
+        let id = row.pending_id.clone();
+        match row.status {
+            ApprovalStatus::Approved => {
+                let mut event = ctx.event(self, Verdict::Allow, Some(Stage::Policy), &reason);
+                event.pending_id = id;
+                event.decided_by.clone_from(&row.decided_by);
+                self.audit.record(event).await?;
+                Ok(())
+            }
+            ApprovalStatus::Rejected => {
+                // Recorded here because the block event also names the reviewer.
+                let mut event = ctx.event(self, Verdict::Block, Some(Stage::Policy), &reason);
+                event.pending_id.clone_from(&id);
+                event.decided_by.clone_from(&row.decided_by);
+                self.audit.record(event).await?;
+                Err(Stop::Recorded(Denial::rejected(reason, id)))
+            }
+            ApprovalStatus::Timeout => Err(Stop::Deny(Denial::approval_expired(reason, id))),
+            ApprovalStatus::Pending => Err(Stop::Deny(Denial::escalation_failed(reason))),
+        }
+    }
+
+    async fn check_budget(&self, ctx: &CallContext<'_>) -> Result<(), Denial> {
+        let Some(token) = &ctx.token else {
+            return match self.settings.require_budget {
+                true => Err(Denial::budget(
+                    "budget enforcement requires a verified capability token".into(),
+                )),
+                false => Ok(()),
+            };
+        };
+        let limits = token.call_limits();
+        if limits.is_empty() {
+            return Ok(());
+        }
+        let key = BudgetKey {
+            tenant: token.tenant.clone(),
+            jti: token.jti.clone(),
+        };
+        let used = self
+            .stores
+            .budgets
+            .record_call(&key, self.clock.now(), WINDOW_SECS)
+            .await
+            .map_err(|e| Denial::budget(format!("budget: increment: {e}")))?;
+        budget::check(used, &limits).map_err(|e| Denial::budget(e.to_string()))
+    }
+
+    async fn forward(&self, ctx: &CallContext<'_>) -> CallOutcome {
+        let Some(upstream) = &self.upstream else {
+            let event = ctx.event(
+                self,
+                Verdict::Allow,
+                None,
+                "all four checks passed (stub upstream)",
+            );
+            return match self.audit.record(event).await {
+                Ok(()) => CallOutcome::Stub {
+                    latency_ms: ctx.latency_ms(),
+                },
+                Err(failure) => CallOutcome::AuditFailed(failure),
+            };
+        };
+        if self.audit.durability() == crate::config::AuditDurability::Sync {
+            // The decision is durable before the tool server sees the call.
+            let event = ctx.event(
+                self,
+                Verdict::Allow,
+                None,
+                "all checks passed; forwarding upstream",
+            );
+            if let Err(failure) = self.audit.record(event).await {
+                return CallOutcome::AuditFailed(failure);
+            }
+        }
+        let reply = upstream
+            .post(ctx.req.forward_body.clone().into_bytes())
+            .await;
+        let (outcome, event) = match reply {
+            Err(failure) => {
+                let mut e = ctx.event(
+                    self,
+                    Verdict::Block,
+                    Some(Stage::Upstream),
+                    &failure.detail(),
+                );
+                e.upstream_status = i64::from(failure.status());
+                (CallOutcome::UpstreamFailed(failure), e)
+            }
+            Ok(reply) if reply.body.is_empty() && ctx.req.is_notification => {
+                let mut e = ctx.event(self, Verdict::Allow, Some(Stage::Upstream), "forwarded");
+                e.upstream_status = i64::from(reply.status);
+                (CallOutcome::Accepted, e)
+            }
+            Ok(reply) => {
+                let status = i64::from(reply.status);
+                let (outcome, mut e) = match UpstreamMessage::parse(&reply.body) {
+                    Ok(message) => {
+                        let e = ctx.event(self, Verdict::Allow, Some(Stage::Upstream), "forwarded");
+                        (
+                            CallOutcome::Forwarded {
+                                message,
+                                latency_ms: ctx.latency_ms(),
+                            },
+                            e,
+                        )
+                    }
+                    Err(why) => {
+                        let reason = format!("upstream returned non-JSON-RPC body: {why}");
+                        let e = ctx.event(self, Verdict::Block, Some(Stage::Upstream), &reason);
+                        (CallOutcome::UpstreamGarbage(why), e)
+                    }
+                };
+                e.upstream_status = status;
+                (outcome, e)
+            }
+        };
+        match self.audit.record(event).await {
+            Ok(()) => outcome,
+            Err(failure) => CallOutcome::AuditFailed(failure),
+        }
+    }
+}

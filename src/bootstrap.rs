@@ -1,0 +1,190 @@
+//! The composition root: turns a validated [`Config`] into a running gateway.
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Listener, TcpAcceptor, TcpListener};
+use tokio::task::JoinHandle;
+
+use crate::adapters::clock::SystemClock;
+use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
+use crate::adapters::open_stores;
+use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
+use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings};
+use crate::config::Config;
+use crate::domain::token::MasterKey;
+use crate::ports::{Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
+
+/// Audit queue length (events waiting for the writer).
+const AUDIT_QUEUE: usize = 8192;
+/// Intent cache: entries and lifetime.
+const INTENT_CACHE_ENTRIES: usize = 1024;
+const INTENT_CACHE_TTL_SECS: i64 = 300;
+/// How often a waiting approval re-reads its row (decisions made on other replicas).
+const APPROVAL_POLL: Duration = Duration::from_secs(1);
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::adapters::OpenError),
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("policy: {0}")]
+    Policy(String),
+    #[error("HTTP client: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    #[error("listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A gateway ready to serve, plus the audit writer task to drain on shutdown.
+pub struct Started {
+    pub gateway: Arc<Gateway>,
+    pub audit_task: JoinHandle<()>,
+}
+
+/// Opens the store and builds every service.
+pub async fn build(config: &Config) -> Result<Started, StartError> {
+    let stores = open_stores(&config.store).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let key = match &config.master_key {
+        Some(key) => key.clone(),
+        None => load_or_create_key(&config.data_dir)?,
+    };
+    let policy = policies(config, &stores).await?;
+    let (audit, audit_task) = AuditWriter::spawn(
+        Arc::clone(&stores.audit),
+        config.audit_target,
+        config.audit_durability,
+        AUDIT_QUEUE,
+    );
+    let approvals = config.approvals_enabled.then(|| {
+        Arc::new(ApprovalGate::new(
+            Arc::clone(&stores.approvals),
+            Arc::clone(&clock),
+            APPROVAL_POLL,
+        ))
+    });
+    let gateway = Gateway {
+        extractor: extractor(config, &clock)?,
+        upstream: upstream(config)?,
+        stores,
+        clock,
+        key,
+        policy,
+        audit,
+        approvals,
+        settings: PipelineSettings {
+            require_capability: config.require_capability,
+            require_intent: config.require_intent,
+            require_budget: config.require_budget,
+            arg_values: config.arg_values,
+            approval_window: Duration::from_secs(config.approval_timeout_secs),
+        },
+    };
+    Ok(Started {
+        gateway: Arc::new(gateway),
+        audit_task,
+    })
+}
+
+/// The default policy (embedded or `INTENTGATE_POLICY_FILE`), then every promoted
+/// draft from the store.
+async fn policies(config: &Config, stores: &Stores) -> Result<Arc<dyn PolicyEngine>, StartError> {
+    let source = match &config.policy_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| StartError::Policy(format!("read {}: {e}", path.display())))?,
+        None => DEFAULT_POLICY.to_owned(),
+    };
+    let engine = RegoPolicies::new(&source).map_err(StartError::Policy)?;
+    let slots = stores
+        .policies
+        .list_active()
+        .await
+        .map_err(|e| StartError::Policy(e.to_string()))?;
+    for slot in slots.into_iter().filter(|s| !s.current_draft_id.is_empty()) {
+        let draft = stores.policies.get_draft(&slot.current_draft_id).await;
+        let draft = draft.map_err(|e| StartError::Policy(e.to_string()))?;
+        if let Some(draft) = draft {
+            engine
+                .install(&slot.tenant, &draft.rego_source)
+                .map_err(|e| StartError::Policy(format!("draft {}: {e}", draft.id)))?;
+        }
+    }
+    Ok(Arc::new(engine))
+}
+
+fn extractor(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Option<Arc<dyn IntentExtractor>>, StartError> {
+    let Some(url) = &config.extractor_url else {
+        return Ok(None);
+    };
+    let http: Arc<dyn IntentExtractor> = Arc::new(HttpExtractor::new(url)?);
+    let capacity = NonZeroUsize::new(INTENT_CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
+    let cached = CachedExtractor::new(http, Arc::clone(clock), capacity, INTENT_CACHE_TTL_SECS);
+    Ok(Some(Arc::new(cached)))
+}
+
+fn upstream(config: &Config) -> Result<Option<Arc<dyn ToolServer>>, StartError> {
+    let Some(url) = &config.upstream_url else {
+        return Ok(None);
+    };
+    let timeout = Duration::from_millis(config.upstream_timeout_ms);
+    Ok(Some(Arc::new(HttpToolServer::new(url, timeout)?)))
+}
+
+/// The persisted master key of this data directory, created (0600) on first start.
+/// The key is never printed.
+fn load_or_create_key(dir: &Path) -> Result<MasterKey, StartError> {
+    let path = dir.join("master.key");
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        StartError::MasterKey(format!("{what} {}: {e}", path.display()))
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return MasterKey::parse(&text).map_err(|e| fail("parse", &e));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail("create directory for", &e))?;
+    let key = MasterKey::from_bytes(crate::app::random_bytes::<32>().to_vec())
+        .map_err(|e| fail("generate", &e))?;
+    write_private(&path, key.to_base64url().as_bytes()).map_err(|e| fail("write", &e))?;
+    tracing::warn!(path = %path.display(), "generated a new master key; tokens minted elsewhere will not verify");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Binds the listen address (`:8080` means every interface, as in Go).
+pub async fn bind(addr: &str) -> Result<TcpAcceptor, StartError> {
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_owned()
+    };
+    TcpListener::bind(full.clone())
+        .into_acceptor()
+        .await
+        .map_err(|source| StartError::Listen { addr: full, source })
+}
