@@ -107,7 +107,7 @@ impl ApprovalGate {
             note: String::new(),
             at: self.clock.now(),
         };
-        match self.store.decide(pending_id, &expiry).await? {
+        match self.decide(pending_id, &expiry).await? {
             DecideOutcome::Decided(row) | DecideOutcome::AlreadyDecided(row) => Ok(row),
             DecideOutcome::NotFound => Err(StoreError::InvalidRequest(format!(
                 "approval {pending_id} vanished"

@@ -47,8 +47,13 @@ pub fn mint(key: &MasterKey, req: MintRequest, jti: String, now: Timestamp) -> T
         cav,
         sig: String::new(),
     };
-    token.sig = B64.encode(signature_bytes(key.as_bytes(), &token));
+    sign(key, &mut token);
     token
+}
+
+/// (Re)computes `sig` over the token's current fields and caveats.
+pub fn sign(key: &MasterKey, token: &mut Token) {
+    token.sig = B64.encode(signature_bytes(key.as_bytes(), token));
 }
 
 /// Why a token could not be attenuated.

@@ -12,7 +12,7 @@ mod verify;
 
 pub use decode::decode;
 pub use key::{MasterKey, MasterKeyError};
-pub use mint::{AttenuateError, MintRequest, attenuate, mint, new_token_id};
+pub use mint::{AttenuateError, MintRequest, attenuate, mint, new_token_id, sign};
 pub use verify::{
     CapabilityError, CaveatFailure, check_claims, check_structure, verify_offline, verify_signature,
 };

@@ -1,0 +1,151 @@
+//! §14.8 Audit, and the sync-durability guarantees.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use intentgate::app::{AuditWriter, Gateway};
+use intentgate::config::{AuditDurability, AuditTarget};
+use intentgate::domain::audit::{AuditQuery, ChainHead, ChainVerifier, ChainedEvent};
+use intentgate::ports::{AppendOutcome, AuditChainStore, StoreError, StoreResult};
+use serde_json::json;
+
+use crate::support::{FakeServer, Reply, TestGateway};
+
+#[tokio::test]
+async fn s72_s76_concurrent_calls_give_one_verifiable_chain() {
+    let gw = TestGateway::start(&[("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "scalars")]).await;
+    let calls: Vec<_> = (0..200)
+        .map(|i| {
+            let url = gw.url.clone();
+            tokio::spawn(async move {
+                let body =
+                    crate::support::tool_call("read_invoice", json!({"n": i, "s": "secret"}));
+                reqwest::Client::new()
+                    .post(format!("{url}/v1/mcp"))
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap().status().as_u16(), 200);
+    }
+    let chain = gw.audit("").await;
+    assert_eq!(chain.len(), 200, "every answered call was committed first");
+    let mut verifier = ChainVerifier::new(None, None);
+    assert!(chain.iter().all(|r| verifier.feed(r)));
+    assert_eq!(verifier.finish(None).verified, 200);
+    let values = chain[0].event.arg_values.clone().unwrap();
+    assert_eq!(
+        values["s"],
+        serde_json::Value::Null,
+        "scalars mode drops strings"
+    );
+    assert!(values["n"].is_number());
+}
+
+/// An audit store that cannot commit.
+struct BrokenAudit;
+
+#[async_trait]
+impl AuditChainStore for BrokenAudit {
+    async fn head(&self, _: &str) -> StoreResult<Option<ChainHead>> {
+        Err(StoreError::Unavailable {
+            backend: "test",
+            message: "disk on fire".into(),
+        })
+    }
+    async fn append(&self, _: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
+        Err(StoreError::Unavailable {
+            backend: "test",
+            message: "disk on fire".into(),
+        })
+    }
+    async fn range(&self, _: &str, _: u64, _: u32) -> StoreResult<Vec<ChainedEvent>> {
+        Ok(Vec::new())
+    }
+    async fn query(&self, _: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
+        Ok(Vec::new())
+    }
+    async fn count(&self, _: &AuditQuery) -> StoreResult<u64> {
+        Ok(0)
+    }
+}
+
+/// Rebuilds a test gateway's services around a broken audit store.
+fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
+    let g = &gw.gateway;
+    let (audit, _task) = AuditWriter::spawn(
+        Arc::new(BrokenAudit),
+        AuditTarget::None,
+        AuditDurability::Sync,
+        16,
+    );
+    Arc::new(Gateway {
+        stores: g.stores.clone(),
+        clock: Arc::clone(&g.clock),
+        key: g.key.clone(),
+        policy: Arc::clone(&g.policy),
+        extractor: g.extractor.clone(),
+        upstream: g.upstream.clone(),
+        audit,
+        approvals: g.approvals.clone(),
+        settings: g.settings.clone(),
+    })
+}
+
+#[tokio::test]
+async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded() {
+    let up = FakeServer::start(|_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
+    let gw = TestGateway::start(&[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
+    let broken = with_broken_audit(&gw);
+    let acceptor = intentgate::bootstrap::bind("127.0.0.1:0").await.unwrap();
+    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
+        .as_socket_addr()
+        .copied()
+        .unwrap();
+    tokio::spawn(intentgate::adapters::http::serve(
+        acceptor,
+        broken,
+        std::future::pending(),
+    ));
+    let body = crate::support::tool_call("read_invoice", json!({}));
+    let text = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/mcp"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["error"]["code"], -32603);
+    assert_eq!(r["error"]["message"], "audit log unavailable");
+    assert!(
+        r["error"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("disk on fire")
+    );
+    assert!(
+        up.requests().is_empty(),
+        "nothing reaches the tool server without a durable record"
+    );
+}
+
+#[tokio::test]
+async fn async_durability_answers_without_waiting() {
+    let gw = TestGateway::start(&[("INTENTGATE_AUDIT_DURABILITY", "async")]).await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert!(r.get("result").is_some());
+    for _ in 0..100 {
+        if gw.audit("").await.len() == 1 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the queued event was never written");
+}

@@ -1,0 +1,251 @@
+//! A real gateway on a loopback port, plus scriptable fake upstream and extractor
+//! servers, for black-box tests.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use intentgate::app::Gateway;
+use intentgate::bootstrap;
+use intentgate::config::Config;
+use intentgate::domain::audit::{ChainedEvent, chain_key};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::Data;
+use poem::{EndpointExt, Request, Response, Route, handler};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// The master key of the reference vectors.
+pub const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+pub struct TestGateway {
+    pub url: String,
+    pub gateway: Arc<Gateway>,
+    client: reqwest::Client,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestGateway {
+    /// Starts a gateway on the memory store with the vector key, audit echo off, and
+    /// the given extra environment.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("INTENTGATE_STORE".into(), "memory".into()),
+            ("INTENTGATE_MASTER_KEY".into(), KEY_B64.into()),
+            ("INTENTGATE_AUDIT_TARGET".into(), "none".into()),
+            (
+                "INTENTGATE_DATA_DIR".into(),
+                dir.path().display().to_string(),
+            ),
+        ]);
+        vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        let started = bootstrap::build(&config).await.unwrap();
+        let acceptor = bootstrap::bind("127.0.0.1:0").await.unwrap();
+        let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let gateway = Arc::clone(&started.gateway);
+        tokio::spawn(intentgate::adapters::http::serve(
+            acceptor,
+            gateway,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            url: format!("http://{addr}"),
+            gateway: started.gateway,
+            client: reqwest::Client::new(),
+            _stop: stop,
+            _dir: dir,
+        }
+    }
+
+    /// POSTs raw bytes to `/v1/mcp` with optional headers; returns status and body.
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut req = self.client.post(format!("{}/v1/mcp", self.url)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap())
+    }
+
+    /// A JSON-RPC call; returns the parsed response.
+    pub async fn rpc(&self, body: &Value, headers: &[(&str, &str)]) -> Value {
+        let (status, text) = self.post_raw(body.to_string(), headers).await;
+        assert_eq!(status, 200, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// `tools/call` of `name` with `args`, optionally with a bearer token.
+    pub async fn call(&self, name: &str, args: Value, token: Option<&str>) -> Value {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        self.rpc(&tool_call(name, args), &headers).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Every audit event of a tenant's chain (`""` = default), oldest first.
+    pub async fn audit(&self, tenant: &str) -> Vec<ChainedEvent> {
+        self.gateway
+            .stores
+            .audit
+            .range(chain_key(tenant), 1, 10_000)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn tool_call(name: &str, args: Value) -> Value {
+    serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":args}})
+}
+
+/// What a fake server answers: status, body, delay.
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn json(body: &str) -> Self {
+        Self {
+            status: 200,
+            body: body.to_owned(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// One request a fake server received.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+type Script = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+
+/// A scriptable HTTP server on a loopback port.
+pub struct FakeServer {
+    pub url: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    _stop: oneshot::Sender<()>,
+}
+
+#[handler]
+async fn fake(
+    req: &Request,
+    body: String,
+    state: Data<&(Script, Arc<Mutex<Vec<Seen>>>)>,
+) -> Response {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let seen = Seen {
+        path: req.uri().path().to_owned(),
+        headers,
+        body,
+    };
+    let reply = (state.0.0)(&seen);
+    state.0.1.lock().unwrap().push(seen);
+    tokio::time::sleep(reply.delay).await;
+    Response::builder()
+        .status(poem::http::StatusCode::from_u16(reply.status).unwrap())
+        .content_type("application/json")
+        .body(reply.body)
+}
+
+impl FakeServer {
+    pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr: SocketAddr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let state: (Script, Arc<Mutex<Vec<Seen>>>) = (Arc::new(script), Arc::clone(&seen));
+        let app = Route::new().at("/*path", fake).at("/", fake).data(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(
+            poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                app,
+                async move {
+                    let _ = stopped.await;
+                },
+                Some(Duration::from_secs(1)),
+            ),
+        );
+        Self {
+            url: format!("http://{addr}"),
+            seen,
+            _stop: stop,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Mints a token under the vector key.
+pub fn mint(
+    subject: &str,
+    tenant: &str,
+    caveats: Vec<intentgate::domain::token::Caveat>,
+) -> String {
+    use intentgate::adapters::clock::SystemClock;
+    use intentgate::domain::token::{MasterKey, MintRequest, mint, new_token_id};
+    use intentgate::ports::Clock;
+    let key = MasterKey::parse(KEY_B64).unwrap();
+    let now = SystemClock.now();
+    let req = MintRequest {
+        subject: subject.into(),
+        tenant: tenant.into(),
+        expires_at: Some(now.plus_seconds(3600)),
+        caveats,
+        ..MintRequest::default()
+    };
+    mint(
+        &key,
+        req,
+        new_token_id(now, intentgate::app::random_bytes()),
+        now,
+    )
+    .encode()
+}
+
+/// Writes a Rego policy file that lives as long as the returned guard.
+pub fn policy_file(source: &str) -> (tempfile::NamedTempFile, String) {
+    use std::io::Write as _;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(source.as_bytes()).unwrap();
+    let path = f.path().display().to_string();
+    (f, path)
+}

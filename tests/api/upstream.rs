@@ -1,0 +1,232 @@
+//! §14.7 Upstream.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{FakeServer, Reply, TestGateway};
+
+async fn with_upstream(
+    script: impl Fn(&crate::support::Seen) -> Reply + Send + Sync + 'static,
+    extra: &[(&str, &str)],
+) -> (TestGateway, FakeServer) {
+    let up = FakeServer::start(script).await;
+    let mut env = vec![("INTENTGATE_UPSTREAM_URL", up.url.as_str())];
+    env.extend_from_slice(extra);
+    (TestGateway::start(&env).await, up)
+}
+
+#[tokio::test]
+async fn s63_forwarded_result_gets_metadata_and_is_audited() {
+    let (gw, up) = with_upstream(|_| Reply::json(r#"{"jsonrpc":"2.0","id":77,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#), &[]).await;
+    let r = gw.call("read_invoice", json!({"id": "1"}), None).await;
+    assert_eq!(r["id"], 1, "the client's id comes back");
+    assert_eq!(r["result"]["content"][0]["text"], "ok");
+    assert_eq!(r["result"]["_intentgate"]["decision"], "allow");
+    assert_eq!(r["result"]["_intentgate"]["reason"], "forwarded");
+    let events = gw.audit("").await;
+    let last = &events.last().unwrap().event;
+    assert_eq!(
+        (
+            last.decision.as_str(),
+            last.check.as_str(),
+            last.reason.as_str(),
+            last.upstream_status
+        ),
+        ("allow", "upstream", "forwarded", 200)
+    );
+    assert_eq!(
+        events.len(),
+        2,
+        "the decision was committed before forwarding"
+    );
+    assert_eq!(up.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn s64_upstream_jsonrpc_error_passes_through() {
+    let (gw, _up) = with_upstream(
+        |_| {
+            Reply::json(
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"db unavailable"}}"#,
+            )
+        },
+        &[],
+    )
+    .await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert_eq!(
+        r["error"],
+        json!({"code":-32000,"message":"db unavailable"})
+    );
+    assert_eq!(gw.audit("").await.last().unwrap().event.decision, "allow");
+}
+
+#[tokio::test]
+async fn s65_upstream_http_errors() {
+    let (gw, _up) = with_upstream(
+        |_| Reply {
+            status: 503,
+            body: "down".into(),
+            delay: Duration::ZERO,
+        },
+        &[],
+    )
+    .await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert_eq!(r["error"]["code"], -32603);
+    assert_eq!(r["error"]["message"], "upstream upstream_http");
+    assert_eq!(
+        r["error"]["data"],
+        json!({"detail":"upstream HTTP 503","upstream_status":503})
+    );
+    let last = gw.audit("").await.pop().unwrap().event;
+    assert_eq!(
+        (
+            last.decision.as_str(),
+            last.check.as_str(),
+            last.upstream_status
+        ),
+        ("block", "upstream", 503)
+    );
+}
+
+#[tokio::test]
+async fn s66_upstream_timeout() {
+    let (gw, _up) = with_upstream(
+        |_| Reply {
+            status: 200,
+            body: "{}".into(),
+            delay: Duration::from_secs(3),
+        },
+        &[("INTENTGATE_UPSTREAM_TIMEOUT_MS", "200")],
+    )
+    .await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert_eq!(r["error"]["message"], "upstream timeout");
+    assert_eq!(r["error"]["data"]["upstream_status"], 0);
+    assert!(
+        r["error"]["data"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("upstream timeout: ")
+    );
+}
+
+#[tokio::test]
+async fn s67_unreachable_upstream_is_a_transport_error() {
+    let gw = TestGateway::start(&[("INTENTGATE_UPSTREAM_URL", "http://127.0.0.1:1")]).await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert_eq!(r["error"]["message"], "upstream transport");
+    assert!(
+        r["error"]["data"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("upstream transport error: ")
+    );
+}
+
+#[tokio::test]
+async fn s68_oversized_upstream_body() {
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"result":{{"blob":"{}"}}}}"#,
+        "x".repeat(1 << 20)
+    );
+    let (gw, _up) = with_upstream(move |_| Reply::json(&big), &[]).await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert_eq!(
+        r["error"]["data"],
+        json!({"detail":"upstream HTTP 200","upstream_status":200})
+    );
+}
+
+#[tokio::test]
+async fn s69_non_json_upstream_body() {
+    let (gw, _up) = with_upstream(|_| Reply::json("hello"), &[]).await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    assert_eq!(r["error"]["message"], "upstream returned non-JSON-RPC body");
+    assert_eq!(
+        r["error"]["data"],
+        "invalid character 'h' looking for beginning of value"
+    );
+}
+
+#[tokio::test]
+async fn s70_forwarded_body_and_headers() {
+    let (gw, up) = with_upstream(
+        |_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+        &[],
+    )
+    .await;
+    let body = r#"{"jsonrpc":"2.0", "id": 1, "method":"tools/call","params":{"name":"read_invoice","arguments":{"q":"<x>"},"_meta":{"progressToken":1}},"extra":1}"#;
+    gw.post_raw(
+        body.to_owned(),
+        &[("Authorization", "Bearer nope"), ("X-Intent-Prompt", "p")],
+    )
+    .await;
+    assert!(
+        up.requests().is_empty(),
+        "an invalid token is never forwarded"
+    );
+    gw.post_raw(body.to_owned(), &[("X-Intent-Prompt", "p")])
+        .await;
+    let seen = &up.requests()[0];
+    assert_eq!(
+        seen.body,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"q":"\u003cx\u003e"},"_meta":{"progressToken":1}}}"#
+    );
+    assert_eq!(seen.headers["content-type"], "application/json");
+    assert_eq!(seen.headers["accept"], "application/json");
+    assert!(!seen.headers.contains_key("authorization"));
+    assert!(!seen.headers.contains_key("x-intent-prompt"));
+}
+
+#[tokio::test]
+async fn null_and_odd_results_do_not_crash() {
+    let (gw, _up) = with_upstream(
+        |seen| {
+            if seen.body.contains("null_tool") {
+                Reply::json(r#"{"jsonrpc":"2.0","id":5,"result":null,"extra":{"k":1}}"#)
+            } else {
+                Reply::json(r#"{"jsonrpc":"2.0","id":5,"result":"text"}"#)
+            }
+        },
+        &[],
+    )
+    .await;
+    let (status, text) = gw
+        .post_raw(
+            crate::support::tool_call("read_null_tool", json!({})).to_string(),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":null,\"extra\":{\"k\":1}}\n"
+    );
+    let r: Value = gw.call("read_x", json!({}), None).await;
+    assert_eq!(r["result"], "text");
+}
+
+#[tokio::test]
+async fn notification_with_empty_202_is_accepted() {
+    let (gw, up) = with_upstream(
+        |_| Reply {
+            status: 202,
+            body: String::new(),
+            delay: Duration::ZERO,
+        },
+        &[],
+    )
+    .await;
+    let body = r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read_invoice"}}"#;
+    let (status, text) = gw.post_raw(body.to_owned(), &[]).await;
+    assert_eq!((status, text.as_str()), (204, ""));
+    assert!(!up.requests()[0].body.contains("\"id\""));
+    let last = gw.audit("").await.pop().unwrap().event;
+    assert_eq!(
+        (last.decision.as_str(), last.upstream_status),
+        ("allow", 202)
+    );
+}
