@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::listener::{Listener, TcpAcceptor, TcpListener};
-use tokio::task::JoinHandle;
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
@@ -17,7 +16,7 @@ use crate::config::Config;
 use crate::domain::token::MasterKey;
 use crate::ports::{Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
 
-/// Audit queue length (events waiting for the writer).
+/// Async-durability audit queue bound (events waiting for the committer).
 const AUDIT_QUEUE: usize = 8192;
 /// Intent cache: entries and lifetime.
 const INTENT_CACHE_ENTRIES: usize = 1024;
@@ -43,10 +42,9 @@ pub enum StartError {
     },
 }
 
-/// A gateway ready to serve, plus the audit writer task to drain on shutdown.
+/// A gateway ready to serve. On shutdown call `gateway.audit.shutdown()`.
 pub struct Started {
     pub gateway: Arc<Gateway>,
-    pub audit_task: JoinHandle<()>,
 }
 
 /// Opens the store and builds every service.
@@ -58,7 +56,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         None => load_or_create_key(&config.data_dir)?,
     };
     let policy = policies(config, &stores).await?;
-    let (audit, audit_task) = AuditWriter::spawn(
+    let (audit, _committer) = AuditWriter::spawn(
         Arc::clone(&stores.audit),
         config.audit_target,
         config.audit_durability,
@@ -90,7 +88,6 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
     };
     Ok(Started {
         gateway: Arc::new(gateway),
-        audit_task,
     })
 }
 

@@ -56,9 +56,10 @@ async fn main() -> ExitCode {
 async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let started = bootstrap::build(config).await?;
     let acceptor = bootstrap::bind(&config.addr).await?;
+    let gateway = std::sync::Arc::clone(&started.gateway);
     http::serve(acceptor, started.gateway, shutdown_signal()).await?;
-    // The last gateway reference is gone: the audit queue drains and the task ends.
-    started.audit_task.await?;
+    // Commit whatever async durability still queues.
+    gateway.audit.shutdown().await;
     Ok(())
 }
 

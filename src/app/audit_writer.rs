@@ -1,25 +1,27 @@
-//! The audit writer: one task that seals events onto their tenant's chain and appends
-//! them in batches (group commit).
+//! The audit writer: seals events onto their tenant's chain and appends them in
+//! batches (group commit).
 //!
-//! In `sync` durability a caller waits until its event is committed, so a call is never
-//! answered (or forwarded) without its record; concurrent callers share one store write.
-//! In `async` durability events are queued (bounded) and dropped when the queue is full;
-//! drops are counted.
+//! Callers put their event in a shared queue and then take the committer lock; whoever
+//! holds it drains the whole queue, appends one run per chain, and acknowledges every
+//! event in it. Under load one store write covers every concurrent request; an idle
+//! gateway commits inline on the request's own task, with no hand-off to another thread.
+//!
+//! In `sync` durability a caller returns only once its event is committed, so a call is
+//! never answered (or forwarded) without its record. In `async` durability events are
+//! queued (bounded; overflow dropped and counted) and a background task commits them.
 
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::{AuditDurability, AuditTarget};
 use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key, seal};
 use crate::ports::{AppendOutcome, AuditChainStore};
 
-/// Events taken from the queue for one round of appends.
-const MAX_BATCH: usize = 512;
 /// Re-seal attempts when other writers (replicas) keep moving the head.
 const MAX_HEAD_RETRIES: usize = 32;
 
@@ -28,60 +30,95 @@ const MAX_HEAD_RETRIES: usize = 32;
 #[error("audit: {0}")]
 pub struct AuditFailure(pub String);
 
+type Ack = oneshot::Sender<Result<(), AuditFailure>>;
+
 struct Job {
     event: AuditEvent,
-    ack: Option<oneshot::Sender<Result<(), AuditFailure>>>,
+    ack: Option<Ack>,
 }
 
 pub struct AuditWriter {
-    tx: mpsc::Sender<Job>,
+    store: Arc<dyn AuditChainStore>,
+    echo: AuditTarget,
     durability: AuditDurability,
+    /// Events waiting for the next commit round.
+    queue: Mutex<Vec<Job>>,
+    /// Held by the task running a commit round; guards the cache of chain heads.
+    committer: tokio::sync::Mutex<HashMap<String, Option<ChainHead>>>,
+    /// Async mode: queue bound, and the wake-up for the background committer.
+    capacity: usize,
+    queued: Arc<Notify>,
     dropped: AtomicU64,
 }
 
 impl AuditWriter {
-    /// Starts the writer task. Drop every `Arc<AuditWriter>` and await the handle to
-    /// drain the queue on shutdown.
+    /// A writer; in async durability also starts its background committer (it holds
+    /// only a weak reference; call [`AuditWriter::shutdown`] to commit what is queued).
     pub fn spawn(
         store: Arc<dyn AuditChainStore>,
         echo: AuditTarget,
         durability: AuditDurability,
-        queue: usize,
-    ) -> (Arc<Self>, JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        let task = tokio::spawn(run(store, rx, echo));
-        (
-            Arc::new(Self {
-                tx,
-                durability,
-                dropped: AtomicU64::new(0),
-            }),
-            task,
-        )
+        capacity: usize,
+    ) -> (Arc<Self>, Option<JoinHandle<()>>) {
+        let writer = Arc::new(Self {
+            store,
+            echo,
+            durability,
+            queue: Mutex::new(Vec::new()),
+            committer: tokio::sync::Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            queued: Arc::new(Notify::new()),
+            dropped: AtomicU64::new(0),
+        });
+        let task = (durability == AuditDurability::Async).then(|| {
+            let (weak, queued) = (Arc::downgrade(&writer), Arc::clone(&writer.queued));
+            tokio::spawn(async move {
+                loop {
+                    queued.notified().await;
+                    let Some(writer) = weak.upgrade() else { break };
+                    writer.commit_round().await;
+                }
+            })
+        });
+        (writer, task)
     }
 
     /// Records one event: committed before returning in sync mode, queued in async mode.
     pub async fn record(&self, event: AuditEvent) -> Result<(), AuditFailure> {
-        match self.durability {
-            AuditDurability::Async => {
-                if self.tx.try_send(Job { event, ack: None }).is_err() {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(())
-            }
-            AuditDurability::Sync => {
-                let (ack, done) = oneshot::channel();
-                let closed = || AuditFailure("audit writer is not running".into());
-                self.tx
-                    .send(Job {
-                        event,
-                        ack: Some(ack),
-                    })
-                    .await
-                    .map_err(|_| closed())?;
-                done.await.map_err(|_| closed())?
-            }
+        if self.durability == AuditDurability::Async {
+            self.enqueue_async(event);
+            return Ok(());
         }
+        let (ack, mut done) = oneshot::channel();
+        self.lock_queue().push(Job {
+            event,
+            ack: Some(ack),
+        });
+        // Either a running round picks our event up (and we never queue for the lock),
+        // or we get the lock and commit everything queued, ours included.
+        let dropped = |_| AuditFailure("audit writer dropped the event".into());
+        tokio::select! {
+            biased;
+            committed = &mut done => return committed.map_err(dropped)?,
+            heads = self.committer.lock() => self.commit_with(heads).await,
+        }
+        done.await.map_err(dropped)?
+    }
+
+    fn enqueue_async(&self, event: AuditEvent) {
+        let mut queue = self.lock_queue();
+        if queue.len() >= self.capacity {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        queue.push(Job { event, ack: None });
+        drop(queue);
+        self.queued.notify_one();
+    }
+
+    /// Commits whatever is queued (used on shutdown in async mode).
+    pub async fn shutdown(&self) {
+        self.commit_round().await;
     }
 
     /// Events dropped because the async queue was full.
@@ -92,39 +129,48 @@ impl AuditWriter {
     pub fn durability(&self) -> AuditDurability {
         self.durability
     }
-}
 
-async fn run(store: Arc<dyn AuditChainStore>, mut rx: mpsc::Receiver<Job>, echo: AuditTarget) {
-    let mut heads: HashMap<String, Option<ChainHead>> = HashMap::new();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        for (chain, jobs) in group_by_chain(batch.drain(..)) {
-            let events = jobs.iter().map(|j| j.event.clone()).collect();
-            let result = append(store.as_ref(), &mut heads, &chain, events).await;
-            if let (Ok(records), AuditTarget::Stdout) = (&result, echo) {
-                print_lines(records);
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the committer lock and commits everything queued.
+    async fn commit_round(&self) {
+        self.commit_with(self.committer.lock().await).await;
+    }
+
+    async fn commit_with(
+        &self,
+        mut heads: tokio::sync::MutexGuard<'_, HashMap<String, Option<ChainHead>>>,
+    ) {
+        let batch = std::mem::take(&mut *self.lock_queue());
+        for (chain, group) in group_by_chain(batch) {
+            let (events, acks): (Vec<AuditEvent>, Vec<Option<Ack>>) =
+                group.into_iter().map(|job| (job.event, job.ack)).unzip();
+            let result = append(self.store.as_ref(), &mut heads, &chain, events).await;
+            match (&result, self.echo) {
+                (Ok(records), AuditTarget::Stdout) => print_lines(records),
+                (Err(failure), _) => {
+                    tracing::error!(chain = %chain, error = %failure, "audit append failed");
+                }
+                _ => {}
             }
             let outcome = result.map(|_| ());
-            if let Err(failure) = &outcome {
-                tracing::error!(chain = %chain, error = %failure, "audit append failed");
-            }
-            for job in jobs {
-                if let Some(ack) = job.ack {
-                    let _ = ack.send(outcome.clone());
-                }
+            for ack in acks.into_iter().flatten() {
+                let _ = ack.send(outcome.clone());
             }
         }
     }
 }
 
 /// Splits a batch into per-chain runs, keeping arrival order within each chain.
-fn group_by_chain(jobs: impl Iterator<Item = Job>) -> Vec<(String, Vec<Job>)> {
+fn group_by_chain(jobs: Vec<Job>) -> Vec<(String, Vec<Job>)> {
     let mut groups: Vec<(String, Vec<Job>)> = Vec::new();
     for job in jobs {
-        let chain = chain_key(&job.event.tenant).to_owned();
-        match groups.iter_mut().find(|(c, _)| *c == chain) {
+        let chain = chain_key(&job.event.tenant);
+        match groups.iter_mut().find(|(c, _)| c == chain) {
             Some((_, jobs)) => jobs.push(job),
-            None => groups.push((chain, vec![job])),
+            None => groups.push((chain.to_owned(), vec![job])),
         }
     }
     groups
@@ -135,7 +181,7 @@ async fn append(
     store: &dyn AuditChainStore,
     heads: &mut HashMap<String, Option<ChainHead>>,
     chain: &str,
-    events: Vec<AuditEvent>,
+    mut events: Vec<AuditEvent>,
 ) -> Result<Vec<ChainedEvent>, AuditFailure> {
     let fail = |e: &dyn std::fmt::Display| AuditFailure(e.to_string());
     let mut head = match heads.remove(chain) {
@@ -143,13 +189,17 @@ async fn append(
         None => store.head(chain).await.map_err(|e| fail(&e))?,
     };
     for _ in 0..MAX_HEAD_RETRIES {
-        let run = seal(chain, head.as_ref(), events.clone());
+        let run = seal(chain, head.as_ref(), events);
         match store.append(&run).await.map_err(|e| fail(&e))? {
             AppendOutcome::Appended(new_head) => {
                 heads.insert(chain.to_owned(), Some(new_head));
                 return Ok(run);
             }
-            AppendOutcome::HeadMoved { current } => head = current,
+            AppendOutcome::HeadMoved { current } => {
+                // Re-seal the same events (their timestamps are already truncated).
+                events = run.into_iter().map(|r| r.event).collect();
+                head = current;
+            }
         }
     }
     Err(AuditFailure(format!(

@@ -168,7 +168,7 @@ impl Gateway {
     async fn check_policy(self: &Arc<Self>, ctx: &mut CallContext<'_>) -> Result<(), Stop> {
         let decision = self
             .policy
-            .evaluate(ctx.tenant(), &ctx.policy_input())
+            .evaluate(ctx.tenant(), ctx.policy_input())
             .map_err(|e| Stop::Deny(Denial::policy(e)))?;
         ctx.requires_step_up = decision.requires_step_up;
         if decision.escalate {

@@ -22,5 +22,5 @@ pub trait PolicyEngine: Send + Sync {
     /// Decides for `input` with the tenant's policy, or the default one. Any engine
     /// error, undefined decision or wrong shape is `Err` with the reference's text, and
     /// the caller denies.
-    fn evaluate(&self, tenant: &str, input: &Value) -> Result<PolicyDecision, String>;
+    fn evaluate(&self, tenant: &str, input: Value) -> Result<PolicyDecision, String>;
 }

@@ -8,28 +8,29 @@ use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 
-/// Rows keyed by (jti, tenant).
+/// Rows by jti, then tenant, so the hot-path lookup borrows instead of allocating.
 #[derive(Default)]
 pub struct MemoryRevocations {
-    rows: Mutex<HashMap<(String, String), Revocation>>,
+    rows: Mutex<HashMap<String, HashMap<String, Revocation>>>,
 }
 
 #[async_trait]
 impl RevocationStore for MemoryRevocations {
     async fn is_revoked(&self, jti: &str, tenant: &str) -> StoreResult<bool> {
         let rows = lock(&self.rows);
-        let has = |t: &str| rows.contains_key(&(jti.to_owned(), t.to_owned()));
-        Ok(has(tenant) || has(""))
+        Ok(rows
+            .get(jti)
+            .is_some_and(|by_tenant| by_tenant.contains_key(tenant) || by_tenant.contains_key("")))
     }
 
     async fn revoke(&self, revocation: &Revocation) -> StoreResult<RevokeOutcome> {
-        let key = (revocation.jti.clone(), revocation.tenant.clone());
         let mut rows = lock(&self.rows);
-        if let Some(row) = rows.get_mut(&key) {
+        let by_tenant = rows.entry(revocation.jti.clone()).or_default();
+        if let Some(row) = by_tenant.get_mut(&revocation.tenant) {
             row.reason.clone_from(&revocation.reason);
             return Ok(RevokeOutcome::AlreadyRevoked(row.clone()));
         }
-        rows.insert(key, revocation.clone());
+        by_tenant.insert(revocation.tenant.clone(), revocation.clone());
         Ok(RevokeOutcome::Revoked(revocation.clone()))
     }
 
@@ -41,6 +42,7 @@ impl RevocationStore for MemoryRevocations {
     ) -> StoreResult<Vec<Revocation>> {
         let mut hits: Vec<Revocation> = lock(&self.rows)
             .values()
+            .flat_map(HashMap::values)
             .filter(|r| scope.admits(&r.tenant))
             .cloned()
             .collect();

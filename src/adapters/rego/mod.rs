@@ -78,22 +78,43 @@ impl PolicyEngine for RegoPolicies {
         }
     }
 
-    fn evaluate(&self, tenant: &str, input: &Value) -> Result<PolicyDecision, String> {
+    fn evaluate(&self, tenant: &str, input: Value) -> Result<PolicyDecision, String> {
         let slots = self.slots.load();
         let program = slots
             .get(tenant)
             .or_else(|| slots.get(""))
             .ok_or("policy: reloader has no engine loaded")?;
-        let mut vm = RegoVM::new();
-        vm.load_program(Arc::clone(program));
-        vm.set_input(regorus::Value::from(input.clone()));
-        let result = vm.execute().map_err(|e| format!("policy: eval: {e}"))?;
+        let result = run_program(program, regorus::Value::from(input))
+            .map_err(|e| format!("policy: eval: {e}"))?;
         if result == regorus::Value::Undefined {
             return PolicyDecision::from_value(None);
         }
         let json = serde_json::to_value(&result).map_err(|e| format!("policy: eval: {e}"))?;
         PolicyDecision::from_value(Some(&json))
     }
+}
+
+thread_local! {
+    /// A VM per worker thread, kept loaded with the program it last ran: loading a
+    /// program costs about as much as running this policy.
+    static VM: std::cell::RefCell<Option<(*const Program, RegoVM)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn run_program(program: &Arc<Program>, input: regorus::Value) -> Result<regorus::Value, String> {
+    VM.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let reusable = matches!(&*slot, Some((loaded, _)) if *loaded == Arc::as_ptr(program));
+        if !reusable {
+            let mut vm = RegoVM::new();
+            vm.load_program(Arc::clone(program));
+            *slot = Some((Arc::as_ptr(program), vm));
+        }
+        let Some((_, vm)) = slot.as_mut() else {
+            return Err("policy VM unavailable".into());
+        };
+        vm.set_input(input);
+        vm.execute().map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]

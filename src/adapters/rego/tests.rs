@@ -7,7 +7,7 @@ fn default_engine() -> RegoPolicies {
 }
 
 fn decide(engine: &RegoPolicies, tenant: &str, input: Value) -> (bool, String) {
-    let d = engine.evaluate(tenant, &input).unwrap();
+    let d = engine.evaluate(tenant, input).unwrap();
     (d.allow, d.reason)
 }
 
@@ -107,13 +107,13 @@ fn undefined_and_malformed_decisions_fail() {
     let undefined = "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": true} if input.tool == \"never\"\n";
     e.install("u", undefined).unwrap();
     assert_eq!(
-        e.evaluate("u", &json!({"tool": "x"})).unwrap_err(),
+        e.evaluate("u", json!({"tool": "x"})).unwrap_err(),
         "policy: no decision returned (missing default rule?)"
     );
     let no_allow = "package intentgate.policy\nimport rego.v1\ndecision := {\"reason\": \"x\"}\n";
     e.install("n", no_allow).unwrap();
     assert_eq!(
-        e.evaluate("n", &json!({"tool": "x"})).unwrap_err(),
+        e.evaluate("n", json!({"tool": "x"})).unwrap_err(),
         "policy: decision missing \"allow\" boolean"
     );
 }
@@ -123,7 +123,7 @@ fn escalate_and_step_up_come_through() {
     let e = default_engine();
     let src = "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": false, \"escalate\": true, \"requires_step_up\": true, \"reason\": \"needs human\"}\n";
     e.install("", src).unwrap();
-    let d = e.evaluate("", &json!({"tool": "x"})).unwrap();
+    let d = e.evaluate("", json!({"tool": "x"})).unwrap();
     assert!(d.escalate && d.requires_step_up && !d.allow);
     assert_eq!(d.reason, "needs human");
 }

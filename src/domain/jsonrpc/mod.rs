@@ -107,6 +107,9 @@ fn go_error_text(input: &str, err: &serde_json::Error) -> String {
 }
 
 fn fold(key: &str) -> String {
+    if key.is_ascii() {
+        return key.to_ascii_lowercase();
+    }
     key.chars()
         .flat_map(char::to_uppercase)
         .flat_map(char::to_lowercase)

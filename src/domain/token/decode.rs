@@ -15,13 +15,16 @@ use crate::domain::gojson::go_lossy_utf8;
 /// [`super::check_structure`] and [`super::verify_signature`] for the rest.
 pub fn decode(encoded: &str) -> Result<Token, CapabilityError> {
     // Go's base64 decoder skips CR and LF anywhere in the input.
-    let cleaned: String = encoded
-        .chars()
-        .filter(|c| *c != '\r' && *c != '\n')
-        .collect();
-    let bytes = B64
-        .decode(cleaned.as_bytes())
-        .map_err(|_| CapabilityError::NotBase64)?;
+    let bytes = if encoded.contains(['\r', '\n']) {
+        let cleaned: String = encoded
+            .chars()
+            .filter(|c| *c != '\r' && *c != '\n')
+            .collect();
+        B64.decode(cleaned.as_bytes())
+    } else {
+        B64.decode(encoded.as_bytes())
+    };
+    let bytes = bytes.map_err(|_| CapabilityError::NotBase64)?;
     let text = go_lossy_utf8(&bytes);
     serde_json::from_str::<GoToken>(&text)
         .map(|t| t.0)
