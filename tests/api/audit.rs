@@ -149,3 +149,56 @@ async fn async_durability_answers_without_waiting() {
     }
     panic!("the queued event was never written");
 }
+
+/// An audit store that takes its time.
+struct SlowAudit(intentgate::adapters::memory::MemoryAudit);
+
+#[async_trait]
+impl AuditChainStore for SlowAudit {
+    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
+        self.0.head(chain).await
+    }
+    async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        self.0.append(records).await
+    }
+    async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
+        self.0.range(chain, from, limit).await
+    }
+    async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
+        self.0.query(q).await
+    }
+    async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
+        self.0.count(q).await
+    }
+}
+
+#[tokio::test]
+async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
+    let store = Arc::new(SlowAudit(Default::default()));
+    let (writer, _task) =
+        AuditWriter::spawn(store.clone(), AuditTarget::None, AuditDurability::Async, 2);
+    let event = |i: i64| {
+        let mut e = intentgate::domain::audit::AuditEvent::new(
+            intentgate::domain::time::Timestamp::from_unix_seconds(i),
+            "allow",
+            "t",
+        );
+        e.tenant = "acme".into();
+        e
+    };
+    for i in 0..10 {
+        writer.record(event(i)).await.unwrap();
+    }
+    assert!(
+        writer.dropped() > 0,
+        "a full queue drops instead of blocking"
+    );
+    writer.shutdown().await;
+    let stored = store.range("acme", 1, 100).await.unwrap().len() as u64;
+    assert_eq!(
+        stored + writer.dropped(),
+        10,
+        "every event is either stored or counted as dropped"
+    );
+}
