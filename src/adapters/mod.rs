@@ -6,6 +6,7 @@ pub mod http;
 pub mod http_client;
 pub mod memory;
 pub mod rego;
+pub mod sled;
 
 use crate::config::StoreConfig;
 use crate::ports::Stores;
@@ -15,16 +16,18 @@ use crate::ports::Stores;
 pub enum OpenError {
     #[error(
         "the {0} store is not available in this build yet; \
-         set INTENTGATE_STORE=memory (state is lost on restart)"
+         set INTENTGATE_STORE=memory (state is lost on restart) or sled"
     )]
     NotBuilt(&'static str),
+    #[error(transparent)]
+    Sled(#[from] sled::SledOpenError),
 }
 
 /// Opens the storage backend chosen by configuration.
 pub async fn open_stores(config: &StoreConfig) -> Result<Stores, OpenError> {
     match config {
         StoreConfig::Memory => Ok(memory::open()),
-        StoreConfig::Sled { .. } => Err(OpenError::NotBuilt("sled")),
+        StoreConfig::Sled { data_dir } => Ok(sled::open(&data_dir.join("sled"))?),
         StoreConfig::Postgres { .. } => Err(OpenError::NotBuilt("postgres")),
     }
 }

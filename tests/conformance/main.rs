@@ -9,3 +9,4 @@
 mod suite;
 
 mod memory;
+mod sled;

@@ -1,0 +1,79 @@
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::codec::{CounterRecord, decode, encode};
+use super::{SledDb, backend, blocking, key2};
+use crate::domain::budget::BudgetKey;
+use crate::domain::time::Timestamp;
+use crate::ports::{BudgetStore, StoreResult};
+
+/// Counters under `tenant 0 jti`, updated with `update_and_fetch` (a CAS loop), so
+/// concurrent callers each get a distinct count.
+pub(super) struct SledBudgets(pub Arc<SledDb>);
+
+fn live(c: &CounterRecord, now: Timestamp, window_secs: i64) -> bool {
+    now < Timestamp::from_unix_nanos(c.window_start).plus_seconds(window_secs)
+}
+
+#[async_trait]
+impl BudgetStore for SledBudgets {
+    async fn record_call(
+        &self,
+        key: &BudgetKey,
+        now: Timestamp,
+        window_secs: i64,
+    ) -> StoreResult<u64> {
+        let (db, key) = (Arc::clone(&self.0), key2(&key.tenant, key.jti.as_bytes()));
+        blocking(move || {
+            let mut corrupt = None;
+            let updated = db
+                .budgets
+                .update_and_fetch(&key, |old| {
+                    let counter = match old.map(|b| decode::<CounterRecord>(b, "budget counter")) {
+                        Some(Ok(c)) if live(&c, now, window_secs) => c,
+                        Some(Err(e)) => {
+                            corrupt = Some(e);
+                            return old.map(<[u8]>::to_vec);
+                        }
+                        _ => CounterRecord {
+                            calls: 0,
+                            window_start: now.unix_nanos(),
+                        },
+                    };
+                    let next = CounterRecord {
+                        calls: counter.calls.saturating_add(1),
+                        ..counter
+                    };
+                    // Encoding two integers cannot fail; keep the old value if it ever did.
+                    encode(&next).ok().or_else(|| old.map(<[u8]>::to_vec))
+                })
+                .map_err(backend)?;
+            if let Some(e) = corrupt {
+                return Err(e);
+            }
+            let bytes = updated.ok_or_else(|| crate::ports::StoreError::Corrupted {
+                backend: "sled",
+                message: "budget counter vanished".into(),
+            })?;
+            Ok(decode::<CounterRecord>(&bytes, "budget counter")?.calls)
+        })
+        .await
+    }
+
+    async fn calls(&self, key: &BudgetKey, now: Timestamp, window_secs: i64) -> StoreResult<u64> {
+        let (db, key) = (Arc::clone(&self.0), key2(&key.tenant, key.jti.as_bytes()));
+        blocking(move || {
+            let Some(bytes) = db.budgets.get(&key).map_err(backend)? else {
+                return Ok(0);
+            };
+            let c = decode::<CounterRecord>(&bytes, "budget counter")?;
+            Ok(if live(&c, now, window_secs) {
+                c.calls
+            } else {
+                0
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,138 @@
+//! Embedded storage on sled: every port in one database directory, the default backend.
+//!
+//! Blocking sled calls run on tokio's blocking pool. Invariants that span keys (chain
+//! head + records, approval state, policy pointer + draft) are kept in sled
+//! transactions; counters use `update_and_fetch`. Audit appends are flushed before they
+//! are acknowledged. A `schema_version` key is checked at open.
+//!
+//! What sled's flush does and does not guarantee is documented in the README: it writes
+//! with `sync_file_range`, which survives a process crash but not necessarily a power
+//! loss.
+
+mod approval;
+mod audit;
+mod budget;
+mod codec;
+mod policy;
+mod revocation;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sled::transaction::TransactionError;
+
+use crate::ports::{StoreError, StoreResult, Stores};
+
+/// The on-disk layout this build reads and writes.
+const SCHEMA_VERSION: &[u8] = b"1";
+const BACKEND: &str = "sled";
+
+/// The database and its trees, shared by the port implementations.
+pub(crate) struct SledDb {
+    db: sled::Db,
+    audit: sled::Tree,
+    audit_heads: sled::Tree,
+    audit_by_time: sled::Tree,
+    revocations: sled::Tree,
+    budgets: sled::Tree,
+    approvals: sled::Tree,
+    drafts: sled::Tree,
+    active: sled::Tree,
+}
+
+/// Why the sled store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SledOpenError {
+    #[error("open sled database in {path}: {source}")]
+    Open { path: String, source: sled::Error },
+    #[error("sled database in {path} has schema version {found:?}; this build reads version 1")]
+    Schema { path: String, found: String },
+}
+
+/// Opens (or creates) the database in `dir`.
+pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
+    let path = dir.display().to_string();
+    let fail = |source| SledOpenError::Open {
+        path: path.clone(),
+        source,
+    };
+    let db = sled::open(dir).map_err(fail)?;
+    match db.get("schema_version").map_err(fail)? {
+        None => {
+            db.insert("schema_version", SCHEMA_VERSION).map_err(fail)?;
+        }
+        Some(v) if v.as_ref() == SCHEMA_VERSION => {}
+        Some(v) => {
+            let found = String::from_utf8_lossy(&v).into_owned();
+            return Err(SledOpenError::Schema { path, found });
+        }
+    }
+    let tree = |name: &str| db.open_tree(name);
+    let inner = Arc::new(SledDb {
+        audit: tree("audit").map_err(fail)?,
+        audit_heads: tree("audit_heads").map_err(fail)?,
+        audit_by_time: tree("audit_by_time").map_err(fail)?,
+        revocations: tree("revocations").map_err(fail)?,
+        budgets: tree("budgets").map_err(fail)?,
+        approvals: tree("approvals").map_err(fail)?,
+        drafts: tree("policy_drafts").map_err(fail)?,
+        active: tree("policy_active").map_err(fail)?,
+        db,
+    });
+    Ok(Stores {
+        backend: BACKEND,
+        audit: Arc::new(audit::SledAudit {
+            db: Arc::clone(&inner),
+            appending: tokio::sync::Mutex::new(()),
+        }),
+        revocations: Arc::new(revocation::SledRevocations(Arc::clone(&inner))),
+        budgets: Arc::new(budget::SledBudgets(Arc::clone(&inner))),
+        approvals: Arc::new(approval::SledApprovals(Arc::clone(&inner))),
+        policies: Arc::new(policy::SledPolicies(inner)),
+    })
+}
+
+/// Runs sled work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> StoreResult<T> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Backend {
+            backend: BACKEND,
+            source: Box::new(e),
+        })?
+}
+
+fn backend(e: sled::Error) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        source: Box::new(e),
+    }
+}
+
+fn tx_error(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => backend(e),
+    }
+}
+
+/// `a 0x00 b`: composite keys whose first part sorts and prefixes cleanly.
+fn key2(a: &str, b: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(a.len() + 1 + b.len());
+    k.extend_from_slice(a.as_bytes());
+    k.push(0);
+    k.extend_from_slice(b);
+    k
+}
+
+/// One page of an already ordered iterator of results.
+fn page<T>(
+    items: impl Iterator<Item = StoreResult<T>>,
+    limit: u32,
+    offset: u64,
+) -> StoreResult<Vec<T>> {
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+    items.skip(skip).take(limit as usize).collect()
+}
