@@ -5,6 +5,7 @@ pub mod clock;
 pub mod http;
 pub mod http_client;
 pub mod memory;
+pub mod postgres;
 pub mod rego;
 pub mod sled;
 
@@ -21,6 +22,8 @@ pub enum OpenError {
     NotBuilt(&'static str),
     #[error(transparent)]
     Sled(#[from] sled::SledOpenError),
+    #[error(transparent)]
+    Postgres(#[from] postgres::PgOpenError),
 }
 
 /// Opens the storage backend chosen by configuration.
@@ -28,6 +31,6 @@ pub async fn open_stores(config: &StoreConfig) -> Result<Stores, OpenError> {
     match config {
         StoreConfig::Memory => Ok(memory::open()),
         StoreConfig::Sled { data_dir } => Ok(sled::open(&data_dir.join("sled"))?),
-        StoreConfig::Postgres { .. } => Err(OpenError::NotBuilt("postgres")),
+        StoreConfig::Postgres { url } => Ok(postgres::open(url).await?),
     }
 }

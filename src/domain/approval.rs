@@ -68,6 +68,17 @@ pub struct ApprovalDecision {
     pub at: Timestamp,
 }
 
+impl ApprovalDecision {
+    /// What a pending row records: its new status, reviewer and note (an expiry
+    /// records neither reviewer nor note).
+    pub fn recorded(&self) -> (ApprovalStatus, &str, &str) {
+        match self.verdict {
+            Verdict::Expire => (ApprovalStatus::Timeout, "", ""),
+            v => (v.status(), &self.decided_by, &self.note),
+        }
+    }
+}
+
 /// One escalated call awaiting (or past) a human decision.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Approval {
@@ -98,14 +109,14 @@ impl Approval {
         if self.status != ApprovalStatus::Pending {
             return None;
         }
-        let mut next = self.clone();
-        next.status = d.verdict.status();
-        next.decided_at = Some(d.at);
-        if d.verdict != Verdict::Expire {
-            next.decided_by.clone_from(&d.decided_by);
-            next.decide_note.clone_from(&d.note);
-        }
-        Some(next)
+        let (status, decided_by, note) = d.recorded();
+        Some(Approval {
+            status,
+            decided_at: Some(d.at),
+            decided_by: decided_by.to_owned(),
+            decide_note: note.to_owned(),
+            ..self.clone()
+        })
     }
 
     /// The audit reason for a decided row: `approved by alice: ok`,

@@ -9,4 +9,5 @@
 mod suite;
 
 mod memory;
+mod postgres;
 mod sled;

@@ -2,10 +2,10 @@
 
 use crate::suite::Fixture;
 
-async fn fixture() -> Fixture {
+async fn fixture() -> Option<Fixture> {
     let dir = tempfile::tempdir().unwrap();
     let stores = intentgate::adapters::sled::open(dir.path()).unwrap();
-    Fixture::new(stores, dir)
+    Some(Fixture::new(stores, dir))
 }
 
 conformance_tests!(fixture);

@@ -1,0 +1,104 @@
+//! Postgres storage (sqlx): several gateway replicas share one database.
+//!
+//! The audit chain cannot fork: an append locks the chain's head row (`FOR UPDATE`) in
+//! the transaction that inserts the records, and `(chain, seq)` is the primary key.
+//! Budgets are one upsert statement; approval decisions one guarded `UPDATE`; policy
+//! changes run in transactions. Migrations in `migrations/` are embedded and applied at
+//! open (and by `intentgate migrate`).
+
+mod approval;
+mod audit;
+mod budget;
+mod policy;
+mod revocation;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+use time::OffsetDateTime;
+
+use crate::config::DatabaseUrl;
+use crate::domain::time::Timestamp;
+use crate::ports::{StoreError, Stores};
+
+/// The embedded migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+const BACKEND: &str = "postgres";
+
+/// Why the Postgres store could not be opened (messages never include the password).
+#[derive(Debug, thiserror::Error)]
+pub enum PgOpenError {
+    #[error("connect to Postgres at {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connects, applies pending migrations and returns the stores.
+pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
+    let pool = connect(url).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(Stores {
+        backend: BACKEND,
+        audit: Arc::new(audit::PgAudit(pool.clone())),
+        revocations: Arc::new(revocation::PgRevocations(pool.clone())),
+        budgets: Arc::new(budget::PgBudgets(pool.clone())),
+        approvals: Arc::new(approval::PgApprovals(pool.clone())),
+        policies: Arc::new(policy::PgPolicies(pool)),
+    })
+}
+
+/// Applies pending migrations and returns how many migrations the database knows.
+pub async fn migrate(url: &DatabaseUrl) -> Result<usize, PgOpenError> {
+    let pool = connect(url).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(MIGRATOR.iter().count())
+}
+
+async fn connect(url: &DatabaseUrl) -> Result<PgPool, PgOpenError> {
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url.expose())
+        .await
+        .map_err(|source| PgOpenError::Connect {
+            url: url.redacted(),
+            source,
+        })
+}
+
+fn db_error(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable {
+                backend: BACKEND,
+                message: e.to_string(),
+            }
+        }
+        other => StoreError::Backend {
+            backend: BACKEND,
+            source: Box::new(other),
+        },
+    }
+}
+
+fn to_sql_time(t: Timestamp) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.unix_nanos()))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn from_sql_time(t: OffsetDateTime) -> Timestamp {
+    Timestamp::from_unix_nanos(i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX))
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
