@@ -24,6 +24,8 @@ enum Command {
     Serve,
     /// Validate the configuration from the environment and open the store, then exit.
     CheckConfig,
+    /// Apply the Postgres migrations to INTENTGATE_POSTGRES_URL, then exit.
+    Migrate,
 }
 
 #[tokio::main]
@@ -43,6 +45,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&config).await,
         Command::CheckConfig => check(&config).await,
+        Command::Migrate => migrate(&config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,6 +72,15 @@ async fn check(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
         "configuration ok; {} store opened\n{config:#?}",
         started.gateway.stores.backend
     );
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let intentgate::config::StoreConfig::Postgres { url } = &config.store else {
+        return Err("migrate needs the Postgres store: set INTENTGATE_POSTGRES_URL".into());
+    };
+    let applied = intentgate::adapters::postgres::migrate(url).await?;
+    println!("database is at migration {applied} of {applied}");
     Ok(())
 }
 

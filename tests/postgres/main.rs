@@ -1,0 +1,191 @@
+//! Postgres-only checks the shared suite cannot express: migrations on an empty and an
+//! already migrated database, and tampering done behind the gateway's back with SQL,
+//! which verification must report with the reference's reasons.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+use intentgate::config::DatabaseUrl;
+use intentgate::domain::audit::{AuditEvent, BreakReason, ChainVerifier, VerifyReport, seal};
+use intentgate::domain::time::Timestamp;
+use intentgate::ports::{AppendOutcome, Stores};
+use sqlx::Connection;
+
+/// Drops the test database at the end of the test.
+struct Cleanup(String, String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (admin, name) = (self.0.clone(), self.1.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// A fresh database on the test server (URL and cleanup guard), or `None` (skip).
+async fn fresh_database() -> Option<(String, Cleanup)> {
+    let Ok(admin) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs INTENTGATE_TEST_POSTGRES_URL"
+        );
+        eprintln!("SKIPPED: set INTENTGATE_TEST_POSTGRES_URL to run the Postgres checks");
+        return None;
+    };
+    let name = format!(
+        "ig_pg_{}",
+        hex::encode(intentgate::app::random_bytes::<6>())
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    Some((format!("{base}/{name}"), Cleanup(admin, name)))
+}
+
+async fn seeded(url: &str) -> Stores {
+    let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(url))
+        .await
+        .unwrap();
+    let events: Vec<AuditEvent> = (0..5)
+        .map(|i| {
+            let mut e = AuditEvent::new(
+                Timestamp::from_unix_nanos(1_778_580_000_123_456_789 + i * 1_000_000_000),
+                "allow",
+                "read_invoice",
+            );
+            e.tenant = "acme".into();
+            e.reason = format!("event {i}");
+            e
+        })
+        .collect();
+    let run = seal("acme", None, events);
+    assert!(matches!(
+        stores.audit.append(&run).await.unwrap(),
+        AppendOutcome::Appended(_)
+    ));
+    stores
+}
+
+async fn verify(stores: &Stores) -> VerifyReport {
+    let records = stores.audit.range("acme", 1, 1000).await.unwrap();
+    let mut v = ChainVerifier::new(None, None);
+    for r in &records {
+        if !v.feed(r) {
+            break;
+        }
+    }
+    v.finish(stores.audit.head("acme").await.unwrap())
+}
+
+async fn exec(url: &str, sql: &str) {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_again_idempotently() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let url = DatabaseUrl::new(url);
+    let total = intentgate::adapters::postgres::migrate(&url).await.unwrap();
+    assert!(total >= 1);
+    assert_eq!(
+        intentgate::adapters::postgres::migrate(&url).await.unwrap(),
+        total
+    );
+    // The SQL itself is idempotent too, not only sqlx's bookkeeping.
+    let sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/20261125000001_init.sql"
+    ))
+    .unwrap();
+    let mut conn = sqlx::PgConnection::connect(url.expose()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_intact_chain_verifies_after_a_round_trip_with_microsecond_truncation() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let report = verify(&stores).await;
+    assert!(report.ok);
+    assert_eq!(report.verified, 5);
+    assert_eq!(report.head.map(|h| h.seq), Some(5));
+}
+
+#[tokio::test]
+async fn an_updated_reason_is_a_hash_mismatch() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    exec(
+        &url,
+        "UPDATE audit_events SET reason = 'rewritten' WHERE chain = 'acme' AND seq = 1",
+    )
+    .await;
+    let report = verify(&stores).await;
+    assert!(!report.ok);
+    let broken = report.broken_at.unwrap();
+    assert_eq!((broken.seq, broken.reason), (1, BreakReason::HashMismatch));
+    assert_eq!(broken.reason.as_str(), "hash mismatch (row body tampered)");
+    assert_ne!(broken.stored_hash, broken.expected_hash);
+    assert_eq!(report.head, None, "no head telemetry on a broken chain");
+}
+
+#[tokio::test]
+async fn a_deleted_middle_row_is_a_broken_link() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let before = stores.audit.range("acme", 1, 10).await.unwrap();
+    exec(
+        &url,
+        "DELETE FROM audit_events WHERE chain = 'acme' AND seq = 3",
+    )
+    .await;
+    let report = verify(&stores).await;
+    let broken = report.broken_at.unwrap();
+    assert_eq!(
+        broken.reason.as_str(),
+        "prev_hash mismatch (chain link broken \u{2014} row inserted/deleted)"
+    );
+    assert_eq!(broken.seq, 4);
+    assert_eq!(
+        broken.stored_hash, before[3].hash,
+        "the row after the gap reports its own hash"
+    );
+    assert_eq!(
+        broken.expected_hash, before[1].hash,
+        "and expects the last verified row's hash"
+    );
+    assert_eq!(report.verified, 2);
+}
