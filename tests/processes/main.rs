@@ -1,0 +1,304 @@
+//! Whole gateway processes: two replicas on one Postgres, and SIGKILL in the middle of
+//! traffic on sled and Postgres. These start the real `intentgate` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use intentgate::config::DatabaseUrl;
+use intentgate::domain::audit::ChainVerifier;
+use intentgate::domain::time::Timestamp;
+use intentgate::domain::token::{Caveat, MasterKey, MintRequest, mint, new_token_id};
+use intentgate::ports::Stores;
+use serde_json::json;
+use sqlx::Connection;
+
+const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+/// A running gateway process, killed when dropped.
+struct Gateway {
+    child: Child,
+    url: String,
+}
+
+impl Gateway {
+    async fn start(env: &[(&str, &str)]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_intentgate"))
+            .env_clear()
+            .env("INTENTGATE_ADDR", format!("127.0.0.1:{port}"))
+            .env("INTENTGATE_MASTER_KEY", KEY_B64)
+            .env("INTENTGATE_AUDIT_TARGET", "none")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Owned from here on, so a failed start is killed and reaped by `Drop`.
+        let gateway = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            if reqwest::get(format!("{}/healthz", gateway.url))
+                .await
+                .is_ok()
+            {
+                return gateway;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("gateway did not come up");
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill(); // SIGKILL: no graceful shutdown
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn token(max_calls: i64) -> String {
+    let key = MasterKey::parse(KEY_B64).unwrap();
+    #[allow(clippy::disallowed_methods)] // a real token for a real process needs real time
+    let now = Timestamp::from_unix_seconds(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    );
+    let req = MintRequest {
+        subject: "agent-x".into(),
+        tenant: "acme".into(),
+        expires_at: Some(now.plus_seconds(3600)),
+        caveats: vec![Caveat::max_calls(max_calls)],
+        ..MintRequest::default()
+    };
+    mint(
+        &key,
+        req,
+        new_token_id(now, intentgate::app::random_bytes()),
+        now,
+    )
+    .encode()
+}
+
+/// One `tools/call` with argument `n`; true when allowed.
+async fn call(client: &reqwest::Client, url: &str, token: &str, n: u64) -> Option<bool> {
+    let body = json!({"jsonrpc":"2.0","id":n,"method":"tools/call","params":{"name":"read_invoice","arguments":{"n":n}}});
+    let resp = client
+        .post(format!("{url}/v1/mcp"))
+        .bearer_auth(token)
+        .body(body.to_string())
+        .send()
+        .await
+        .ok()?;
+    let text = resp.text().await.ok()?;
+    Some(text.contains("\"result\""))
+}
+
+/// Verifies the acme chain and returns the `n` arguments of its allowed events.
+async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
+    let records = stores.audit.range("acme", 1, 100_000).await.unwrap();
+    let mut verifier = ChainVerifier::new(None, None);
+    assert!(
+        records.iter().all(|r| verifier.feed(r)),
+        "chain must verify"
+    );
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=records.len() as u64).collect::<Vec<_>>(),
+        "chain must be gapless"
+    );
+    let allowed = records
+        .iter()
+        .filter(|r| r.event.decision == "allow")
+        .filter_map(|r| r.event.arg_values.as_ref()?.get("n")?.as_u64())
+        .collect();
+    (records.len(), allowed)
+}
+
+/// A fresh database on the test server, dropped at the end; `None` skips (locally).
+struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    async fn create() -> Option<Self> {
+        let Ok(admin) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs INTENTGATE_TEST_POSTGRES_URL"
+            );
+            eprintln!(
+                "SKIPPED: set INTENTGATE_TEST_POSTGRES_URL to run the Postgres process tests"
+            );
+            return None;
+        };
+        let name = format!(
+            "ig_proc_{}",
+            hex::encode(intentgate::app::random_bytes::<6>())
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(b, _)| b)
+            .to_owned();
+        Some(Self {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_postgres_share_budgets_and_one_chain() {
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    let env = [
+        ("INTENTGATE_POSTGRES_URL", db.url.as_str()),
+        ("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "raw"),
+    ];
+    let (a, b) = (Gateway::start(&env).await, Gateway::start(&env).await);
+    let token = token(10);
+    let client = reqwest::Client::new();
+    let calls: Vec<_> = (0..60u64)
+        .map(|n| {
+            let (client, token) = (client.clone(), token.clone());
+            let url = if n % 2 == 0 {
+                a.url.clone()
+            } else {
+                b.url.clone()
+            };
+            tokio::spawn(async move { call(&client, &url, &token, n).await.unwrap() })
+        })
+        .collect();
+    let mut allowed = 0;
+    for c in calls {
+        allowed += usize::from(c.await.unwrap());
+    }
+    assert_eq!(allowed, 10, "exactly max_calls are allowed across replicas");
+    let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(&db.url))
+        .await
+        .unwrap();
+    let (events, allowed_args) = verify_acme(&stores).await;
+    assert_eq!(events, 60, "one event per call, on one unforked chain");
+    assert_eq!(allowed_args.len(), 10);
+}
+
+/// Fires calls at a gateway until it is SIGKILLed; returns the `n`s that were allowed.
+async fn traffic_until_killed(gateway: &mut Gateway) -> HashSet<u64> {
+    let token = token(1_000_000);
+    let client = reqwest::Client::new();
+    let url = gateway.url.clone();
+    let calls: Vec<_> = (0..400u64)
+        .map(|n| {
+            let (client, token, url) = (client.clone(), token.clone(), url.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(n * 2)).await;
+                (n, call(&client, &url, &token, n).await)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    gateway.kill();
+    let mut allowed = HashSet::new();
+    for c in calls {
+        if let (n, Some(true)) = c.await.unwrap() {
+            allowed.insert(n);
+        }
+    }
+    assert!(!allowed.is_empty(), "some calls completed before the kill");
+    allowed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sled_keeps_every_acknowledged_call_through_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let env = [
+        ("INTENTGATE_DATA_DIR", data.as_str()),
+        ("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "raw"),
+    ];
+    let mut gateway = Gateway::start(&env).await;
+    let acknowledged = traffic_until_killed(&mut gateway).await;
+    // The gateway starts again on the same data and keeps extending the chain.
+    let mut restarted = Gateway::start(&env).await;
+    assert_eq!(
+        call(&reqwest::Client::new(), &restarted.url, &token(5), 9999).await,
+        Some(true)
+    );
+    restarted.kill();
+    let stores = intentgate::adapters::sled::open(&dir.path().join("sled")).unwrap();
+    let (_, stored) = verify_acme(&stores).await;
+    assert!(
+        acknowledged.is_subset(&stored),
+        "an allowed call's event survives the kill"
+    );
+    assert!(
+        stored.contains(&9999),
+        "the restarted gateway extended the same chain"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_keeps_every_acknowledged_call_through_sigkill() {
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    let env = [
+        ("INTENTGATE_POSTGRES_URL", db.url.as_str()),
+        ("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "raw"),
+    ];
+    let mut gateway = Gateway::start(&env).await;
+    let acknowledged = traffic_until_killed(&mut gateway).await;
+    let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(&db.url))
+        .await
+        .unwrap();
+    let (_, stored) = verify_acme(&stores).await;
+    assert!(
+        acknowledged.is_subset(&stored),
+        "an allowed call's event survives the kill"
+    );
+}
