@@ -11,7 +11,7 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
 use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
-use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings};
+use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings, PolicySync};
 use crate::config::Config;
 use crate::domain::token::MasterKey;
 use crate::ports::{Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
@@ -22,7 +22,9 @@ const AUDIT_QUEUE: usize = 8192;
 const INTENT_CACHE_ENTRIES: usize = 1024;
 const INTENT_CACHE_TTL_SECS: i64 = 300;
 /// How often a waiting approval re-reads its row (decisions made on other replicas).
-const APPROVAL_POLL: Duration = Duration::from_secs(1);
+const APPROVAL_POLL: Duration = Duration::from_millis(500);
+/// How often promoted policies are re-read (changes made through other replicas).
+const POLICY_SYNC: Duration = Duration::from_millis(500);
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -92,29 +94,19 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
 }
 
 /// The default policy (embedded or `INTENTGATE_POLICY_FILE`), then every promoted
-/// draft from the store.
+/// draft from the store, kept in step with the store from then on.
 async fn policies(config: &Config, stores: &Stores) -> Result<Arc<dyn PolicyEngine>, StartError> {
     let source = match &config.policy_file {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| StartError::Policy(format!("read {}: {e}", path.display())))?,
         None => DEFAULT_POLICY.to_owned(),
     };
-    let engine = RegoPolicies::new(&source).map_err(StartError::Policy)?;
-    let slots = stores
-        .policies
-        .list_active()
-        .await
-        .map_err(|e| StartError::Policy(e.to_string()))?;
-    for slot in slots.into_iter().filter(|s| !s.current_draft_id.is_empty()) {
-        let draft = stores.policies.get_draft(&slot.current_draft_id).await;
-        let draft = draft.map_err(|e| StartError::Policy(e.to_string()))?;
-        if let Some(draft) = draft {
-            engine
-                .install(&slot.tenant, &draft.rego_source)
-                .map_err(|e| StartError::Policy(format!("draft {}: {e}", draft.id)))?;
-        }
-    }
-    Ok(Arc::new(engine))
+    let engine: Arc<dyn PolicyEngine> =
+        Arc::new(RegoPolicies::new(&source).map_err(StartError::Policy)?);
+    let mut sync = PolicySync::new(Arc::clone(&stores.policies), Arc::clone(&engine));
+    sync.sync_once(true).await.map_err(StartError::Policy)?;
+    sync.spawn(POLICY_SYNC);
+    Ok(engine)
 }
 
 fn extractor(

@@ -5,6 +5,7 @@ mod approvals;
 mod audit_writer;
 mod context;
 mod pipeline;
+mod policy_sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use std::time::Duration;
 pub use approvals::ApprovalGate;
 pub use audit_writer::{AuditFailure, AuditWriter};
 pub use pipeline::{CallOutcome, ToolCallRequest};
+pub use policy_sync::PolicySync;
 
 use crate::domain::audit::ArgValuesMode;
 use crate::domain::token::MasterKey;

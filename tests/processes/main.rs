@@ -302,3 +302,114 @@ async fn postgres_keeps_every_acknowledged_call_through_sigkill() {
         "an allowed call's event survives the kill"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_policy_promoted_through_one_replica_is_enforced_by_the_other_within_a_second() {
+    use intentgate::domain::policy::PolicyDraft;
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    let env = [("INTENTGATE_POSTGRES_URL", db.url.as_str())];
+    let (a, b) = (Gateway::start(&env).await, Gateway::start(&env).await);
+    let (client, token) = (reqwest::Client::new(), token(1000));
+    assert_eq!(call(&client, &b.url, &token, 1).await, Some(true));
+    // What replica A's admin API does on promote: store the draft, move the pointer.
+    let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(&db.url))
+        .await
+        .unwrap();
+    let now = Timestamp::from_unix_seconds(1_778_580_000);
+    let draft = PolicyDraft {
+        id: "deny0000acme0001".into(),
+        name: "acme deny-all".into(),
+        description: String::new(),
+        rego_source: "package intentgate.policy\nimport rego.v1\ndefault decision := {\"allow\": false, \"reason\": \"acme frozen\"}\n".into(),
+        tenant: "acme".into(),
+        created_at: now,
+        updated_at: now,
+        created_by: "ops".into(),
+    };
+    stores.policies.create_draft(&draft).await.unwrap();
+    stores
+        .policies
+        .promote("acme", &draft.id, "ops", now)
+        .await
+        .unwrap();
+    let promoted = std::time::Instant::now();
+    for url in [&b.url, &a.url] {
+        while call(&client, url, &token, 2).await != Some(false) {
+            assert!(
+                promoted.elapsed() < Duration::from_secs(1),
+                "replica {url} still allows after 1 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_approval_decided_elsewhere_releases_the_call_waiting_on_this_replica() {
+    use intentgate::domain::approval::{ApprovalDecision, ApprovalStatus, Verdict};
+    use intentgate::ports::{ApprovalFilter, DecideOutcome};
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    let policy = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(policy.path(), "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": false, \"escalate\": true, \"reason\": \"needs human\"}\n").unwrap();
+    let path = policy.path().display().to_string();
+    let env = [
+        ("INTENTGATE_POSTGRES_URL", db.url.as_str()),
+        ("INTENTGATE_POLICY_FILE", path.as_str()),
+    ];
+    let b = Gateway::start(&env).await;
+    let (client, token) = (reqwest::Client::new(), token(1000));
+    let waiting = tokio::spawn({
+        let url = b.url.clone();
+        async move { call(&client, &url, &token, 7).await }
+    });
+    let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(&db.url))
+        .await
+        .unwrap();
+    let pending_id = loop {
+        let rows = stores
+            .approvals
+            .list(&ApprovalFilter::default(), 10, 0)
+            .await
+            .unwrap();
+        if let Some(row) = rows
+            .into_iter()
+            .find(|r| r.status == ApprovalStatus::Pending)
+        {
+            break row.pending_id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // What replica A's admin API does on decide.
+    let decision = ApprovalDecision {
+        verdict: Verdict::Approve,
+        decided_by: "alice".into(),
+        note: String::new(),
+        at: Timestamp::from_unix_seconds(1_778_580_000),
+    };
+    assert!(matches!(
+        stores
+            .approvals
+            .decide(&pending_id, &decision)
+            .await
+            .unwrap(),
+        DecideOutcome::Decided(_)
+    ));
+    let decided = std::time::Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(3), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        outcome,
+        Some(true),
+        "the waiting call is released and allowed"
+    );
+    assert!(
+        decided.elapsed() < Duration::from_secs(1),
+        "released within a second"
+    );
+}

@@ -1,0 +1,78 @@
+//! Keeps this process's compiled policies in step with the policy store, so a draft
+//! promoted, rolled back or cleared through any replica is enforced by every replica.
+//! Polling is the portable mechanism (every backend); a change is picked up within one
+//! interval.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ports::{PolicyEngine, PolicyStore};
+
+pub struct PolicySync {
+    store: Arc<dyn PolicyStore>,
+    engine: Arc<dyn PolicyEngine>,
+    /// Slot → draft id currently installed from the store.
+    applied: HashMap<String, String>,
+}
+
+impl PolicySync {
+    pub fn new(store: Arc<dyn PolicyStore>, engine: Arc<dyn PolicyEngine>) -> Self {
+        Self {
+            store,
+            engine,
+            applied: HashMap::new(),
+        }
+    }
+
+    /// Installs every slot whose current draft changed and drops tenant slots that were
+    /// cleared. A draft that fails to compile is an error at startup (`strict`, as the
+    /// reference); later it is logged and the old policy keeps serving. (The default
+    /// slot, once cleared, keeps its last policy until restart.)
+    pub async fn sync_once(&mut self, strict: bool) -> Result<(), String> {
+        let slots = self.store.list_active().await.map_err(|e| e.to_string())?;
+        let mut seen = HashMap::new();
+        for slot in slots.into_iter().filter(|s| !s.current_draft_id.is_empty()) {
+            seen.insert(slot.tenant.clone(), slot.current_draft_id.clone());
+            if self.applied.get(&slot.tenant) == Some(&slot.current_draft_id) {
+                continue;
+            }
+            let draft = self.store.get_draft(&slot.current_draft_id).await;
+            let Some(draft) = draft.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            match self.engine.install(&slot.tenant, &draft.rego_source) {
+                Ok(()) => {
+                    tracing::info!(tenant = %slot.tenant, draft = %draft.id, "policy installed")
+                }
+                Err(e) if strict => {
+                    return Err(format!(
+                        "draft {} of tenant {:?}: {e}",
+                        draft.id, slot.tenant
+                    ));
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %slot.tenant, draft = %draft.id, error = %e, "policy did not compile; keeping the previous one");
+                }
+            }
+        }
+        for tenant in self.applied.keys().filter(|t| !seen.contains_key(*t)) {
+            self.engine.remove(tenant);
+        }
+        self.applied = seen;
+        Ok(())
+    }
+
+    /// Syncs every `interval` until the process ends.
+    pub fn spawn(mut self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            loop {
+                ticker.tick().await;
+                if let Err(e) = self.sync_once(false).await {
+                    tracing::warn!(error = %e, "policy sync failed; retrying");
+                }
+            }
+        })
+    }
+}
