@@ -1,5 +1,6 @@
 //! §14.8 Audit, and the sync-durability guarantees.
 
+use crate::support::Backend;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,9 +12,12 @@ use serde_json::json;
 
 use crate::support::{FakeServer, Reply, TestGateway};
 
-#[tokio::test]
-async fn s72_s76_concurrent_calls_give_one_verifiable_chain() {
-    let gw = TestGateway::start(&[("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "scalars")]).await;
+pub async fn s72_s76_concurrent_calls_give_one_verifiable_chain(backend: Backend) {
+    let gw = TestGateway::start(
+        backend,
+        &[("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "scalars")],
+    )
+    .await;
     let calls: Vec<_> = (0..200)
         .map(|i| {
             let url = gw.url.clone();
@@ -96,10 +100,9 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
     })
 }
 
-#[tokio::test]
-async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded() {
+pub async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded(backend: Backend) {
     let up = FakeServer::start(|_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
-    let gw = TestGateway::start(&[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
     let broken = with_broken_audit(&gw);
     let acceptor = intentgate::bootstrap::bind("127.0.0.1:0").await.unwrap();
     let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
@@ -136,9 +139,8 @@ async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded() {
     );
 }
 
-#[tokio::test]
-async fn async_durability_answers_without_waiting() {
-    let gw = TestGateway::start(&[("INTENTGATE_AUDIT_DURABILITY", "async")]).await;
+pub async fn async_durability_answers_without_waiting(backend: Backend) {
+    let gw = TestGateway::start(backend, &[("INTENTGATE_AUDIT_DURABILITY", "async")]).await;
     let r = gw.call("read_invoice", json!({}), None).await;
     assert!(r.get("result").is_some());
     for _ in 0..100 {

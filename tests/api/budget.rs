@@ -1,5 +1,6 @@
 //! §14.6 Budget.
 
+use crate::support::Backend;
 use intentgate::domain::token::{Caveat, attenuate, decode};
 use serde_json::{Value, json};
 
@@ -9,9 +10,8 @@ fn data(v: &Value) -> String {
     v["error"]["data"].as_str().unwrap_or_default().to_owned()
 }
 
-#[tokio::test]
-async fn s58_single_limit() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s58_single_limit(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let token = mint("agent-x", "acme", vec![Caveat::max_calls(2)]);
     for _ in 0..2 {
         assert!(
@@ -32,9 +32,8 @@ async fn s58_single_limit() {
     );
 }
 
-#[tokio::test]
-async fn s59_strictest_limit_wins_and_the_first_exceeded_is_named() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s59_strictest_limit_wins_and_the_first_exceeded_is_named(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let token = mint(
         "agent-x",
         "acme",
@@ -47,9 +46,8 @@ async fn s59_strictest_limit_wins_and_the_first_exceeded_is_named() {
     );
 }
 
-#[tokio::test]
-async fn s60_s61_zero_limits_isolation_and_shared_children() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s60_s61_zero_limits_isolation_and_shared_children(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let unlimited = mint("agent-x", "acme", vec![Caveat::max_calls(0)]);
     for _ in 0..3 {
         assert!(
@@ -89,9 +87,8 @@ async fn s60_s61_zero_limits_isolation_and_shared_children() {
     );
 }
 
-#[tokio::test]
-async fn s62_strict_budget_needs_a_token() {
-    let gw = TestGateway::start(&[("INTENTGATE_REQUIRE_BUDGET", "true")]).await;
+pub async fn s62_strict_budget_needs_a_token(backend: Backend) {
+    let gw = TestGateway::start(backend, &[("INTENTGATE_REQUIRE_BUDGET", "true")]).await;
     let r = gw.call("read_invoice", json!({}), None).await;
     assert_eq!(
         data(&r),
@@ -99,9 +96,8 @@ async fn s62_strict_budget_needs_a_token() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_calls_never_overspend() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn concurrent_calls_never_overspend(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let token = mint("agent-x", "acme", vec![Caveat::max_calls(10)]);
     let calls: Vec<_> = (0..40)
         .map(|_| {

@@ -1,5 +1,6 @@
 //! §14.2 Capability.
 
+use crate::support::Backend;
 use intentgate::domain::revocation::Revocation;
 use intentgate::domain::time::Timestamp;
 use intentgate::domain::token::{Caveat, MasterKey, decode};
@@ -15,9 +16,8 @@ fn data(v: &Value) -> &str {
     v["error"]["data"].as_str().unwrap_or_default()
 }
 
-#[tokio::test]
-async fn s18_dev_mode_without_token_reaches_the_stub() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s18_dev_mode_without_token_reaches_the_stub(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let r = gw.call("read_invoice", json!({"id":"123"}), None).await;
     assert_eq!(r["result"]["_intentgate"]["decision"], "allow");
     let events = gw.audit("").await;
@@ -29,9 +29,8 @@ async fn s18_dev_mode_without_token_reaches_the_stub() {
     assert_eq!((e.tenant.as_str(), e.agent_id.as_str()), ("", ""));
 }
 
-#[tokio::test]
-async fn s19_to_s22_header_handling() {
-    let strict = TestGateway::start(&[("INTENTGATE_REQUIRE_CAPABILITY", "true")]).await;
+pub async fn s19_to_s22_header_handling(backend: Backend) {
+    let strict = TestGateway::start(backend, &[("INTENTGATE_REQUIRE_CAPABILITY", "true")]).await;
     let r = strict.call("read_invoice", json!({}), None).await;
     assert_eq!(r["error"]["code"], -32010);
     assert_eq!(r["error"]["message"], "capability check failed");
@@ -40,7 +39,7 @@ async fn s19_to_s22_header_handling() {
         "capability token required (INTENTGATE_REQUIRE_CAPABILITY=true)"
     );
 
-    let gw = TestGateway::start(&[]).await;
+    let gw = TestGateway::start(backend, &[]).await;
     let body = crate::support::tool_call("read_invoice", json!({}));
     let basic = gw.rpc(&body, &[("Authorization", "Basic abc")]).await;
     assert_eq!(
@@ -64,9 +63,8 @@ async fn s19_to_s22_header_handling() {
     assert_eq!(data(&not_token), "token JSON is malformed");
 }
 
-#[tokio::test]
-async fn s23_s24_tampering_and_wrong_key() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s23_s24_tampering_and_wrong_key(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let token = decode(&mint("agent-x", "acme", vec![])).unwrap();
     let mut widened = token.clone();
     widened.sub = "agent-y".into();
@@ -114,9 +112,8 @@ async fn s23_s24_tampering_and_wrong_key() {
     );
 }
 
-#[tokio::test]
-async fn s25_s26_tool_lists() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s25_s26_tool_lists(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let allow = mint(
         "agent-x",
         "acme",
@@ -153,9 +150,8 @@ async fn s25_s26_tool_lists() {
     );
 }
 
-#[tokio::test]
-async fn s27_s28_s33_time_caveats_and_vector_tokens() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s27_s28_s33_time_caveats_and_vector_tokens(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     // Vector 1 expired on 2025-05-11: the reference's listed check result at that time.
     let r = gw.call("read_invoice", json!({}), Some(V1)).await;
     assert_eq!(data(&r), "caveat 1 (exp): expired");
@@ -168,9 +164,8 @@ async fn s27_s28_s33_time_caveats_and_vector_tokens() {
     );
 }
 
-#[tokio::test]
-async fn s29_to_s31_unknown_max_calls_and_step_up_caveats() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s29_to_s31_unknown_max_calls_and_step_up_caveats(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let unknown = mint(
         "agent-x",
         "acme",
@@ -197,9 +192,8 @@ async fn s29_to_s31_unknown_max_calls_and_step_up_caveats() {
     );
 }
 
-#[tokio::test]
-async fn s34_s36_revocation_is_tenant_scoped_and_audited() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s34_s36_revocation_is_tenant_scoped_and_audited(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let acme = mint("agent-x", "acme", vec![]);
     let globex = mint("agent-x", "globex", vec![]);
     let (acme_jti, globex_jti) = (decode(&acme).unwrap().jti, decode(&globex).unwrap().jti);

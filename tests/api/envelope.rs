@@ -1,5 +1,6 @@
 //! §14.1 Envelope.
 
+use crate::support::Backend;
 use serde_json::{Value, json};
 
 use crate::support::{FakeServer, Reply, TestGateway};
@@ -8,9 +9,8 @@ async fn raw(gw: &TestGateway, body: &str) -> (u16, String) {
     gw.post_raw(body.to_owned(), &[]).await
 }
 
-#[tokio::test]
-async fn s01_to_s03_local_fallbacks_without_upstream() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s01_to_s03_local_fallbacks_without_upstream(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let (_, ping) = raw(&gw, r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).await;
     assert_eq!(ping, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n");
     let (_, init) = raw(&gw, r#"{"jsonrpc":"2.0","id":1,"method":"initialize"}"#).await;
@@ -25,8 +25,7 @@ async fn s01_to_s03_local_fallbacks_without_upstream() {
     );
 }
 
-#[tokio::test]
-async fn s04_s05_tools_list_passes_through_to_upstream() {
+pub async fn s04_s05_tools_list_passes_through_to_upstream(backend: Backend) {
     let up = FakeServer::start(|seen| {
         if seen.body.contains("tools/list") {
             Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"read_invoice"}]}}"#)
@@ -39,7 +38,7 @@ async fn s04_s05_tools_list_passes_through_to_upstream() {
         }
     })
     .await;
-    let gw = TestGateway::start(&[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
     let list = gw
         .rpc(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}), &[])
         .await;
@@ -57,9 +56,8 @@ async fn s04_s05_tools_list_passes_through_to_upstream() {
     );
 }
 
-#[tokio::test]
-async fn s06_s07_unknown_methods() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s06_s07_unknown_methods(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let r = gw
         .rpc(
             &json!({"jsonrpc":"2.0","id":1,"method":"totally/unknown"}),
@@ -74,9 +72,8 @@ async fn s06_s07_unknown_methods() {
     assert_eq!((status, body.as_str()), (204, ""));
 }
 
-#[tokio::test]
-async fn s08_s09_batches_and_garbage_are_parse_errors() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s08_s09_batches_and_garbage_are_parse_errors(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let (_, batch) = raw(&gw, r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#).await;
     assert_eq!(
         batch,
@@ -91,9 +88,8 @@ async fn s08_s09_batches_and_garbage_are_parse_errors() {
     assert_eq!(v["id"], Value::Null);
 }
 
-#[tokio::test]
-async fn s10_to_s13_validation_and_ids() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s10_to_s13_validation_and_ids(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let (_, v1) = raw(&gw, r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#).await;
     assert_eq!(
         v1,
@@ -113,9 +109,8 @@ async fn s10_to_s13_validation_and_ids() {
     assert!(string_id.starts_with("{\"jsonrpc\":\"2.0\",\"id\":\"abc-123\","));
 }
 
-#[tokio::test]
-async fn s14_oversized_body() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s14_oversized_body(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let body = vec![b' '; (1 << 20) + 1];
     let (status, text) = gw.post_raw(body, &[]).await;
     assert_eq!(status, 200);
@@ -125,9 +120,8 @@ async fn s14_oversized_body() {
     );
 }
 
-#[tokio::test]
-async fn s15_tools_call_params_errors() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s15_tools_call_params_errors(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let (_, absent) = raw(&gw, r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#).await;
     assert!(absent.contains(r#""code":-32602,"message":"invalid tools/call params","data":"unexpected end of JSON input""#), "{absent}");
     let (_, null) = raw(
@@ -151,9 +145,8 @@ async fn s15_tools_call_params_errors() {
     );
 }
 
-#[tokio::test]
-async fn s16_methods_and_health() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s16_methods_and_health(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let resp = gw.get("/v1/mcp").await;
     assert_eq!(resp.status().as_u16(), 405);
     assert_eq!(resp.headers()["allow"], "POST");
@@ -167,9 +160,8 @@ async fn s16_methods_and_health() {
     assert_eq!(ready.status().as_u16(), 200);
 }
 
-#[tokio::test]
-async fn s17_legacy_tool_call_stub() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s17_legacy_tool_call_stub(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     let client = reqwest::Client::new();
     let post = |body: &'static str| {
         client

@@ -1,5 +1,6 @@
 //! §14.5 Escalation.
 
+use crate::support::Backend;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +13,14 @@ use crate::support::{TestGateway, mint, policy_file};
 
 const ESCALATE: &str = "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": false, \"escalate\": true, \"requires_step_up\": true, \"reason\": \"needs human\"}\n";
 
-async fn escalating(extra: &[(&str, &str)]) -> (TestGateway, tempfile::NamedTempFile) {
+async fn escalating(
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> (TestGateway, tempfile::NamedTempFile) {
     let (file, path) = policy_file(ESCALATE);
     let mut env = vec![("INTENTGATE_POLICY_FILE", path.as_str())];
     env.extend_from_slice(extra);
-    (TestGateway::start(&env).await, file)
+    (TestGateway::start(backend, &env).await, file)
 }
 
 /// Waits until the gateway has a pending approval and returns its id.
@@ -77,9 +81,8 @@ fn spawn_call(gw: &TestGateway, token: String) -> tokio::task::JoinHandle<Value>
     })
 }
 
-#[tokio::test]
-async fn s52_escalation_with_approvals_off() {
-    let (gw, _f) = escalating(&[("INTENTGATE_APPROVALS_BACKEND", "off")]).await;
+pub async fn s52_escalation_with_approvals_off(backend: Backend) {
+    let (gw, _f) = escalating(backend, &[("INTENTGATE_APPROVALS_BACKEND", "off")]).await;
     let r = gw.call("wire_money", json!({}), None).await;
     assert_eq!(r["error"]["code"], -32012);
     assert_eq!(r["error"]["message"], "policy escalation required");
@@ -92,9 +95,8 @@ async fn s52_escalation_with_approvals_off() {
     );
 }
 
-#[tokio::test]
-async fn s53_approved_call_completes_with_the_audit_sequence() {
-    let (gw, _f) = escalating(&[]).await;
+pub async fn s53_approved_call_completes_with_the_audit_sequence(backend: Backend) {
+    let (gw, _f) = escalating(backend, &[]).await;
     let call = spawn_call(&gw, mint("agent-x", "acme", vec![]));
     let id = pending_id(&gw).await;
     let row = gw.gateway.stores.approvals.get(&id).await.unwrap().unwrap();
@@ -139,9 +141,8 @@ async fn s53_approved_call_completes_with_the_audit_sequence() {
     assert_eq!(events[1].decided_by, "alice@acme");
 }
 
-#[tokio::test]
-async fn s54_rejected_call_names_the_reviewer_and_pending_id() {
-    let (gw, _f) = escalating(&[]).await;
+pub async fn s54_rejected_call_names_the_reviewer_and_pending_id(backend: Backend) {
+    let (gw, _f) = escalating(backend, &[]).await;
     let call = spawn_call(&gw, mint("agent-x", "acme", vec![]));
     let id = pending_id(&gw).await;
     decide(&gw, &id, Verdict::Reject, "", "").await;
@@ -157,9 +158,8 @@ async fn s54_rejected_call_names_the_reviewer_and_pending_id() {
     assert_eq!(events[1].event.pending_id, id);
 }
 
-#[tokio::test]
-async fn s55_nobody_decides_and_the_window_expires() {
-    let (gw, _f) = escalating(&[("INTENTGATE_APPROVAL_TIMEOUT_S", "1")]).await;
+pub async fn s55_nobody_decides_and_the_window_expires(backend: Backend) {
+    let (gw, _f) = escalating(backend, &[("INTENTGATE_APPROVAL_TIMEOUT_S", "1")]).await;
     let r = spawn_call(&gw, mint("agent-x", "acme", vec![]))
         .await
         .unwrap();
@@ -177,9 +177,11 @@ async fn s55_nobody_decides_and_the_window_expires() {
     ));
 }
 
+/// Backend-independent (it is about the HTTP server), so it runs once, on memory.
 #[tokio::test]
 async fn a_61_second_approval_wait_still_gets_its_answer() {
-    let (gw, _f) = escalating(&[("INTENTGATE_APPROVAL_TIMEOUT_S", "120")]).await;
+    let backend = Backend::Memory;
+    let (gw, _f) = escalating(backend, &[("INTENTGATE_APPROVAL_TIMEOUT_S", "120")]).await;
     let gw = Arc::new(gw);
     let call = spawn_call(&gw, mint("agent-x", "acme", vec![]));
     let id = pending_id(&gw).await;
@@ -190,9 +192,8 @@ async fn a_61_second_approval_wait_still_gets_its_answer() {
     assert_eq!(r["result"]["_intentgate"]["decision"], "allow", "{r}");
 }
 
-#[tokio::test]
-async fn an_abandoned_wait_expires_its_approval() {
-    let (gw, _f) = escalating(&[]).await;
+pub async fn an_abandoned_wait_expires_its_approval(backend: Backend) {
+    let (gw, _f) = escalating(backend, &[]).await;
     let call = spawn_call(&gw, mint("agent-x", "acme", vec![]));
     let id = pending_id(&gw).await;
     // A second waiter on the same row that goes away (its request future is dropped,

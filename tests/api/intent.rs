@@ -1,5 +1,6 @@
 //! §14.3 Intent.
 
+use crate::support::Backend;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -17,10 +18,9 @@ async fn call_with_prompt(gw: &TestGateway, tool: &str, prompt: &str, token: &st
     gw.rpc(&tool_call(tool, json!({})), &headers).await
 }
 
-#[tokio::test]
-async fn s37_s38_extractor_lists_decide() {
+pub async fn s37_s38_extractor_lists_decide(backend: Backend) {
     let ex = FakeServer::start(|_| Reply::json(CANNED)).await;
-    let gw = TestGateway::start(&[("INTENTGATE_EXTRACTOR_URL", &ex.url)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_EXTRACTOR_URL", &ex.url)]).await;
     let token = mint("agent-x", "acme", vec![]);
     let ok = call_with_prompt(&gw, "read_invoice", "Process today's AP invoices", &token).await;
     assert!(ok.get("result").is_some(), "{ok}");
@@ -44,10 +44,9 @@ async fn s37_s38_extractor_lists_decide() {
     assert_eq!(events[1].event.intent_summary, "Process AP invoices");
 }
 
-#[tokio::test]
-async fn s39_cache_hits_by_prompt_and_agent() {
+pub async fn s39_cache_hits_by_prompt_and_agent(backend: Backend) {
     let ex = FakeServer::start(|_| Reply::json(CANNED)).await;
-    let gw = TestGateway::start(&[("INTENTGATE_EXTRACTOR_URL", &ex.url)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_EXTRACTOR_URL", &ex.url)]).await;
     let token = mint("agent-x", "acme", vec![]);
     call_with_prompt(&gw, "read_invoice", "same prompt", &token).await;
     call_with_prompt(&gw, "read_invoice", "same prompt", &token).await;
@@ -59,15 +58,14 @@ async fn s39_cache_hits_by_prompt_and_agent() {
     assert_eq!(ex.requests().len(), 3, "the cache key includes the agent");
 }
 
-#[tokio::test]
-async fn s40_extractor_failures_deny() {
+pub async fn s40_extractor_failures_deny(backend: Backend) {
     let ex = FakeServer::start(|_| Reply {
         status: 500,
         body: "boom".into(),
         delay: Duration::ZERO,
     })
     .await;
-    let gw = TestGateway::start(&[("INTENTGATE_EXTRACTOR_URL", &ex.url)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_EXTRACTOR_URL", &ex.url)]).await;
     let token = mint("agent-x", "acme", vec![]);
     let failed = call_with_prompt(&gw, "read_invoice", "p", &token).await;
     assert_eq!(failed["error"]["code"], -32011);
@@ -75,7 +73,11 @@ async fn s40_extractor_failures_deny() {
         failed["error"]["data"],
         "extractor returned 500 Internal Server Error: boom"
     );
-    let down = TestGateway::start(&[("INTENTGATE_EXTRACTOR_URL", "http://127.0.0.1:1")]).await;
+    let down = TestGateway::start(
+        backend,
+        &[("INTENTGATE_EXTRACTOR_URL", "http://127.0.0.1:1")],
+    )
+    .await;
     let refused = call_with_prompt(&down, "read_invoice", "p", &token).await;
     assert!(
         refused["error"]["data"]
@@ -86,9 +88,8 @@ async fn s40_extractor_failures_deny() {
     );
 }
 
-#[tokio::test]
-async fn s41_strict_intent() {
-    let gw = TestGateway::start(&[("INTENTGATE_REQUIRE_INTENT", "true")]).await;
+pub async fn s41_strict_intent(backend: Backend) {
+    let gw = TestGateway::start(backend, &[("INTENTGATE_REQUIRE_INTENT", "true")]).await;
     let token = mint("agent-x", "acme", vec![]);
     let none = gw.call("read_invoice", json!({}), Some(&token)).await;
     assert_eq!(
@@ -100,7 +101,7 @@ async fn s41_strict_intent() {
         no_extractor["error"]["data"],
         "intent prompt provided but no extractor URL is configured"
     );
-    let dev = TestGateway::start(&[]).await;
+    let dev = TestGateway::start(backend, &[]).await;
     assert!(
         call_with_prompt(&dev, "read_invoice", "p", &token)
             .await

@@ -1,5 +1,7 @@
 //! Black-box tests of the data plane against a real gateway on a loopback port:
 //! the acceptance scenarios of `reference-data-plane.md` §14, numbered as there.
+//! Every scenario runs on each storage backend (`memory::…`, `sled::…`, `postgres::…`):
+//! one list of scenarios, stamped out per backend by `backend_matrix!`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
 
@@ -12,3 +14,46 @@ mod intent;
 mod policy;
 mod support;
 mod upstream;
+
+/// One `#[tokio::test]` per scenario for the given backend.
+macro_rules! backend_suite {
+    ($variant:ident) => {
+        backend_suite!(@modules $variant;
+            audit { s72_s76_concurrent_calls_give_one_verifiable_chain, an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded, async_durability_answers_without_waiting }
+            budget { s58_single_limit, s59_strictest_limit_wins_and_the_first_exceeded_is_named, s60_s61_zero_limits_isolation_and_shared_children, s62_strict_budget_needs_a_token, concurrent_calls_never_overspend }
+            capability { s18_dev_mode_without_token_reaches_the_stub, s19_to_s22_header_handling, s23_s24_tampering_and_wrong_key, s25_s26_tool_lists, s27_s28_s33_time_caveats_and_vector_tokens, s29_to_s31_unknown_max_calls_and_step_up_caveats, s34_s36_revocation_is_tenant_scoped_and_audited }
+            envelope { s01_to_s03_local_fallbacks_without_upstream, s04_s05_tools_list_passes_through_to_upstream, s06_s07_unknown_methods, s08_s09_batches_and_garbage_are_parse_errors, s10_to_s13_validation_and_ids, s14_oversized_body, s15_tools_call_params_errors, s16_methods_and_health, s17_legacy_tool_call_stub }
+            escalation { s52_escalation_with_approvals_off, s53_approved_call_completes_with_the_audit_sequence, s54_rejected_call_names_the_reviewer_and_pending_id, s55_nobody_decides_and_the_window_expires, an_abandoned_wait_expires_its_approval }
+            intent { s37_s38_extractor_lists_decide, s39_cache_hits_by_prompt_and_agent, s40_extractor_failures_deny, s41_strict_intent }
+            policy { s42_to_s46_default_policy, s47_requires_step_up_is_audited, s48_policy_sees_step_up_and_identity, s49_s51_undefined_and_empty_reasons, s50_per_tenant_policies_dispatch_and_fall_back }
+            upstream { s63_forwarded_result_gets_metadata_and_is_audited, s64_upstream_jsonrpc_error_passes_through, s65_upstream_http_errors, s66_upstream_timeout, s67_unreachable_upstream_is_a_transport_error, s68_oversized_upstream_body, s69_non_json_upstream_body, s70_forwarded_body_and_headers, null_and_odd_results_do_not_crash, notification_with_empty_202_is_accepted }
+        );
+    };
+    (@modules $variant:ident; $($module:ident { $($scenario:ident),* $(,)? })*) => {
+        $(
+            mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $scenario() {
+                        let backend = crate::support::Backend::$variant;
+                        if crate::support::available(backend) {
+                            crate::$module::$scenario(backend).await;
+                        }
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+mod memory {
+    backend_suite!(Memory);
+}
+
+mod sled {
+    backend_suite!(Sled);
+}
+
+mod postgres {
+    backend_suite!(Postgres);
+}

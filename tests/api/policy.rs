@@ -1,5 +1,6 @@
 //! §14.4 Policy.
 
+use crate::support::Backend;
 use intentgate::domain::token::Caveat;
 use serde_json::{Value, json};
 
@@ -12,9 +13,8 @@ fn verdict(r: &Value) -> (bool, String) {
     }
 }
 
-#[tokio::test]
-async fn s42_to_s46_default_policy() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s42_to_s46_default_policy(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     for tool in [
         "read_invoice",
         "read_ledger",
@@ -56,18 +56,16 @@ async fn s42_to_s46_default_policy() {
     assert_eq!(verdict(&over).1, "transfer above 10000 EUR threshold");
 }
 
-#[tokio::test]
-async fn s47_requires_step_up_is_audited() {
+pub async fn s47_requires_step_up_is_audited(backend: Backend) {
     let (_f, path) = policy_file(
         "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": true, \"reason\": \"observed\", \"requires_step_up\": true}\n",
     );
-    let gw = TestGateway::start(&[("INTENTGATE_POLICY_FILE", &path)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_POLICY_FILE", &path)]).await;
     assert!(verdict(&gw.call("anything", json!({}), None).await).0);
     assert!(gw.audit("").await[0].event.requires_step_up);
 }
 
-#[tokio::test]
-async fn s48_policy_sees_step_up_and_identity() {
+pub async fn s48_policy_sees_step_up_and_identity(backend: Backend) {
     let src = r#"package intentgate.policy
 import rego.v1
 default decision := {"allow": false, "reason": "step-up required", "requires_step_up": true}
@@ -79,7 +77,7 @@ decision := {"allow": true, "reason": "fresh step-up"} if {
 }
 "#;
     let (_f, path) = policy_file(src);
-    let gw = TestGateway::start(&[("INTENTGATE_POLICY_FILE", &path)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_POLICY_FILE", &path)]).await;
     let plain = mint("agent-x", "acme", vec![]);
     let denied = gw.call("t", json!({"n": 1}), Some(&plain)).await;
     assert_eq!(verdict(&denied).1, "step-up required");
@@ -88,12 +86,11 @@ decision := {"allow": true, "reason": "fresh step-up"} if {
     assert!(verdict(&gw.call("t", json!({"n": 1}), Some(&stepped)).await).0);
 }
 
-#[tokio::test]
-async fn s49_s51_undefined_and_empty_reasons() {
+pub async fn s49_s51_undefined_and_empty_reasons(backend: Backend) {
     let (_f, path) = policy_file(
         "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": false} if input.tool == \"quiet\"\n",
     );
-    let gw = TestGateway::start(&[("INTENTGATE_POLICY_FILE", &path)]).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_POLICY_FILE", &path)]).await;
     let undefined = gw.call("other", json!({}), None).await;
     assert_eq!(
         verdict(&undefined).1,
@@ -114,9 +111,8 @@ async fn s49_s51_undefined_and_empty_reasons() {
     assert!(!events[1].event.canonical_json().contains("\"reason\""));
 }
 
-#[tokio::test]
-async fn s50_per_tenant_policies_dispatch_and_fall_back() {
-    let gw = TestGateway::start(&[]).await;
+pub async fn s50_per_tenant_policies_dispatch_and_fall_back(backend: Backend) {
+    let gw = TestGateway::start(backend, &[]).await;
     gw.gateway.policy.install("acme", "package intentgate.policy\nimport rego.v1\ndefault decision := {\"allow\": false, \"reason\": \"acme deny-all\"}\n").unwrap();
     let acme = mint("agent-x", "acme", vec![]);
     let globex = mint("agent-x", "globex", vec![]);

@@ -19,21 +19,39 @@ use tokio::sync::oneshot;
 /// The master key of the reference vectors.
 pub const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
+/// The storage backend a test gateway runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sled,
+    Postgres,
+}
+
 pub struct TestGateway {
     pub url: String,
     pub gateway: Arc<Gateway>,
     client: reqwest::Client,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
+    _database: Option<Database>,
 }
 
 impl TestGateway {
-    /// Starts a gateway on the memory store with the vector key, audit echo off, and
-    /// the given extra environment.
-    pub async fn start(env: &[(&str, &str)]) -> Self {
+    /// Starts a gateway on `backend` (a fresh store) with the vector key, audit echo
+    /// off, and the given extra environment. `None` when Postgres is unavailable.
+    pub async fn try_start(backend: Backend, env: &[(&str, &str)]) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
+        let database = match backend {
+            Backend::Postgres => Some(Database::create().await?),
+            _ => None,
+        };
+        let store = match backend {
+            Backend::Memory => "memory",
+            Backend::Sled => "sled",
+            Backend::Postgres => "postgres",
+        };
         let mut vars: HashMap<String, String> = HashMap::from([
-            ("INTENTGATE_STORE".into(), "memory".into()),
+            ("INTENTGATE_STORE".into(), store.into()),
             ("INTENTGATE_MASTER_KEY".into(), KEY_B64.into()),
             ("INTENTGATE_AUDIT_TARGET".into(), "none".into()),
             (
@@ -41,6 +59,9 @@ impl TestGateway {
                 dir.path().display().to_string(),
             ),
         ]);
+        if let Some(db) = &database {
+            vars.insert("INTENTGATE_POSTGRES_URL".into(), db.url.clone());
+        }
         vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
         let started = bootstrap::build(&config).await.unwrap();
@@ -55,13 +76,21 @@ impl TestGateway {
                 let _ = stopped.await;
             },
         ));
-        Self {
+        Some(Self {
             url: format!("http://{addr}"),
             gateway: started.gateway,
             client: reqwest::Client::new(),
             _stop: stop,
             _dir: dir,
-        }
+            _database: database,
+        })
+    }
+
+    /// [`TestGateway::try_start`] for tests that have already checked availability.
+    pub async fn start(backend: Backend, env: &[(&str, &str)]) -> Self {
+        Self::try_start(backend, env)
+            .await
+            .expect("backend available")
     }
 
     /// POSTs raw bytes to `/v1/mcp` with optional headers; returns status and body.
@@ -248,4 +277,72 @@ pub fn policy_file(source: &str) -> (tempfile::NamedTempFile, String) {
     f.write_all(source.as_bytes()).unwrap();
     let path = f.path().display().to_string();
     (f, path)
+}
+
+/// Whether a backend can run here; `false` skips the test (never under `CI`).
+pub fn available(backend: Backend) -> bool {
+    if backend != Backend::Postgres || std::env::var_os("INTENTGATE_TEST_POSTGRES_URL").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs INTENTGATE_TEST_POSTGRES_URL"
+    );
+    eprintln!("SKIPPED: set INTENTGATE_TEST_POSTGRES_URL to run the API tests on Postgres");
+    false
+}
+
+/// A fresh database on the test server, dropped with the gateway.
+pub struct Database {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl Database {
+    async fn create() -> Option<Self> {
+        use sqlx::Connection;
+        let admin = std::env::var("INTENTGATE_TEST_POSTGRES_URL").ok()?;
+        let name = format!(
+            "ig_api_{}",
+            hex::encode(intentgate::app::random_bytes::<6>())
+        );
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(b, _)| b)
+            .to_owned();
+        Some(Self {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
 }

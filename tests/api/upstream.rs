@@ -1,5 +1,6 @@
 //! §14.7 Upstream.
 
+use crate::support::Backend;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -7,18 +8,18 @@ use serde_json::{Value, json};
 use crate::support::{FakeServer, Reply, TestGateway};
 
 async fn with_upstream(
+    backend: Backend,
     script: impl Fn(&crate::support::Seen) -> Reply + Send + Sync + 'static,
     extra: &[(&str, &str)],
 ) -> (TestGateway, FakeServer) {
     let up = FakeServer::start(script).await;
     let mut env = vec![("INTENTGATE_UPSTREAM_URL", up.url.as_str())];
     env.extend_from_slice(extra);
-    (TestGateway::start(&env).await, up)
+    (TestGateway::start(backend, &env).await, up)
 }
 
-#[tokio::test]
-async fn s63_forwarded_result_gets_metadata_and_is_audited() {
-    let (gw, up) = with_upstream(|_| Reply::json(r#"{"jsonrpc":"2.0","id":77,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#), &[]).await;
+pub async fn s63_forwarded_result_gets_metadata_and_is_audited(backend: Backend) {
+    let (gw, up) = with_upstream(backend, |_| Reply::json(r#"{"jsonrpc":"2.0","id":77,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#), &[]).await;
     let r = gw.call("read_invoice", json!({"id": "1"}), None).await;
     assert_eq!(r["id"], 1, "the client's id comes back");
     assert_eq!(r["result"]["content"][0]["text"], "ok");
@@ -43,9 +44,9 @@ async fn s63_forwarded_result_gets_metadata_and_is_audited() {
     assert_eq!(up.requests().len(), 1);
 }
 
-#[tokio::test]
-async fn s64_upstream_jsonrpc_error_passes_through() {
+pub async fn s64_upstream_jsonrpc_error_passes_through(backend: Backend) {
     let (gw, _up) = with_upstream(
+        backend,
         |_| {
             Reply::json(
                 r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"db unavailable"}}"#,
@@ -62,9 +63,9 @@ async fn s64_upstream_jsonrpc_error_passes_through() {
     assert_eq!(gw.audit("").await.last().unwrap().event.decision, "allow");
 }
 
-#[tokio::test]
-async fn s65_upstream_http_errors() {
+pub async fn s65_upstream_http_errors(backend: Backend) {
     let (gw, _up) = with_upstream(
+        backend,
         |_| Reply {
             status: 503,
             body: "down".into(),
@@ -91,9 +92,9 @@ async fn s65_upstream_http_errors() {
     );
 }
 
-#[tokio::test]
-async fn s66_upstream_timeout() {
+pub async fn s66_upstream_timeout(backend: Backend) {
     let (gw, _up) = with_upstream(
+        backend,
         |_| Reply {
             status: 200,
             body: "{}".into(),
@@ -113,9 +114,12 @@ async fn s66_upstream_timeout() {
     );
 }
 
-#[tokio::test]
-async fn s67_unreachable_upstream_is_a_transport_error() {
-    let gw = TestGateway::start(&[("INTENTGATE_UPSTREAM_URL", "http://127.0.0.1:1")]).await;
+pub async fn s67_unreachable_upstream_is_a_transport_error(backend: Backend) {
+    let gw = TestGateway::start(
+        backend,
+        &[("INTENTGATE_UPSTREAM_URL", "http://127.0.0.1:1")],
+    )
+    .await;
     let r = gw.call("read_invoice", json!({}), None).await;
     assert_eq!(r["error"]["message"], "upstream transport");
     assert!(
@@ -126,13 +130,12 @@ async fn s67_unreachable_upstream_is_a_transport_error() {
     );
 }
 
-#[tokio::test]
-async fn s68_oversized_upstream_body() {
+pub async fn s68_oversized_upstream_body(backend: Backend) {
     let big = format!(
         r#"{{"jsonrpc":"2.0","id":1,"result":{{"blob":"{}"}}}}"#,
         "x".repeat(1 << 20)
     );
-    let (gw, _up) = with_upstream(move |_| Reply::json(&big), &[]).await;
+    let (gw, _up) = with_upstream(backend, move |_| Reply::json(&big), &[]).await;
     let r = gw.call("read_invoice", json!({}), None).await;
     assert_eq!(
         r["error"]["data"],
@@ -140,9 +143,8 @@ async fn s68_oversized_upstream_body() {
     );
 }
 
-#[tokio::test]
-async fn s69_non_json_upstream_body() {
-    let (gw, _up) = with_upstream(|_| Reply::json("hello"), &[]).await;
+pub async fn s69_non_json_upstream_body(backend: Backend) {
+    let (gw, _up) = with_upstream(backend, |_| Reply::json("hello"), &[]).await;
     let r = gw.call("read_invoice", json!({}), None).await;
     assert_eq!(r["error"]["message"], "upstream returned non-JSON-RPC body");
     assert_eq!(
@@ -151,9 +153,9 @@ async fn s69_non_json_upstream_body() {
     );
 }
 
-#[tokio::test]
-async fn s70_forwarded_body_and_headers() {
+pub async fn s70_forwarded_body_and_headers(backend: Backend) {
     let (gw, up) = with_upstream(
+        backend,
         |_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
         &[],
     )
@@ -181,9 +183,9 @@ async fn s70_forwarded_body_and_headers() {
     assert!(!seen.headers.contains_key("x-intent-prompt"));
 }
 
-#[tokio::test]
-async fn null_and_odd_results_do_not_crash() {
+pub async fn null_and_odd_results_do_not_crash(backend: Backend) {
     let (gw, _up) = with_upstream(
+        backend,
         |seen| {
             if seen.body.contains("null_tool") {
                 Reply::json(r#"{"jsonrpc":"2.0","id":5,"result":null,"extra":{"k":1}}"#)
@@ -209,9 +211,9 @@ async fn null_and_odd_results_do_not_crash() {
     assert_eq!(r["result"], "text");
 }
 
-#[tokio::test]
-async fn notification_with_empty_202_is_accepted() {
+pub async fn notification_with_empty_202_is_accepted(backend: Backend) {
     let (gw, up) = with_upstream(
+        backend,
         |_| Reply {
             status: 202,
             body: String::new(),
