@@ -106,17 +106,16 @@ impl AuditChainStore for PgAudit {
         check_run(records)?;
         let first = &records[0];
         let mut tx = self.0.begin().await.map_err(db_error)?;
-        sqlx::query("INSERT INTO audit_chain_heads (chain, seq, hash, ts) VALUES ($1, 0, '', 'epoch') ON CONFLICT DO NOTHING")
-            .bind(&first.chain)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let row =
-            sqlx::query("SELECT seq, hash, ts FROM audit_chain_heads WHERE chain = $1 FOR UPDATE")
-                .bind(&first.chain)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?;
+        // Creates the head row if needed and locks it, in one round trip: the no-op
+        // update takes the row lock that serializes this chain's writers.
+        let row = sqlx::query(
+            "INSERT INTO audit_chain_heads AS h (chain, seq, hash, ts) VALUES ($1, 0, '', 'epoch')
+             ON CONFLICT (chain) DO UPDATE SET chain = h.chain RETURNING h.seq, h.hash, h.ts",
+        )
+        .bind(&first.chain)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let current = row_to_head(&row)?;
         if !extends(current.as_ref(), first) {
             return Ok(AppendOutcome::HeadMoved { current });

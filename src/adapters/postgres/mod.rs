@@ -61,7 +61,9 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize, PgOpenError> {
 
 async fn connect(url: &DatabaseUrl) -> Result<PgPool, PgOpenError> {
     PgPoolOptions::new()
-        .max_connections(10)
+        // Every call does a revocation lookup and a budget upsert; a pool smaller than
+        // the concurrent requests queues them (measured in BENCHMARKS.md).
+        .max_connections(32)
         .acquire_timeout(Duration::from_secs(5))
         .connect(url.expose())
         .await
