@@ -263,7 +263,9 @@ fn in_process_cost(data_dir: &str) -> f64 {
     })
 }
 
-/// A fresh database for the Postgres run, from `INTENTGATE_TEST_POSTGRES_URL`.
+/// A fresh database for the Postgres run, from `INTENTGATE_TEST_POSTGRES_URL`. It is
+/// named after the process and dropped by the next run (a bench process ends without
+/// unwinding the gateway threads that hold connections to it).
 fn bench_database() -> Option<String> {
     use sqlx::Connection;
     let admin = std::env::var("INTENTGATE_TEST_POSTGRES_URL").ok()?;

@@ -11,6 +11,8 @@ mod capability;
 mod envelope;
 mod escalation;
 mod intent;
+#[path = "../common/pg.rs"]
+mod pg;
 mod policy;
 mod support;
 mod upstream;
@@ -36,7 +38,7 @@ macro_rules! backend_suite {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $scenario() {
                         let backend = crate::support::Backend::$variant;
-                        if crate::support::available(backend) {
+                        if crate::support::available(backend).await {
                             crate::$module::$scenario(backend).await;
                         }
                     }

@@ -280,69 +280,8 @@ pub fn policy_file(source: &str) -> (tempfile::NamedTempFile, String) {
 }
 
 /// Whether a backend can run here; `false` skips the test (never under `CI`).
-pub fn available(backend: Backend) -> bool {
-    if backend != Backend::Postgres || std::env::var_os("INTENTGATE_TEST_POSTGRES_URL").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI needs INTENTGATE_TEST_POSTGRES_URL"
-    );
-    eprintln!("SKIPPED: set INTENTGATE_TEST_POSTGRES_URL to run the API tests on Postgres");
-    false
+pub async fn available(backend: Backend) -> bool {
+    backend != Backend::Postgres || crate::pg::server_available().await
 }
 
-/// A fresh database on the test server, dropped with the gateway.
-pub struct Database {
-    admin: String,
-    name: String,
-    pub url: String,
-}
-
-impl Database {
-    async fn create() -> Option<Self> {
-        use sqlx::Connection;
-        let admin = std::env::var("INTENTGATE_TEST_POSTGRES_URL").ok()?;
-        let name = format!(
-            "ig_api_{}",
-            hex::encode(intentgate::app::random_bytes::<6>())
-        );
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        let sql = format!("CREATE DATABASE \"{name}\"");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_owned();
-        Some(Self {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
+pub use crate::pg::TestDatabase as Database;

@@ -9,5 +9,7 @@
 mod suite;
 
 mod memory;
+#[path = "../common/pg.rs"]
+mod pg;
 mod postgres;
 mod sled;

@@ -10,54 +10,15 @@ use intentgate::domain::time::Timestamp;
 use intentgate::ports::{AppendOutcome, Stores};
 use sqlx::Connection;
 
-/// Drops the test database at the end of the test.
-struct Cleanup(String, String);
+#[path = "../common/pg.rs"]
+mod pg;
 
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let (admin, name) = (self.0.clone(), self.1.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
+use pg::TestDatabase;
 
-/// A fresh database on the test server (URL and cleanup guard), or `None` (skip).
-async fn fresh_database() -> Option<(String, Cleanup)> {
-    let Ok(admin) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs INTENTGATE_TEST_POSTGRES_URL"
-        );
-        eprintln!("SKIPPED: set INTENTGATE_TEST_POSTGRES_URL to run the Postgres checks");
-        return None;
-    };
-    let name = format!(
-        "ig_pg_{}",
-        hex::encode(intentgate::app::random_bytes::<6>())
-    );
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    Some((format!("{base}/{name}"), Cleanup(admin, name)))
+/// A fresh database (URL and its guard), or `None` (skip).
+async fn fresh_database() -> Option<(String, TestDatabase)> {
+    let db = TestDatabase::create().await?;
+    Some((db.url.clone(), db))
 }
 
 async fn seeded(url: &str) -> Stores {

@@ -13,7 +13,6 @@ use intentgate::domain::time::Timestamp;
 use intentgate::domain::token::{Caveat, MasterKey, MintRequest, mint, new_token_id};
 use intentgate::ports::Stores;
 use serde_json::json;
-use sqlx::Connection;
 
 const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
@@ -130,66 +129,10 @@ async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
     (records.len(), allowed)
 }
 
-/// A fresh database on the test server, dropped at the end; `None` skips (locally).
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
+#[path = "../common/pg.rs"]
+mod pg;
 
-impl Database {
-    async fn create() -> Option<Self> {
-        let Ok(admin) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI needs INTENTGATE_TEST_POSTGRES_URL"
-            );
-            eprintln!(
-                "SKIPPED: set INTENTGATE_TEST_POSTGRES_URL to run the Postgres process tests"
-            );
-            return None;
-        };
-        let name = format!(
-            "ig_proc_{}",
-            hex::encode(intentgate::app::random_bytes::<6>())
-        );
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin
-            .rsplit_once('/')
-            .map_or(admin.as_str(), |(b, _)| b)
-            .to_owned();
-        Some(Self {
-            url: format!("{base}/{name}"),
-            admin,
-            name,
-        })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut conn)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
+use pg::TestDatabase as Database;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_one_postgres_share_budgets_and_one_chain() {
