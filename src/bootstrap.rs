@@ -14,7 +14,8 @@ use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
 use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings, PolicySync};
 use crate::config::Config;
 use crate::domain::token::MasterKey;
-use crate::ports::{Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
+use crate::ports::{Change, Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
+use tokio::sync::Notify;
 
 /// Async-durability audit queue bound (events waiting for the committer).
 const AUDIT_QUEUE: usize = 8192;
@@ -57,7 +58,8 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         Some(key) => key.clone(),
         None => load_or_create_key(&config.data_dir)?,
     };
-    let policy = policies(config, &stores).await?;
+    let policy_poke = Arc::new(Notify::new());
+    let policy = policies(config, &stores, Arc::clone(&policy_poke)).await?;
     let (audit, _committer) = AuditWriter::spawn(
         Arc::clone(&stores.audit),
         config.audit_target,
@@ -71,6 +73,9 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
             APPROVAL_POLL,
         ))
     });
+    if let Some(feed) = &stores.changes {
+        route_changes(feed.subscribe(), policy_poke, approvals.clone());
+    }
     let gateway = Gateway {
         extractor: extractor(config, &clock)?,
         upstream: upstream(config)?,
@@ -95,7 +100,11 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
 
 /// The default policy (embedded or `INTENTGATE_POLICY_FILE`), then every promoted
 /// draft from the store, kept in step with the store from then on.
-async fn policies(config: &Config, stores: &Stores) -> Result<Arc<dyn PolicyEngine>, StartError> {
+async fn policies(
+    config: &Config,
+    stores: &Stores,
+    poke: Arc<Notify>,
+) -> Result<Arc<dyn PolicyEngine>, StartError> {
     let source = match &config.policy_file {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| StartError::Policy(format!("read {}: {e}", path.display())))?,
@@ -105,8 +114,33 @@ async fn policies(config: &Config, stores: &Stores) -> Result<Arc<dyn PolicyEngi
         Arc::new(RegoPolicies::new(&source).map_err(StartError::Policy)?);
     let mut sync = PolicySync::new(Arc::clone(&stores.policies), Arc::clone(&engine));
     sync.sync_once(true).await.map_err(StartError::Policy)?;
-    sync.spawn(POLICY_SYNC);
+    sync.spawn(POLICY_SYNC, poke);
     Ok(engine)
+}
+
+/// Turns other replicas' change notices into a policy sync or an approval wake-up.
+fn route_changes(
+    mut changes: tokio::sync::broadcast::Receiver<Change>,
+    policy_poke: Arc<Notify>,
+    approvals: Option<Arc<ApprovalGate>>,
+) {
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(Change::PolicySlot { .. }) => policy_poke.notify_one(),
+                Ok(Change::ApprovalDecided { pending_id }) => {
+                    if let Some(gate) = &approvals {
+                        gate.wake(&pending_id);
+                    }
+                }
+                // Missed notices only delay changes: the pollers catch up.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    policy_poke.notify_one()
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 fn extractor(

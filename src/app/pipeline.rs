@@ -10,7 +10,7 @@ use crate::domain::budget::{self, BudgetKey, WINDOW_SECS};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::intent;
 use crate::domain::jsonrpc::{ToolCallParams, UpstreamMessage};
-use crate::domain::token::{self, CapabilityError, Token, new_token_id};
+use crate::domain::token::{self, CapabilityError, new_token_id};
 use crate::ports::{CreateOutcome, UpstreamFailure};
 
 use super::context::CallContext;
@@ -117,17 +117,18 @@ impl Gateway {
             .revocations
             .is_revoked(&token.jti, &token.tenant)
             .await;
-        ctx.token = Some(token);
-        let token = ctx.token.as_ref().map_or_else(Token::default, Token::clone);
+        // From here on the identity is known and goes on the audit event.
+        let token = ctx.token.insert(token);
         match revoked {
             Err(e) => {
                 tracing::error!(error = %e, "revocation lookup failed");
-                return Err(deny(CapabilityError::RevocationUnavailable));
+                Err(deny(CapabilityError::RevocationUnavailable))
             }
-            Ok(true) => return Err(deny(CapabilityError::Revoked)),
-            Ok(false) => {}
+            Ok(true) => Err(deny(CapabilityError::Revoked)),
+            Ok(false) => {
+                token::check_claims(token, self.clock.now(), &ctx.req.params.name).map_err(deny)
+            }
         }
-        token::check_claims(&token, self.clock.now(), &ctx.req.params.name).map_err(deny)
     }
 
     async fn check_intent(&self, ctx: &mut CallContext<'_>) -> Result<(), Denial> {

@@ -1,11 +1,13 @@
 //! Keeps this process's compiled policies in step with the policy store, so a draft
 //! promoted, rolled back or cleared through any replica is enforced by every replica.
-//! Polling is the portable mechanism (every backend); a change is picked up within one
-//! interval.
+//! Polling is the portable mechanism (every backend); where the store announces changes
+//! (Postgres LISTEN/NOTIFY) a notice triggers a sync at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::ports::{PolicyEngine, PolicyStore};
 
@@ -63,12 +65,16 @@ impl PolicySync {
         Ok(())
     }
 
-    /// Syncs every `interval` until the process ends.
-    pub fn spawn(mut self, interval: Duration) -> tokio::task::JoinHandle<()> {
+    /// Syncs every `interval`, and at once whenever `poke` is notified (a change
+    /// notice from another replica), until the process ends.
+    pub fn spawn(mut self, interval: Duration, poke: Arc<Notify>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             loop {
-                ticker.tick().await;
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    () = poke.notified() => {}
+                }
                 if let Err(e) = self.sync_once(false).await {
                     tracing::warn!(error = %e, "policy sync failed; retrying");
                 }

@@ -9,6 +9,7 @@ mod budget;
 mod clock;
 mod error;
 mod intent;
+mod notices;
 mod policy;
 mod policy_engine;
 mod revocation;
@@ -22,6 +23,7 @@ pub use budget::BudgetStore;
 pub use clock::Clock;
 pub use error::{BoxError, StoreError, StoreResult};
 pub use intent::IntentExtractor;
+pub use notices::{Change, ChangeFeed};
 pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
 pub use policy_engine::PolicyEngine;
 pub use revocation::{RevocationStore, RevokeOutcome};
@@ -37,4 +39,6 @@ pub struct Stores {
     pub budgets: Arc<dyn BudgetStore>,
     pub approvals: Arc<dyn ApprovalStore>,
     pub policies: Arc<dyn PolicyStore>,
+    /// Changes made by other processes on the same store, where several can share it.
+    pub changes: Option<Arc<dyn ChangeFeed>>,
 }

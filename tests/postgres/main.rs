@@ -150,3 +150,88 @@ async fn a_deleted_middle_row_is_a_broken_link() {
     );
     assert_eq!(report.verified, 2);
 }
+
+#[tokio::test]
+async fn writes_announce_policy_and_approval_changes_to_other_processes() {
+    use intentgate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus, Verdict};
+    use intentgate::domain::policy::PolicyDraft;
+    use intentgate::ports::Change;
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let listener = intentgate::adapters::postgres::open(&DatabaseUrl::new(&url))
+        .await
+        .unwrap();
+    let writer = intentgate::adapters::postgres::open(&DatabaseUrl::new(&url))
+        .await
+        .unwrap();
+    let mut changes = listener
+        .changes
+        .as_ref()
+        .expect("postgres announces changes")
+        .subscribe();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // LISTEN is in place
+    let at = Timestamp::from_unix_seconds(1_778_580_000);
+    let draft = PolicyDraft {
+        id: "d1".into(),
+        name: String::new(),
+        description: String::new(),
+        rego_source: "package intentgate.policy".into(),
+        tenant: String::new(),
+        created_at: at,
+        updated_at: at,
+        created_by: String::new(),
+    };
+    writer.policies.create_draft(&draft).await.unwrap();
+    writer
+        .policies
+        .promote("acme", "d1", "ops", at)
+        .await
+        .unwrap();
+    let wait = std::time::Duration::from_secs(2);
+    let notice = tokio::time::timeout(wait, changes.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        notice,
+        Change::PolicySlot {
+            tenant: "acme".into()
+        }
+    );
+    let row = Approval {
+        pending_id: "p1".into(),
+        tenant: "acme".into(),
+        capability_token_id: String::new(),
+        root_capability_token_id: String::new(),
+        agent_id: "a".into(),
+        tool: "t".into(),
+        args: None,
+        intent_summary: String::new(),
+        reason: "r".into(),
+        status: ApprovalStatus::Pending,
+        created_at: at,
+        decided_at: None,
+        decided_by: String::new(),
+        decide_note: String::new(),
+        requires_step_up: false,
+    };
+    writer.approvals.create(&row).await.unwrap();
+    let decision = ApprovalDecision {
+        verdict: Verdict::Approve,
+        decided_by: "alice".into(),
+        note: String::new(),
+        at,
+    };
+    writer.approvals.decide("p1", &decision).await.unwrap();
+    let notice = tokio::time::timeout(wait, changes.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        notice,
+        Change::ApprovalDecided {
+            pending_id: "p1".into()
+        }
+    );
+}

@@ -27,6 +27,7 @@ pub fn open() -> Stores {
         budgets: Arc::new(MemoryBudgets::default()),
         approvals: Arc::new(MemoryApprovals::default()),
         policies: Arc::new(MemoryPolicies::default()),
+        changes: None,
     }
 }
 

@@ -91,9 +91,13 @@ impl ApprovalStore for PgApprovals {
     /// One guarded UPDATE: only a pending row moves.
     async fn decide(&self, pending_id: &str, d: &ApprovalDecision) -> StoreResult<DecideOutcome> {
         let (status, decided_by, note) = d.recorded();
+        // Still one statement: the guarded UPDATE, and a NOTIFY for other replicas.
         let sql = format!(
-            "UPDATE pending_approvals SET status = $2, decided_at = $3, decided_by = $4, decide_note = $5
-             WHERE pending_id = $1 AND status = 'pending' RETURNING {COLUMNS}"
+            "WITH decided AS (
+               UPDATE pending_approvals SET status = $2, decided_at = $3, decided_by = $4, decide_note = $5
+               WHERE pending_id = $1 AND status = 'pending' RETURNING {COLUMNS})
+             SELECT decided.*, pg_notify('{channel}', decided.pending_id) FROM decided",
+            channel = super::notices::APPROVAL_CHANNEL
         );
         let updated = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(pending_id)

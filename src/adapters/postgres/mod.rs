@@ -9,6 +9,7 @@
 mod approval;
 mod audit;
 mod budget;
+mod notices;
 mod policy;
 mod revocation;
 
@@ -48,7 +49,8 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
         revocations: Arc::new(revocation::PgRevocations(pool.clone())),
         budgets: Arc::new(budget::PgBudgets(pool.clone())),
         approvals: Arc::new(approval::PgApprovals(pool.clone())),
-        policies: Arc::new(policy::PgPolicies(pool)),
+        policies: Arc::new(policy::PgPolicies(pool.clone())),
+        changes: Some(Arc::new(notices::PgChanges::start(pool))),
     })
 }
 

@@ -54,6 +54,17 @@ async fn locked_slot(
         .map_or_else(|| Ok(ActivePolicy::empty(tenant)), row_to_active)
 }
 
+/// Tells other replicas, at commit, that a tenant's pointer changed.
+async fn announce(tx: &mut Transaction<'_, Postgres>, tenant: &str) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(super::notices::POLICY_CHANNEL)
+        .bind(tenant)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 async fn save_slot(tx: &mut Transaction<'_, Postgres>, a: &ActivePolicy) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO policy_active (tenant, current_draft_id, previous_draft_id, promoted_at, promoted_by)
@@ -69,7 +80,7 @@ async fn save_slot(tx: &mut Transaction<'_, Postgres>, a: &ActivePolicy) -> Stor
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    Ok(())
+    announce(tx, &a.tenant).await
 }
 
 #[async_trait]
@@ -263,11 +274,14 @@ impl PolicyStore for PgPolicies {
         if tenant.is_empty() {
             return self.active("").await;
         }
+        let mut tx = self.0.begin().await.map_err(db_error)?;
         sqlx::query("DELETE FROM policy_active WHERE tenant = $1")
             .bind(tenant)
-            .execute(&self.0)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        announce(&mut tx, tenant).await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(ActivePolicy::empty(tenant))
     }
 }

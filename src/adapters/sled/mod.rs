@@ -89,6 +89,7 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         budgets: Arc::new(budget::SledBudgets(Arc::clone(&inner))),
         approvals: Arc::new(approval::SledApprovals(Arc::clone(&inner))),
         policies: Arc::new(policy::SledPolicies(inner)),
+        changes: None,
     })
 }
 
