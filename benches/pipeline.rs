@@ -226,19 +226,22 @@ async fn fixed_rate(t: Arc<Target>, rate: u64) -> (u64, u64, u64) {
 }
 
 /// CPU cost of the pipeline alone (no HTTP): sequential `tools_call`s in-process.
-fn in_process_cost(data_dir: &str) -> f64 {
+fn in_process_cost(store: &str, data_dir: &str, pg_url: Option<String>) -> f64 {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let vars: HashMap<&str, String> = HashMap::from([
-            ("INTENTGATE_STORE", "memory".to_owned()),
+        let mut vars: HashMap<&str, String> = HashMap::from([
+            ("INTENTGATE_STORE", store.to_owned()),
             ("INTENTGATE_MASTER_KEY", KEY_B64.to_owned()),
             ("INTENTGATE_AUDIT_TARGET", "none".to_owned()),
             ("INTENTGATE_DATA_DIR", data_dir.to_owned()),
         ]);
+        if let Some(url) = pg_url {
+            vars.insert("INTENTGATE_POSTGRES_URL", url);
+        }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let gateway = bootstrap::build(&config).await.unwrap().gateway;
         let request = jsonrpc::Request::parse(BODY.as_bytes()).unwrap();
@@ -251,7 +254,7 @@ fn in_process_cost(data_dir: &str) -> f64 {
             remote_addr: "127.0.0.1:1".into(),
             started: Instant::now(),
         };
-        let n = 50_000;
+        let n = if store == "memory" { 50_000 } else { 2_000 };
         let started = Instant::now();
         for _ in 0..n {
             assert!(matches!(
@@ -297,10 +300,15 @@ fn bench_database() -> Option<String> {
 fn main() {
     if std::env::args().any(|a| a == "--in-process") {
         let dir = std::env::temp_dir().join(format!("intentgate-bench-ip-{}", std::process::id()));
-        println!(
-            "pipeline in-process: {:.1} µs per call (sequential)",
-            in_process_cost(&dir.display().to_string())
-        );
+        let dir = |s: &str| dir.join(s).display().to_string();
+        let memory = in_process_cost("memory", &dir("m"), None);
+        println!("in-process, sequential, memory: {memory:.1} µs per call");
+        let sled = in_process_cost("sled", &dir("s"), None);
+        println!("in-process, sequential, sled: {sled:.1} µs per call");
+        if let Some(url) = bench_database() {
+            let pg = in_process_cost("postgres", &dir("p"), Some(url));
+            println!("in-process, sequential, postgres: {pg:.1} µs per call");
+        }
         return;
     }
     let dir = std::env::temp_dir().join(format!("intentgate-bench-{}", std::process::id()));

@@ -1,5 +1,7 @@
 -- IntentGate schema v1. Idempotent: safe to apply to an existing database.
 -- Timestamps are TIMESTAMPTZ (microseconds); every hashed field has its own column.
+-- A chain's head is its row with the highest seq; the (chain, seq) primary key is what
+-- stops two writers from extending the same head (no separate, hot head row).
 
 CREATE TABLE IF NOT EXISTS audit_events (
     chain                    TEXT        NOT NULL,
@@ -38,14 +40,6 @@ CREATE INDEX IF NOT EXISTS audit_events_tool_ts_idx ON audit_events (tool, ts DE
 CREATE INDEX IF NOT EXISTS audit_events_jti_ts_idx ON audit_events (capability_token_id, ts DESC) WHERE capability_token_id <> '';
 CREATE INDEX IF NOT EXISTS audit_events_elevation_ts_idx ON audit_events (elevation_id, ts DESC) WHERE elevation_id <> '';
 
--- One row per chain; seq 0 means the chain is empty. Appends lock it (FOR UPDATE).
-CREATE TABLE IF NOT EXISTS audit_chain_heads (
-    chain TEXT        PRIMARY KEY,
-    seq   BIGINT      NOT NULL,
-    hash  TEXT        NOT NULL,
-    ts    TIMESTAMPTZ NOT NULL
-);
-
 CREATE TABLE IF NOT EXISTS revoked_tokens (
     jti        TEXT        NOT NULL,
     tenant     TEXT        NOT NULL DEFAULT '',
@@ -55,13 +49,14 @@ CREATE TABLE IF NOT EXISTS revoked_tokens (
 );
 CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at_idx ON revoked_tokens (revoked_at DESC);
 
+-- Counters are updated on every call: leave room in each page for HOT updates.
 CREATE TABLE IF NOT EXISTS budget_counters (
     tenant             TEXT   NOT NULL,
     jti                TEXT   NOT NULL,
     calls              BIGINT NOT NULL,
     window_start_nanos BIGINT NOT NULL,
     PRIMARY KEY (tenant, jti)
-);
+) WITH (fillfactor = 50);
 
 CREATE TABLE IF NOT EXISTS pending_approvals (
     pending_id               TEXT        PRIMARY KEY,

@@ -13,16 +13,29 @@ const COLUMNS: &str = "chain, seq, prev_hash, hash, ts, event_name, schema_versi
      capability_token_id, root_capability_token_id, caveat_count, pending_id, decided_by, \
      intent_summary, latency_ms, remote_ip, upstream_status, requires_step_up, elevation_id";
 
-fn row_to_head(row: &sqlx::postgres::PgRow) -> StoreResult<Option<ChainHead>> {
-    let seq: i64 = row.try_get("seq").map_err(db_error)?;
-    if seq == 0 {
-        return Ok(None);
-    }
-    Ok(Some(ChainHead {
-        seq: to_u64(seq),
+fn row_to_head(row: &sqlx::postgres::PgRow) -> StoreResult<ChainHead> {
+    Ok(ChainHead {
+        seq: to_u64(row.try_get("seq").map_err(db_error)?),
         hash: row.try_get("hash").map_err(db_error)?,
         ts: from_sql_time(row.try_get("ts").map_err(db_error)?),
-    }))
+    })
+}
+
+/// The chain's last record, read through the primary key.
+async fn last_record(pool: &PgPool, chain: &str) -> StoreResult<Option<ChainHead>> {
+    let row = sqlx::query(
+        "SELECT seq, hash, ts FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(chain)
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    row.as_ref().map(row_to_head).transpose()
+}
+
+/// A unique violation on the primary key: another writer extended the head first.
+fn is_head_race(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 fn row_to_event(row: &sqlx::postgres::PgRow) -> Result<ChainedEvent, sqlx::Error> {
@@ -91,47 +104,28 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &AuditQuery) {
 #[async_trait]
 impl AuditChainStore for PgAudit {
     async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
-        let row = sqlx::query("SELECT seq, hash, ts FROM audit_chain_heads WHERE chain = $1")
-            .bind(chain)
-            .fetch_optional(&self.0)
-            .await
-            .map_err(db_error)?;
-        Ok(match row {
-            Some(row) => row_to_head(&row)?,
-            None => None,
-        })
+        last_record(&self.0, chain).await
     }
 
+    /// Inserts the run if its first record extends the current last one. Two writers
+    /// racing for the same position collide on the `(chain, seq)` primary key: the
+    /// second one's insert fails, nothing of its run is written, and it reports
+    /// `HeadMoved`.
     async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
         check_run(records)?;
         let first = &records[0];
-        let mut tx = self.0.begin().await.map_err(db_error)?;
-        // Creates the head row if needed and locks it, in one round trip: the no-op
-        // update takes the row lock that serializes this chain's writers.
-        let row = sqlx::query(
-            "INSERT INTO audit_chain_heads AS h (chain, seq, hash, ts) VALUES ($1, 0, '', 'epoch')
-             ON CONFLICT (chain) DO UPDATE SET chain = h.chain RETURNING h.seq, h.hash, h.ts",
-        )
-        .bind(&first.chain)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let current = row_to_head(&row)?;
+        let current = last_record(&self.0, &first.chain).await?;
         if !extends(current.as_ref(), first) {
             return Ok(AppendOutcome::HeadMoved { current });
         }
-        insert_events(&mut tx, records).await?;
-        let head = records[records.len() - 1].head();
-        sqlx::query("UPDATE audit_chain_heads SET seq = $2, hash = $3, ts = $4 WHERE chain = $1")
-            .bind(&first.chain)
-            .bind(to_i64(head.seq))
-            .bind(&head.hash)
-            .bind(to_sql_time(head.ts))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(AppendOutcome::Appended(head))
+        match insert_events(&self.0, records).await {
+            Ok(()) => Ok(AppendOutcome::Appended(records[records.len() - 1].head())),
+            Err(e) if is_head_race(&e) => {
+                let current = last_record(&self.0, &first.chain).await?;
+                Ok(AppendOutcome::HeadMoved { current })
+            }
+            Err(e) => Err(db_error(e)),
+        }
     }
 
     async fn range(
@@ -180,42 +174,71 @@ impl AuditChainStore for PgAudit {
     }
 }
 
-/// One multi-row INSERT for the whole run.
-async fn insert_events(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
-    records: &[ChainedEvent],
-) -> StoreResult<()> {
-    let mut qb = QueryBuilder::new(format!("INSERT INTO audit_events ({COLUMNS}) "));
-    qb.push_values(records, |mut b, r| {
-        let e = &r.event;
-        b.push_bind(r.chain.clone())
-            .push_bind(to_i64(r.seq))
-            .push_bind(r.prev_hash.clone())
-            .push_bind(r.hash.clone())
-            .push_bind(to_sql_time(e.ts))
-            .push_bind(e.event.clone())
-            .push_bind(e.schema_version.clone())
-            .push_bind(e.decision.clone())
-            .push_bind(e.check.clone())
-            .push_bind(e.reason.clone())
-            .push_bind(e.tenant.clone())
-            .push_bind(e.agent_id.clone())
-            .push_bind(e.session_id.clone())
-            .push_bind(e.tool.clone())
-            .push_bind(Json(e.arg_keys.clone()))
-            .push_bind(e.arg_values.clone().map(Json))
-            .push_bind(e.capability_token_id.clone())
-            .push_bind(e.root_capability_token_id.clone())
-            .push_bind(e.caveat_count)
-            .push_bind(e.pending_id.clone())
-            .push_bind(e.decided_by.clone())
-            .push_bind(e.intent_summary.clone())
-            .push_bind(e.latency_ms)
-            .push_bind(e.remote_ip.clone())
-            .push_bind(e.upstream_status)
-            .push_bind(e.requires_step_up)
-            .push_bind(e.elevation_id.clone());
-    });
-    qb.build().execute(&mut **tx).await.map_err(db_error)?;
+/// One INSERT for the whole run (atomic on its own). The SQL text is the same for
+/// every batch size — the rows travel as one array per column — so each connection
+/// prepares it once instead of planning a new statement per batch.
+async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<(), sqlx::Error> {
+    let col = |f: &dyn Fn(&ChainedEvent) -> String| records.iter().map(f).collect::<Vec<_>>();
+    let num = |f: &dyn Fn(&ChainedEvent) -> i64| records.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO audit_events (chain, seq, prev_hash, hash, ts, event_name, schema_version,
+           decision, check_stage, reason, tenant, agent_id, session_id, tool, arg_keys, arg_values,
+           capability_token_id, root_capability_token_id, caveat_count, pending_id, decided_by,
+           intent_summary, latency_ms, remote_ip, upstream_status, requires_step_up, elevation_id)
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
+           $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+           $13::text[], $14::text[], $15::jsonb[], $16::jsonb[], $17::text[], $18::text[],
+           $19::bigint[], $20::text[], $21::text[], $22::text[], $23::bigint[], $24::text[],
+           $25::bigint[], $26::boolean[], $27::text[])",
+    )
+    .bind(col(&|r| r.chain.clone()))
+    .bind(num(&|r| to_i64(r.seq)))
+    .bind(col(&|r| r.prev_hash.clone()))
+    .bind(col(&|r| r.hash.clone()))
+    .bind(
+        records
+            .iter()
+            .map(|r| to_sql_time(r.event.ts))
+            .collect::<Vec<_>>(),
+    )
+    .bind(col(&|r| r.event.event.clone()))
+    .bind(col(&|r| r.event.schema_version.clone()))
+    .bind(col(&|r| r.event.decision.clone()))
+    .bind(col(&|r| r.event.check.clone()))
+    .bind(col(&|r| r.event.reason.clone()))
+    .bind(col(&|r| r.event.tenant.clone()))
+    .bind(col(&|r| r.event.agent_id.clone()))
+    .bind(col(&|r| r.event.session_id.clone()))
+    .bind(col(&|r| r.event.tool.clone()))
+    .bind(
+        records
+            .iter()
+            .map(|r| serde_json::json!(r.event.arg_keys))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        records
+            .iter()
+            .map(|r| r.event.arg_values.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(col(&|r| r.event.capability_token_id.clone()))
+    .bind(col(&|r| r.event.root_capability_token_id.clone()))
+    .bind(num(&|r| r.event.caveat_count))
+    .bind(col(&|r| r.event.pending_id.clone()))
+    .bind(col(&|r| r.event.decided_by.clone()))
+    .bind(col(&|r| r.event.intent_summary.clone()))
+    .bind(num(&|r| r.event.latency_ms))
+    .bind(col(&|r| r.event.remote_ip.clone()))
+    .bind(num(&|r| r.event.upstream_status))
+    .bind(
+        records
+            .iter()
+            .map(|r| r.event.requires_step_up)
+            .collect::<Vec<_>>(),
+    )
+    .bind(col(&|r| r.event.elevation_id.clone()))
+    .execute(pool)
+    .await?;
     Ok(())
 }
