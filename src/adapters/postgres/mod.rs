@@ -1,7 +1,8 @@
 //! Postgres storage (sqlx): several gateway replicas share one database.
 //!
-//! The audit chain cannot fork: an append locks the chain's head row (`FOR UPDATE`) in
-//! the transaction that inserts the records, and `(chain, seq)` is the primary key.
+//! The audit chain cannot fork: `(chain, seq)` is the primary key, so of two writers
+//! extending the same head only one insert succeeds; the other writes nothing and
+//! re-seals.
 //! Budgets are one upsert statement; approval decisions one guarded `UPDATE`; policy
 //! changes run in transactions. Migrations in `migrations/` are embedded and applied at
 //! open (and by `intentgate migrate`).
@@ -66,6 +67,9 @@ async fn connect(url: &DatabaseUrl) -> Result<PgPool, PgOpenError> {
         // Every call does a revocation lookup and a budget upsert; a pool smaller than
         // the concurrent requests queues them (measured in BENCHMARKS.md).
         .max_connections(32)
+        // No ping before every checkout: it doubled the round trips per query. A broken
+        // connection fails its query, which the caller treats as a store error.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
         .connect(url.expose())
         .await
