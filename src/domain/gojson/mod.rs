@@ -241,6 +241,18 @@ pub fn indent(compact: &str, indent: &str) -> String {
     out
 }
 
+/// Folds an object key the way Go's case-insensitive field match does (simple case
+/// folding, so `SUB`, `Sub` and `ſub` all name `sub`).
+pub fn fold_key(key: &str) -> String {
+    if key.is_ascii() {
+        return key.to_ascii_lowercase();
+    }
+    key.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// Writes one JSON object field by field, in the caller's order, with Go's
 /// `omitempty` rules available per field.
 pub struct ObjectWriter<'a> {

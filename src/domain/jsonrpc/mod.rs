@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::gojson::{ObjectWriter, compact_html, go_lossy_utf8, kind_name, syntax_error};
+use super::gojson::{ObjectWriter, compact_html, fold_key, go_lossy_utf8, kind_name, syntax_error};
 
 /// A parsed request envelope.
 #[derive(Debug, Default)]
@@ -106,16 +106,6 @@ fn go_error_text(input: &str, err: &serde_json::Error) -> String {
     syntax_error(input, err)
 }
 
-fn fold(key: &str) -> String {
-    if key.is_ascii() {
-        return key.to_ascii_lowercase();
-    }
-    key.chars()
-        .flat_map(char::to_uppercase)
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 /// Reads a string member like Go: `null` is a no-op, another type is an error.
 fn string_member<'de, A: MapAccess<'de>>(
     map: &mut A,
@@ -194,7 +184,7 @@ impl<'de> Visitor<'de> for RequestVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Request, A::Error> {
         let mut r = Request::default();
         while let Some(key) = map.next_key::<String>()? {
-            match fold(&key).as_str() {
+            match fold_key(&key).as_str() {
                 "jsonrpc" => string_member(&mut map, &mut r.jsonrpc, "Request", "jsonrpc")?,
                 "method" => string_member(&mut map, &mut r.method, "Request", "method")?,
                 "id" => r.id = Some(map.next_value()?),
@@ -254,7 +244,7 @@ fn tool_call_members(members: Map<String, Value>) -> Result<ToolCallParams, Stri
         )
     };
     for (key, value) in members {
-        match (fold(&key).as_str(), value) {
+        match (fold_key(&key).as_str(), value) {
             ("name", Value::String(s)) => p.name = s,
             ("arguments", Value::Object(m)) => p.arguments = m,
             ("name" | "arguments", Value::Null) => {}

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{B64, CapabilityError, Caveat, Token};
-use crate::domain::gojson::go_lossy_utf8;
+use crate::domain::gojson::{fold_key, go_lossy_utf8};
 
 /// Decodes the wire form. Only the encoding is checked here; see
 /// [`super::check_structure`] and [`super::verify_signature`] for the rest.
@@ -29,18 +29,6 @@ pub fn decode(encoded: &str) -> Result<Token, CapabilityError> {
     serde_json::from_str::<GoToken>(&text)
         .map(|t| t.0)
         .map_err(|_| CapabilityError::MalformedJson)
-}
-
-/// Folds a key the way Go's case-insensitive field match does (simple case folding,
-/// so `SUB`, `Sub` and `ſub` all name `sub`).
-fn fold(key: &str) -> String {
-    if key.is_ascii() {
-        return key.to_ascii_lowercase();
-    }
-    key.chars()
-        .flat_map(char::to_uppercase)
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// Reads the next value as `Option<T>` and assigns it unless it was `null`.
@@ -79,7 +67,7 @@ impl<'de> Visitor<'de> for TokenVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Token, A::Error> {
         let mut t = Token::default();
         while let Some(key) = map.next_key::<String>()? {
-            match fold(&key).as_str() {
+            match fold_key(&key).as_str() {
                 "v" => set(&mut map, &mut t.v)?,
                 "jti" => set(&mut map, &mut t.jti)?,
                 "root_jti" => set(&mut map, &mut t.root_jti)?,
@@ -127,7 +115,7 @@ impl<'de> Visitor<'de> for CaveatVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Caveat, A::Error> {
         let mut c = Caveat::default();
         while let Some(key) = map.next_key::<String>()? {
-            match fold(&key).as_str() {
+            match fold_key(&key).as_str() {
                 "t" => set(&mut map, &mut c.t)?,
                 "tools" => {
                     // A `null` inside the list decodes to Go's zero string.
