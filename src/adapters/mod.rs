@@ -15,11 +15,6 @@ use crate::ports::Stores;
 /// The configured backend cannot be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error(
-        "the {0} store is not available in this build yet; \
-         set INTENTGATE_STORE=memory (state is lost on restart) or sled"
-    )]
-    NotBuilt(&'static str),
     #[error(transparent)]
     Sled(#[from] sled::SledOpenError),
     #[error(transparent)]

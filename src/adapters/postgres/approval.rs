@@ -4,7 +4,6 @@ use sqlx::{PgPool, Row};
 
 use super::{db_error, from_sql_time, to_i64, to_sql_time};
 use crate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus};
-use crate::domain::audit::TenantScope;
 use crate::ports::{
     ApprovalFilter, ApprovalStore, CreateOutcome, DecideOutcome, StoreError, StoreResult,
 };
@@ -123,10 +122,7 @@ impl ApprovalStore for PgApprovals {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Vec<Approval>> {
-        let tenant = match &filter.tenant {
-            TenantScope::All => None,
-            TenantScope::Only(t) => Some(t.as_str()),
-        };
+        let tenant = filter.tenant.tenant();
         let sql = format!(
             "SELECT {COLUMNS} FROM pending_approvals
              WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR status = $2)

@@ -3,7 +3,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
-use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent, TenantScope};
+use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent};
 use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, extends};
 
 pub(super) struct PgAudit(pub PgPool);
@@ -84,8 +84,8 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &AuditQuery) {
     if let Some(to) = q.to {
         qb.push(" AND ts <= ").push_bind(to_sql_time(to));
     }
-    if let TenantScope::Only(t) = &q.tenant {
-        qb.push(" AND tenant = ").push_bind(t.clone());
+    if let Some(t) = q.tenant.tenant() {
+        qb.push(" AND tenant = ").push_bind(t.to_owned());
     }
     let exact = [
         ("agent_id", &q.agent_id),

@@ -143,10 +143,7 @@ impl PolicyStore for PgPolicies {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Vec<PolicyDraft>> {
-        let tenant = match scope {
-            TenantScope::All => None,
-            TenantScope::Only(t) => Some(t.as_str()),
-        };
+        let tenant = scope.tenant();
         let sql = format!(
             "SELECT {DRAFT_COLUMNS} FROM policy_drafts WHERE ($1::text IS NULL OR tenant = $1)
              ORDER BY updated_at DESC, id ASC LIMIT $2 OFFSET $3"

@@ -59,10 +59,7 @@ impl RevocationStore for PgRevocations {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Vec<Revocation>> {
-        let tenant = match scope {
-            TenantScope::All => None,
-            TenantScope::Only(t) => Some(t.as_str()),
-        };
+        let tenant = scope.tenant();
         let rows = sqlx::query(
             "SELECT jti, tenant, reason, revoked_at FROM revoked_tokens
              WHERE ($1::text IS NULL OR tenant = $1)

@@ -28,6 +28,14 @@ impl TenantScope {
         }
     }
 
+    /// The one tenant of `Only`, `None` for every tenant (SQL filters bind this).
+    pub fn tenant(&self) -> Option<&str> {
+        match self {
+            Self::All => None,
+            Self::Only(t) => Some(t),
+        }
+    }
+
     pub fn admits(&self, tenant: &str) -> bool {
         match self {
             Self::All => true,
