@@ -11,6 +11,7 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
 use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
+use crate::app::admin::AdminAccess;
 use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings, PolicySync};
 use crate::config::Config;
 use crate::domain::token::MasterKey;
@@ -91,6 +92,14 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
             require_budget: config.require_budget,
             arg_values: config.arg_values,
             approval_window: Duration::from_secs(config.approval_timeout_secs),
+        },
+        admin: AdminAccess {
+            superadmin: config.admin_token.clone(),
+            tenants: config.tenant_admins.clone(),
+        },
+        policy_label: match &config.policy_file {
+            Some(path) => format!("file:{}", path.display()),
+            None => "embedded default".to_owned(),
         },
     };
     Ok(Started {

@@ -26,11 +26,17 @@ enum Command {
     CheckConfig,
     /// Apply the Postgres migrations to INTENTGATE_POSTGRES_URL, then exit.
     Migrate,
+    /// Print the OpenAPI document (as committed in openapi/openapi.json), then exit.
+    Openapi,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        println!("{}", http::api::document(http::VERSION));
+        return ExitCode::SUCCESS;
+    }
     init_logging();
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -46,6 +52,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&config).await,
         Command::CheckConfig => check(&config).await,
         Command::Migrate => migrate(&config).await,
+        Command::Openapi => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The application layer: the `tools/call` pipeline and the services admin routes use.
 //! It orchestrates the domain and the ports; it knows traits, not technologies.
 
+pub mod admin;
 mod approvals;
 mod audit_writer;
 mod context;
@@ -41,6 +42,11 @@ pub struct Gateway {
     /// `None` when approvals are switched off.
     pub approvals: Option<Arc<ApprovalGate>>,
     pub settings: PipelineSettings,
+    /// Who may use the admin API.
+    pub admin: admin::AdminAccess,
+    /// What the default policy slot runs when no draft is promoted there
+    /// (`embedded default` or `file:<path>`).
+    pub policy_label: String,
 }
 
 /// 12 random bytes for identifiers, from the operating system.

@@ -71,6 +71,19 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `YYYYMMDDTHHMMSSZ` in UTC, for file names.
+    pub fn to_compact_utc(self) -> String {
+        let text = self.to_rfc3339_nano();
+        let digits: String = text
+            .chars()
+            .take(19)
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .collect();
+        format!("{digits}Z")
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339_nano())
@@ -148,6 +161,14 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn compact_utc_for_file_names() {
+        assert_eq!(
+            ts("2026-05-13T08:42:01.157Z").to_compact_utc(),
+            "20260513T084201Z"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use error::{BoxError, StoreError, StoreResult};
 pub use intent::IntentExtractor;
 pub use notices::{Change, ChangeFeed};
 pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
-pub use policy_engine::PolicyEngine;
+pub use policy_engine::{Candidate, PolicyEngine};
 pub use revocation::{RevocationStore, RevokeOutcome};
 pub use upstream::{ToolServer, UpstreamFailure, UpstreamReply};
 

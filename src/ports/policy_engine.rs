@@ -4,12 +4,19 @@ use serde_json::Value;
 
 use crate::domain::policy::PolicyDecision;
 
+/// A compiled policy that is not installed in any slot, for replays (dry-runs).
+pub type Candidate = Box<dyn Fn(Value) -> Result<PolicyDecision, String> + Send + Sync>;
+
 /// Evaluates `data.intentgate.policy.decision`. Slot `""` is the default engine that
 /// every tenant without its own policy uses. Implementations must be cheap to call
 /// concurrently: evaluation is on the hot path and must not serialize requests.
 pub trait PolicyEngine: Send + Sync {
     /// Compiles `source` without installing it; `Err` carries the compiler's message.
     fn compile_check(&self, source: &str) -> Result<(), String>;
+
+    /// Compiles `source` into a [`Candidate`] that evaluates inputs as [`Self::evaluate`]
+    /// would, without touching any slot.
+    fn candidate(&self, source: &str) -> Result<Candidate, String>;
 
     /// Compiles `source` and atomically replaces the slot's policy. On `Err` the slot
     /// keeps its previous policy.

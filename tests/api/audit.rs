@@ -97,6 +97,8 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         audit,
         approvals: g.approvals.clone(),
         settings: g.settings.clone(),
+        admin: g.admin.clone(),
+        policy_label: g.policy_label.clone(),
     })
 }
 

@@ -13,7 +13,7 @@ use crate::support::{TestGateway, mint, policy_file};
 
 const ESCALATE: &str = "package intentgate.policy\nimport rego.v1\ndecision := {\"allow\": false, \"escalate\": true, \"requires_step_up\": true, \"reason\": \"needs human\"}\n";
 
-async fn escalating(
+pub async fn escalating(
     backend: Backend,
     extra: &[(&str, &str)],
 ) -> (TestGateway, tempfile::NamedTempFile) {
@@ -24,7 +24,7 @@ async fn escalating(
 }
 
 /// Waits until the gateway has a pending approval and returns its id.
-async fn pending_id(gw: &TestGateway) -> String {
+pub async fn pending_id(gw: &TestGateway) -> String {
     for _ in 0..200 {
         let rows = gw
             .gateway
@@ -66,7 +66,7 @@ async fn decide(
         .unwrap()
 }
 
-fn spawn_call(gw: &TestGateway, token: String) -> tokio::task::JoinHandle<Value> {
+pub fn spawn_call(gw: &TestGateway, token: String) -> tokio::task::JoinHandle<Value> {
     let url = gw.url.clone();
     tokio::spawn(async move {
         let body = crate::support::tool_call("wire_money", json!({"amount_eur": 50000}));

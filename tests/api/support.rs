@@ -285,3 +285,94 @@ pub async fn available(backend: Backend) -> bool {
 }
 
 pub use crate::pg::TestDatabase as Database;
+
+/// A superadmin (`super`) and two tenant admins (`acme`, `globex`).
+pub const ADMIN_ENV: [(&str, &str); 2] = [
+    ("INTENTGATE_ADMIN_TOKEN", "super"),
+    (
+        "INTENTGATE_TENANT_ADMINS",
+        "acme:tok-acme,globex:tok-globex",
+    ),
+];
+
+/// An HTTP answer, read whole.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl TestGateway {
+    /// An admin request with an optional bearer token and JSON body.
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        self.admin_with(method, path, token, body, &[]).await
+    }
+
+    pub async fn admin_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.body(b.to_owned());
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        Answer {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            text: resp.text().await.unwrap(),
+        }
+    }
+
+    /// Records events through the gateway's own audit writer.
+    pub async fn seed(&self, events: Vec<intentgate::domain::audit::AuditEvent>) {
+        for e in events {
+            self.gateway.audit.record(e).await.unwrap();
+        }
+    }
+}
+
+/// An audit event at `ts` (RFC 3339) with the fields the admin scenarios vary.
+pub fn event(
+    ts: &str,
+    tenant: &str,
+    agent: &str,
+    tool: &str,
+    decision: &str,
+) -> intentgate::domain::audit::AuditEvent {
+    let ts = intentgate::domain::time::Timestamp::parse_rfc3339(ts).unwrap();
+    let mut e = intentgate::domain::audit::AuditEvent::new(ts, decision, tool);
+    e.tenant = tenant.into();
+    e.agent_id = agent.into();
+    e
+}

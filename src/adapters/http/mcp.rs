@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use poem::http::StatusCode;
-use poem::web::Data;
-use poem::{Body, Request, Response, handler};
+use poem::{Body, Request, Response};
 
 use super::tool_call::read_error_text;
 use super::{MAX_BODY_BYTES, json_response};
@@ -18,8 +17,8 @@ use crate::ports::UpstreamFailure;
 
 const INITIALIZE_FALLBACK: &str = r#"{"protocolVersion":"2025-03-26","serverInfo":{"name":"intentgate","version":"0.2"},"capabilities":{"tools":{}}}"#;
 
-#[handler]
-pub async fn handle(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) -> Response {
+/// Answers one JSON-RPC request.
+pub async fn handle(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response {
     let started = Instant::now();
     let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
@@ -43,8 +42,8 @@ pub async fn handle(req: &Request, body: Body, gateway: Data<&Arc<Gateway>>) -> 
         return json_response(StatusCode::OK, envelope_error(&id, &e));
     }
     let answer = match request.method.as_str() {
-        "tools/call" => tools_call(req, &request, &id, &gateway, started).await,
-        "initialize" | "tools/list" | "ping" => passthrough(&bytes, &request, &id, &gateway).await,
+        "tools/call" => tools_call(req, &request, &id, gateway, started).await,
+        "initialize" | "tools/list" | "ping" => passthrough(&bytes, &request, &id, gateway).await,
         other => {
             let message = format!("method not implemented in v0.1: {other}");
             jsonrpc::error(&id, rpc_code::METHOD_NOT_FOUND, &message, None)

@@ -3,9 +3,14 @@
 //! No server-wide write timeout: a call may legitimately wait minutes for a human
 //! approval or a slow upstream, and each of those waits has its own bound.
 
+pub mod admin;
+pub mod api;
+mod data_plane;
 mod mcp;
 mod probes;
+mod raw;
 mod tool_call;
+mod wire;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -27,21 +32,46 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 /// Build version reported by `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The data-plane routes.
+/// Where the OpenAPI document and Swagger UI are served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+pub const DOCS_PATH: &str = "/docs";
+
+/// Every route: probes, documentation, and the OpenAPI service (data plane, plus the
+/// admin API when an admin token is configured; otherwise its paths are plain 404s).
 pub fn routes(gateway: Arc<Gateway>) -> impl Endpoint<Output = Response> {
+    let service = api::service(VERSION);
+    let (spec, docs) = (service.spec_endpoint(), service.swagger_ui());
     Route::new()
         .at(
             "/healthz",
             only(&[Method::GET, Method::HEAD], probes::health),
         )
         .at("/readyz", only(&[Method::GET, Method::HEAD], probes::ready))
-        .at("/v1/mcp", only(&[Method::POST], mcp::handle))
-        .at("/v1/tool-call", only(&[Method::POST], tool_call::handle))
+        .at(OPENAPI_PATH, only(&[Method::GET, Method::HEAD], spec))
+        .nest(DOCS_PATH, docs)
+        .nest_no_strip("/v1", service)
         .data(gateway)
-        .catch_error(|_: poem::error::NotFoundError| async move {
-            text_response(StatusCode::NOT_FOUND, "404 page not found\n")
-        })
+        .around(go_mux_errors)
         .map_to_response()
+}
+
+/// Routing failures answered as Go's mux does: text 404, and 405 with `Allow`.
+async fn go_mux_errors<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    match next.call(req).await {
+        Ok(r) => Ok(r.into_response()),
+        Err(e) if e.is::<poem::error::NotFoundError>() => {
+            Ok(text_response(StatusCode::NOT_FOUND, "404 page not found\n"))
+        }
+        Err(e) if e.is::<poem::error::MethodNotAllowedError>() => {
+            let mut r = text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+            if let Some(v) = api::allowed_methods(&path).and_then(|m| m.parse().ok()) {
+                r.headers_mut().insert(header::ALLOW, v);
+            }
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Wraps a handler so other methods get Go's mux answer: 405 with `Allow`.

@@ -4,13 +4,13 @@
 use std::time::Instant;
 
 use poem::http::StatusCode;
-use poem::{Body, Response, handler};
+use poem::{Body, Response};
 use serde_json::Value;
 
 use super::{MAX_BODY_BYTES, json_response};
 use crate::domain::gojson::{ObjectWriter, go_lossy_utf8, kind_name, syntax_error};
 
-#[handler]
+/// Answers one legacy tool-call request.
 pub async fn handle(body: Body) -> Response {
     let started = Instant::now();
     let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {

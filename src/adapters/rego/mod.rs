@@ -14,7 +14,7 @@ use regorus::rvm::vm::RegoVM;
 use serde_json::Value;
 
 use crate::domain::policy::PolicyDecision;
-use crate::ports::PolicyEngine;
+use crate::ports::{Candidate, PolicyEngine};
 
 /// The embedded default policy (same decisions as the reference's).
 pub const DEFAULT_POLICY: &str = include_str!("default_policy.rego");
@@ -62,6 +62,11 @@ impl PolicyEngine for RegoPolicies {
         compile(source).map(|_| ())
     }
 
+    fn candidate(&self, source: &str) -> Result<Candidate, String> {
+        let program = compile(source)?;
+        Ok(Box::new(move |input| decide(&program, input)))
+    }
+
     fn install(&self, slot: &str, source: &str) -> Result<(), String> {
         let program = compile(source)?;
         self.update(|slots| {
@@ -84,14 +89,18 @@ impl PolicyEngine for RegoPolicies {
             .get(tenant)
             .or_else(|| slots.get(""))
             .ok_or("policy: reloader has no engine loaded")?;
-        let result = run_program(program, regorus::Value::from(input))
-            .map_err(|e| format!("policy: eval: {e}"))?;
-        if result == regorus::Value::Undefined {
-            return PolicyDecision::from_value(None);
-        }
-        let json = serde_json::to_value(&result).map_err(|e| format!("policy: eval: {e}"))?;
-        PolicyDecision::from_value(Some(&json))
+        decide(program, input)
     }
+}
+
+fn decide(program: &Arc<Program>, input: Value) -> Result<PolicyDecision, String> {
+    let result = run_program(program, regorus::Value::from(input))
+        .map_err(|e| format!("policy: eval: {e}"))?;
+    if result == regorus::Value::Undefined {
+        return PolicyDecision::from_value(None);
+    }
+    let json = serde_json::to_value(&result).map_err(|e| format!("policy: eval: {e}"))?;
+    PolicyDecision::from_value(Some(&json))
 }
 
 thread_local! {

@@ -2,6 +2,7 @@
 
 mod chain;
 mod event;
+pub mod export;
 mod query;
 mod redact;
 

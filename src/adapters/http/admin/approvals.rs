@@ -1,0 +1,136 @@
+//! Approvals: list and decide. A decision goes through the approval gate so the
+//! waiting call on this replica wakes at once.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::{Path, Query};
+
+use super::auth::AdminAuth;
+use super::dto::{ApprovalJson, ApprovalsPage, DecideRequest};
+use super::errors::{ApiError, api_errors};
+use super::params::page;
+use crate::adapters::http::api::ApiTags;
+use crate::adapters::http::raw::Raw;
+use crate::adapters::http::wire::{GoJson, JsonBody};
+use crate::app::{ApprovalGate, Gateway};
+use crate::domain::approval::{ApprovalDecision, ApprovalStatus, Verdict};
+use crate::domain::audit::TenantScope;
+use crate::ports::{ApprovalFilter, DecideOutcome};
+
+api_errors!(
+    /// Errors of `GET /v1/admin/approvals`.
+    ApprovalListErrors { 401 Unauthorized, 503 Unavailable }
+);
+api_errors!(
+    /// Errors of a decision. The 409 body also carries the row as it now is
+    /// (`current`).
+    DecideErrors { 400 BadRequest, 401 Unauthorized, 404 NotFound, 409 Conflict, 503 Unavailable }
+);
+
+const NOT_FOUND: &str = "pending id not found";
+
+pub struct ApprovalsApi;
+
+#[OpenApi(tag = "ApiTags::Approvals")]
+impl ApprovalsApi {
+    /// Escalated calls, newest first; `status` is `pending`, `approved`, `rejected` or
+    /// `timeout` (empty for all).
+    #[oai(
+        path = "/v1/admin/approvals",
+        method = "get",
+        operation_id = "listApprovals"
+    )]
+    async fn list(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        status: Query<Option<String>>,
+        limit: Query<Option<String>>,
+        offset: Query<Option<String>>,
+    ) -> Result<GoJson<ApprovalsPage>, ApprovalListErrors> {
+        let caller = auth.caller()?;
+        let gate = gate(&gateway)?;
+        let (limit, offset) = page(limit.as_deref(), offset.as_deref());
+        let wanted = status.as_deref().unwrap_or_default();
+        let status = ApprovalStatus::parse(wanted);
+        let tenant = if caller.is_superadmin() {
+            TenantScope::All
+        } else {
+            TenantScope::Only(caller.tenant().to_owned())
+        };
+        // An unknown status matches nothing, as an SQL equality filter would.
+        let rows = if !wanted.is_empty() && status.is_none() {
+            Vec::new()
+        } else {
+            let filter = ApprovalFilter { tenant, status };
+            gate.store()
+                .list(&filter, limit, offset)
+                .await
+                .map_err(ApiError::from)?
+        };
+        let approvals = rows.iter().map(|a| Raw::new(a.to_json())).collect();
+        Ok(GoJson::new(&ApprovalsPage {
+            approvals,
+            limit,
+            offset,
+        }))
+    }
+
+    /// Approve or reject a pending call.
+    #[oai(
+        path = "/v1/admin/approvals/:id/decide",
+        method = "post",
+        operation_id = "decideApproval"
+    )]
+    async fn decide(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        id: Path<String>,
+        body: JsonBody<DecideRequest>,
+    ) -> Result<GoJson<ApprovalJson>, DecideErrors> {
+        Ok(decide(&auth, &gateway, &id, &body).await?)
+    }
+}
+
+fn gate(gateway: &Gateway) -> Result<&Arc<ApprovalGate>, ApiError> {
+    gateway
+        .approvals
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("approvals queue not configured".into()))
+}
+
+async fn decide(
+    auth: &AdminAuth,
+    gateway: &Gateway,
+    id: &str,
+    body: &JsonBody<DecideRequest>,
+) -> Result<GoJson<ApprovalJson>, ApiError> {
+    let caller = auth.caller()?;
+    let gate = gate(gateway)?;
+    if id.is_empty() {
+        return Err(ApiError::BadRequest("missing pending id".into()));
+    }
+    let req = body.decode("invalid JSON: ")?;
+    let verdict = Verdict::parse_admin(&req.decision)
+        .ok_or_else(|| ApiError::BadRequest("decision must be \"approve\" or \"reject\"".into()))?;
+    if !caller.is_superadmin() {
+        let row = gate.store().get(id).await.ok().flatten();
+        if !row.is_some_and(|r| caller.owns(&r.tenant)) {
+            return Err(ApiError::NotFound(NOT_FOUND.into()));
+        }
+    }
+    let decision = ApprovalDecision {
+        verdict,
+        decided_by: req.decided_by,
+        note: req.note,
+        at: super::now(gateway),
+    };
+    match gate.decide(id, &decision).await? {
+        DecideOutcome::Decided(row) => Ok(GoJson::raw(format!("{}\n", row.to_json()))),
+        DecideOutcome::AlreadyDecided(row) => Err(ApiError::AlreadyDecided(Box::new(row))),
+        DecideOutcome::NotFound => Err(ApiError::NotFound(NOT_FOUND.into())),
+    }
+}

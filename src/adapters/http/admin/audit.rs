@@ -1,0 +1,201 @@
+//! Audit: query, chain verification and export, served from the audit port so they
+//! work on every backend.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+
+use super::auth::AdminAuth;
+use super::dto::{AuditPage, ChainBreakDto, VerifyResponse};
+use super::errors::{ApiError, api_errors};
+use super::export::{ExportFormat, ExportResponse, export};
+use super::params::{page, query_tenant, time_param};
+use crate::adapters::http::api::ApiTags;
+use crate::adapters::http::raw::Raw;
+use crate::adapters::http::wire::GoJson;
+use crate::app::Gateway;
+use crate::app::admin::{Caller, verify_chain};
+use crate::domain::audit::{AuditQuery, TenantScope, VerifyReport, chain_key};
+
+api_errors!(
+    /// Errors of the audit routes.
+    AuditErrors { 400 BadRequest, 401 Unauthorized, 403 Forbidden, 503 Unavailable }
+);
+
+pub struct AuditApi;
+
+#[OpenApi(tag = "ApiTags::Audit")]
+impl AuditApi {
+    /// Audit events, newest first. String filters match exactly; `from`/`to` are
+    /// inclusive RFC 3339 bounds; `count=true` adds the unpaged `total`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(path = "/v1/admin/audit", method = "get", operation_id = "queryAudit")]
+    async fn query(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        agent_id: Query<Option<String>>,
+        tool: Query<Option<String>>,
+        decision: Query<Option<String>>,
+        check: Query<Option<String>>,
+        jti: Query<Option<String>>,
+        elevation_id: Query<Option<String>>,
+        tenant: Query<Option<String>>,
+        limit: Query<Option<String>>,
+        offset: Query<Option<String>>,
+        count: Query<Option<String>>,
+    ) -> Result<GoJson<AuditPage>, AuditErrors> {
+        let caller = auth.caller()?;
+        let filters = Filters {
+            from: from.0,
+            to: to.0,
+            agent_id: agent_id.0,
+            tool: tool.0,
+            decision: decision.0,
+            check: check.0,
+            jti: jti.0,
+            elevation_id: elevation_id.0,
+            tenant: tenant.0,
+        };
+        let mut query = filters.into_query(caller)?;
+        (query.limit, query.offset) = page(limit.as_deref(), offset.as_deref());
+        let store = &gateway.stores.audit;
+        let rows = store.query(&query).await.map_err(ApiError::from)?;
+        let total = if count.as_deref() == Some("true") {
+            Some(
+                store
+                    .count(&query)
+                    .await
+                    .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
+            )
+        } else {
+            None
+        };
+        let events = rows.iter().map(|r| Raw::new(r.event.to_json())).collect();
+        Ok(GoJson::new(&AuditPage {
+            events,
+            limit: query.limit,
+            offset: query.offset,
+            total,
+        }))
+    }
+
+    /// Re-verifies one tenant's hash chain (optionally only events in a time window).
+    #[oai(
+        path = "/v1/admin/audit/verify",
+        method = "get",
+        operation_id = "verifyAuditChain"
+    )]
+    async fn verify(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        tenant: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+    ) -> Result<GoJson<VerifyResponse>, AuditErrors> {
+        let caller = auth.caller()?;
+        let tenant = query_tenant(caller, tenant.as_deref().unwrap_or_default().trim())?;
+        let from = time_param(from.as_deref(), "from")?;
+        let to = time_param(to.as_deref(), "to")?;
+        let report = verify_chain(gateway.stores.audit.as_ref(), chain_key(&tenant), from, to)
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("verify error: {e}")))?;
+        Ok(GoJson::new(&verify_response(tenant, report)))
+    }
+
+    /// Streams matching events as CSV (default) or NDJSON (`format=json`), newest
+    /// first, at most 200,000 rows. Rows carry `chain`, `seq`, `prev_hash` and `hash`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/v1/admin/audit/export",
+        method = "get",
+        operation_id = "exportAudit"
+    )]
+    async fn export(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        format: Query<Option<String>>,
+        from: Query<Option<String>>,
+        to: Query<Option<String>>,
+        agent_id: Query<Option<String>>,
+        tool: Query<Option<String>>,
+        decision: Query<Option<String>>,
+        check: Query<Option<String>>,
+        jti: Query<Option<String>>,
+        elevation_id: Query<Option<String>>,
+        tenant: Query<Option<String>>,
+    ) -> Result<ExportResponse, AuditErrors> {
+        let caller = auth.caller()?;
+        let format = ExportFormat::parse(format.as_deref().unwrap_or_default())?;
+        let filters = Filters {
+            from: from.0,
+            to: to.0,
+            agent_id: agent_id.0,
+            tool: tool.0,
+            decision: decision.0,
+            check: check.0,
+            jti: jti.0,
+            elevation_id: elevation_id.0,
+            tenant: tenant.0,
+        };
+        let query = filters.into_query(caller)?;
+        Ok(export(Arc::clone(&gateway), query, format).await?)
+    }
+}
+
+/// Query-string filters before validation.
+struct Filters {
+    from: Option<String>,
+    to: Option<String>,
+    agent_id: Option<String>,
+    tool: Option<String>,
+    decision: Option<String>,
+    check: Option<String>,
+    jti: Option<String>,
+    elevation_id: Option<String>,
+    tenant: Option<String>,
+}
+
+impl Filters {
+    /// Tenant scoping first, then the time bounds (the reference's order).
+    fn into_query(self, caller: &Caller) -> Result<AuditQuery, ApiError> {
+        let tenant = query_tenant(caller, self.tenant.as_deref().unwrap_or_default())?;
+        Ok(AuditQuery {
+            from: time_param(self.from.as_deref(), "from")?,
+            to: time_param(self.to.as_deref(), "to")?,
+            tenant: TenantScope::from_filter(&tenant),
+            agent_id: self.agent_id.unwrap_or_default(),
+            tool: self.tool.unwrap_or_default(),
+            decision: self.decision.unwrap_or_default(),
+            check: self.check.unwrap_or_default(),
+            jti: self.jti.unwrap_or_default(),
+            elevation_id: self.elevation_id.unwrap_or_default(),
+            limit: 0,
+            offset: 0,
+        })
+    }
+}
+
+fn verify_response(tenant: String, r: VerifyReport) -> VerifyResponse {
+    VerifyResponse {
+        ok: r.ok,
+        tenant,
+        verified: r.verified,
+        skipped: r.skipped,
+        head_at: r.head.as_ref().map(|h| h.ts.to_rfc3339_nano()),
+        head_id: r.head.as_ref().map(|h| h.seq),
+        broken_at: r.broken_at.map(|b| ChainBreakDto {
+            id: b.seq,
+            ts: b.ts.to_rfc3339_nano(),
+            stored_hash: b.stored_hash,
+            expected_hash: b.expected_hash,
+            reason: b.reason.as_str().to_owned(),
+        }),
+    }
+}

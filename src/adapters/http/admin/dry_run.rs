@@ -1,0 +1,92 @@
+//! `POST /v1/admin/policies/dry-run`: request validation and the response shape; the
+//! replay itself is [`crate::app::admin::DryRun`].
+
+use super::dto::{DryRunRequest, DryRunResponse, DryRunSampleDto, DryRunSummaryDto, DryRunWindow};
+use super::errors::ApiError;
+use super::params::{body_tenant, time_param};
+use crate::adapters::http::wire::{JsonBody, LARGE_BODY};
+use crate::app::Gateway;
+use crate::app::admin::{Caller, DryRun, DryRunError, DryRunReport};
+use crate::domain::audit::{AuditQuery, TenantScope};
+
+pub async fn dry_run(
+    caller: &Caller,
+    gateway: &Gateway,
+    body: &JsonBody<DryRunRequest, LARGE_BODY>,
+) -> Result<DryRunResponse, ApiError> {
+    let req: DryRunRequest = body.decode("invalid JSON body: ")?;
+    if req.rego.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "missing required field \"rego\"".into(),
+        ));
+    }
+    let tenant = body_tenant(caller, &req.tenant)?;
+    let (limit, max_samples) = DryRun::clamp(req.limit, req.max_samples);
+    let query = AuditQuery {
+        from: time_param(Some(&req.from), "from")?,
+        to: time_param(Some(&req.to), "to")?,
+        tenant: TenantScope::from_filter(&tenant),
+        agent_id: req.agent_id,
+        tool: req.tool,
+        ..AuditQuery::default()
+    };
+    let run = DryRun {
+        source: req.rego,
+        query,
+        limit,
+        max_samples,
+    };
+    let report = run
+        .run(gateway.policy.as_ref(), gateway.stores.audit.as_ref())
+        .await
+        .map_err(|e| match e {
+            DryRunError::Compile(m) => ApiError::BadRequest(m),
+            DryRunError::Store(_) => ApiError::Unavailable(e.to_string()),
+        })?;
+    let window = DryRunWindow {
+        from: req.from,
+        to: req.to,
+        tenant,
+        limit,
+    };
+    Ok(response(report, window))
+}
+
+fn response(report: DryRunReport, window: DryRunWindow) -> DryRunResponse {
+    let s = &report.summary;
+    let change = |k: &str| s.changes.get(k).copied().unwrap_or(0);
+    DryRunResponse {
+        summary: DryRunSummaryDto {
+            events_evaluated: s.events_evaluated,
+            would_allow: s.would_allow,
+            would_block: s.would_block,
+            would_escalate: s.would_escalate,
+            policy_error: s.policy_error,
+            allow_to_block: change("allow_to_block"),
+            allow_to_escalate: change("allow_to_escalate"),
+            block_to_allow: change("block_to_allow"),
+            block_to_escalate: change("block_to_escalate"),
+            escalate_to_allow: change("escalate_to_allow"),
+            escalate_to_block: change("escalate_to_block"),
+        },
+        samples: report
+            .samples
+            .into_iter()
+            .map(|x| DryRunSampleDto {
+                ts: x.ts,
+                tool: x.tool,
+                agent_id: x.agent_id,
+                tenant: x.tenant,
+                original_decision: x.original_decision,
+                original_check: x.original_check,
+                original_reason: x.original_reason,
+                candidate_decision: x.candidate_decision.to_owned(),
+                candidate_reason: x.candidate_reason,
+                candidate_error: x.candidate_error,
+                arg_keys: x.arg_keys,
+            })
+            .collect(),
+        warnings: report.warnings,
+        window,
+    }
+}

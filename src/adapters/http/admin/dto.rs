@@ -1,0 +1,428 @@
+//! Request and response bodies of the admin API, separate from domain types. Field
+//! order is the reference's wire order (alphabetical where it encodes Go maps).
+//! `*Doc` types only document JSON that domain writers produce byte-exactly.
+
+use poem_openapi::Object;
+use serde::{Deserialize, Serialize};
+
+use crate::adapters::http::raw::Raw;
+
+/// An audit event, schema "6" (reference §3.1). Exports add `chain`, `seq`,
+/// `prev_hash` and `hash` so the file can be verified offline.
+#[derive(Object)]
+#[oai(rename = "AuditEvent")]
+pub struct AuditEventDoc {
+    pub ts: String,
+    pub event: String,
+    pub schema_version: String,
+    pub decision: String,
+    pub check: Option<String>,
+    pub reason: Option<String>,
+    pub tenant: Option<String>,
+    pub agent_id: Option<String>,
+    pub session_id: Option<String>,
+    pub tool: String,
+    pub arg_keys: Option<Vec<String>>,
+    pub arg_values: Option<serde_json::Value>,
+    pub capability_token_id: Option<String>,
+    pub root_capability_token_id: Option<String>,
+    pub caveat_count: Option<i64>,
+    pub pending_id: Option<String>,
+    pub decided_by: Option<String>,
+    pub intent_summary: Option<String>,
+    pub latency_ms: i64,
+    pub remote_ip: Option<String>,
+    pub upstream_status: Option<i64>,
+    pub requires_step_up: Option<bool>,
+    pub elevation_id: Option<String>,
+}
+
+pub type EventJson = Raw<AuditEventDoc>;
+
+/// A pending (or decided) approval row.
+#[derive(Object)]
+#[oai(rename = "PendingRequest")]
+pub struct ApprovalDoc {
+    pub pending_id: String,
+    pub tenant: Option<String>,
+    pub capability_token_id: Option<String>,
+    pub root_capability_token_id: Option<String>,
+    pub agent_id: String,
+    pub tool: String,
+    pub args: Option<serde_json::Value>,
+    pub intent_summary: Option<String>,
+    pub reason: String,
+    /// `pending`, `approved`, `rejected` or `timeout`.
+    pub status: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    pub decided_by: Option<String>,
+    pub decide_note: Option<String>,
+    pub requires_step_up: Option<bool>,
+}
+
+pub type ApprovalJson = Raw<ApprovalDoc>;
+
+/// A policy draft.
+#[derive(Object)]
+#[oai(rename = "Draft")]
+pub struct DraftDoc {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub rego_source: String,
+    pub tenant: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: Option<String>,
+}
+
+pub type DraftJson = Raw<DraftDoc>;
+
+/// A tenant's active policy pointer.
+#[derive(Object)]
+#[oai(rename = "Active")]
+pub struct ActiveDoc {
+    pub tenant: Option<String>,
+    pub current_draft_id: Option<String>,
+    pub previous_draft_id: Option<String>,
+    pub promoted_at: Option<String>,
+    pub promoted_by: Option<String>,
+}
+
+pub type ActiveJson = Raw<ActiveDoc>;
+
+#[derive(Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    #[serde(default)]
+    pub subject: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub issuer: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub tenant: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub ttl_seconds: i64,
+    #[serde(default)]
+    #[oai(default)]
+    pub tools: Vec<String>,
+    #[serde(default)]
+    #[oai(default)]
+    pub max_calls: i64,
+    #[serde(default)]
+    #[oai(default)]
+    pub step_up: bool,
+}
+
+#[derive(Object, Serialize)]
+pub struct MintResponse {
+    /// RFC 3339 (seconds), or empty when the token does not expire.
+    pub expires_at: String,
+    pub jti: String,
+    pub subject: String,
+    pub token: String,
+}
+
+#[derive(Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    #[serde(default)]
+    pub jti: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub reason: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct OkResponse {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub jti: String,
+    pub ok: bool,
+}
+
+#[derive(Object, Serialize)]
+pub struct RevocationDto {
+    pub jti: String,
+    pub revoked_at: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub tenant: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct RevocationsPage {
+    pub limit: u32,
+    pub offset: u64,
+    pub revocations: Vec<RevocationDto>,
+}
+
+#[derive(Object, Serialize)]
+pub struct TenantDto {
+    pub id: String,
+    pub has_admin: bool,
+}
+
+#[derive(Object, Serialize)]
+pub struct TenantsResponse {
+    pub tenants: Vec<TenantDto>,
+}
+
+#[derive(Object, Serialize)]
+pub struct IntegrationStatus {
+    pub name: String,
+    pub configured: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub endpoint: String,
+    /// Last successful flush; `0001-01-01T00:00:00Z` when none.
+    pub last_flush_ts: String,
+    pub total_events: u64,
+    pub dropped_count: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub last_error: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct IntegrationsResponse {
+    pub integrations: Vec<IntegrationStatus>,
+}
+
+#[derive(Object, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<EventJson>,
+    pub limit: u32,
+    pub offset: u64,
+    /// Unpaged match count (`count=true` only); -1 when counting failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+#[derive(Object, Serialize)]
+pub struct ChainBreakDto {
+    /// Position of the broken record in its chain.
+    pub id: u64,
+    pub ts: String,
+    pub stored_hash: String,
+    pub expected_hash: String,
+    pub reason: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct VerifyResponse {
+    pub ok: bool,
+    pub tenant: String,
+    pub verified: u64,
+    pub skipped: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_at: Option<ChainBreakDto>,
+}
+
+#[derive(Object, Serialize)]
+pub struct ApprovalsPage {
+    pub approvals: Vec<ApprovalJson>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideRequest {
+    /// `approve` or `reject`.
+    #[serde(default)]
+    pub decision: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub decided_by: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub note: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct DraftsPage {
+    pub drafts: Vec<DraftJson>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DraftRequest {
+    #[serde(default)]
+    #[oai(default)]
+    pub name: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub description: String,
+    #[serde(default)]
+    pub rego_source: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub created_by: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub tenant: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct ActiveView {
+    pub active: ActiveJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_draft: Option<DraftJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_draft: Option<DraftJson>,
+    /// `draft`, `fallback`, or the startup policy's label.
+    pub source: String,
+}
+
+#[derive(Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    #[serde(default)]
+    pub draft_id: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub promoted_by: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub tenant: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct PromoteResponse {
+    pub active: ActiveJson,
+    pub promoted_at: String,
+    pub swapped: bool,
+}
+
+#[derive(Object, Deserialize)]
+pub struct RollbackRequest {
+    #[serde(default)]
+    #[oai(default)]
+    pub rolled_back_by: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub tenant: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct RollbackResponse {
+    pub active: ActiveJson,
+    pub swapped: bool,
+}
+
+#[derive(Object, Serialize)]
+pub struct ClearResponse {
+    pub cleared: ActiveJson,
+    pub swapped: bool,
+}
+
+#[derive(Object, Deserialize)]
+pub struct DryRunRequest {
+    #[serde(default)]
+    pub rego: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub from: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub to: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub limit: i64,
+    #[serde(default)]
+    #[oai(default)]
+    pub agent_id: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub tool: String,
+    #[serde(default)]
+    #[oai(default)]
+    pub max_samples: i64,
+    #[serde(default)]
+    #[oai(default)]
+    pub tenant: String,
+}
+
+#[derive(Object, Serialize)]
+pub struct DryRunSummaryDto {
+    pub events_evaluated: u64,
+    pub would_allow: u64,
+    pub would_block: u64,
+    pub would_escalate: u64,
+    pub policy_error: u64,
+    pub allow_to_block: u64,
+    pub allow_to_escalate: u64,
+    pub block_to_allow: u64,
+    pub block_to_escalate: u64,
+    pub escalate_to_allow: u64,
+    pub escalate_to_block: u64,
+}
+
+#[derive(Object, Serialize)]
+pub struct DryRunSampleDto {
+    pub ts: String,
+    pub tool: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub agent_id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub tenant: String,
+    pub original_decision: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub original_check: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub original_reason: String,
+    pub candidate_decision: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub candidate_reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub candidate_error: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub arg_keys: Vec<String>,
+}
+
+#[derive(Object, Serialize)]
+pub struct DryRunWindow {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub from: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub to: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub tenant: String,
+    pub limit: i64,
+}
+
+#[derive(Object, Serialize)]
+pub struct DryRunResponse {
+    pub summary: DryRunSummaryDto,
+    pub samples: Vec<DryRunSampleDto>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[oai(skip_serializing_if_is_empty)]
+    pub warnings: Vec<String>,
+    pub window: DryRunWindow,
+}

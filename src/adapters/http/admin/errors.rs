@@ -1,0 +1,127 @@
+//! Admin API errors: one enum, one table mapping each to its HTTP status and stable
+//! code. Bodies are the reference's `{"error":"<message>"}`; the stable code travels in
+//! the `X-IntentGate-Error-Code` header so the body stays byte-identical.
+
+use poem::http::StatusCode;
+use poem_openapi::Object;
+use serde::Serialize;
+
+use super::dto::ApprovalJson;
+use crate::adapters::http::raw::Raw;
+use crate::adapters::http::wire::go_json;
+use crate::domain::approval::Approval;
+use crate::ports::StoreError;
+
+/// Header carrying the stable error code.
+pub const ERROR_CODE_HEADER: &str = "X-IntentGate-Error-Code";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid or missing admin token")]
+    Unauthorized,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("already decided")]
+    AlreadyDecided(Box<Approval>),
+    /// A dependency is switched off or unreachable.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub const TENANT_QUERY: &str = "tenant in query does not match admin token's tenant";
+    pub const TENANT_BODY: &str = "tenant in body does not match admin token's tenant";
+
+    pub fn forbidden_query() -> Self {
+        Self::Forbidden(Self::TENANT_QUERY.into())
+    }
+
+    pub fn forbidden_body() -> Self {
+        Self::Forbidden(Self::TENANT_BODY.into())
+    }
+
+    /// The one table: status and stable code of every error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "tenant_mismatch"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::AlreadyDecided(_) => (StatusCode::CONFLICT, "already_decided"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_error"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// The reference's body for this error, newline included.
+    pub fn body(&self) -> String {
+        match self {
+            Self::AlreadyDecided(current) => go_json(&ErrorBody {
+                current: Some(Raw::new(current.to_json())),
+                error: self.to_string(),
+            }),
+            _ => go_json(&ErrorBody {
+                current: None,
+                error: self.to_string(),
+            }),
+        }
+    }
+}
+
+/// Every admin error body. `current` is present only on the 409 of a decision on a
+/// row that is no longer pending.
+#[derive(Object, Serialize)]
+pub struct ErrorBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<ApprovalJson>,
+    pub error: String,
+}
+
+/// Declares an operation's error responses: one variant per documented status, each
+/// with the JSON error body and the stable-code header.
+macro_rules! api_errors {
+    ($(#[$doc:meta])* $name:ident { $($status:literal $variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(poem_openapi::ApiResponse)]
+        pub enum $name {
+            $(
+                #[oai(status = $status)]
+                $variant(
+                    $crate::adapters::http::wire::GoJson<$crate::adapters::http::admin::errors::ErrorBody>,
+                    #[oai(header = "X-IntentGate-Error-Code")] String,
+                ),
+            )+
+            /// A status this operation does not normally answer with.
+            #[oai(status_range = "5XX")]
+            Unlisted(
+                poem::http::StatusCode,
+                $crate::adapters::http::wire::GoJson<$crate::adapters::http::admin::errors::ErrorBody>,
+            ),
+        }
+
+        impl From<$crate::adapters::http::admin::errors::ApiError> for $name {
+            fn from(e: $crate::adapters::http::admin::errors::ApiError) -> Self {
+                let (status, code) = e.status_and_code();
+                let body = $crate::adapters::http::wire::GoJson::raw(e.body());
+                match status.as_u16() {
+                    $($status => Self::$variant(body, code.to_owned()),)+
+                    _ => Self::Unlisted(status, body),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use api_errors;

@@ -1,0 +1,33 @@
+//! The admin API (`/v1/admin/*`): one `*Api` per tag, DTOs separate from domain types,
+//! one error enum per operation listing its documented statuses.
+
+mod approvals;
+mod audit;
+mod auth;
+mod dry_run;
+mod dto;
+mod errors;
+mod export;
+mod params;
+mod policies;
+mod tokens;
+
+pub use approvals::ApprovalsApi;
+pub use audit::AuditApi;
+pub use errors::{ApiError, ERROR_CODE_HEADER};
+pub use policies::PoliciesApi;
+pub use tokens::TokensApi;
+
+use crate::app::{AuditFailure, Gateway};
+use crate::domain::audit::AuditEvent;
+
+/// Records an admin action's audit event.
+async fn record(gateway: &Gateway, event: AuditEvent) -> Result<(), AuditFailure> {
+    gateway.audit.record(event).await
+}
+
+/// The time admin writes are stamped with: microseconds, the precision every store
+/// keeps, so an answer shows exactly what a later read returns.
+fn now(gateway: &Gateway) -> crate::domain::time::Timestamp {
+    gateway.clock.now().truncate_to_micros()
+}

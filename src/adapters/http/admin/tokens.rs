@@ -1,0 +1,294 @@
+//! Tokens and tenants: mint, revoke, revocations, tenants, integrations.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+
+use super::auth::AdminAuth;
+use super::dto::{
+    IntegrationStatus, IntegrationsResponse, MintRequest, MintResponse, OkResponse, RevocationDto,
+    RevocationsPage, RevokeRequest, TenantDto, TenantsResponse,
+};
+use super::errors::{ApiError, api_errors};
+use super::params::{body_tenant, page};
+use super::record;
+use crate::adapters::http::api::ApiTags;
+use crate::adapters::http::wire::{GoJson, JsonBody};
+use crate::app::Gateway;
+use crate::app::admin::admin_event;
+use crate::domain::audit::TenantScope;
+use crate::domain::revocation::Revocation;
+use crate::domain::time::Timestamp;
+use crate::domain::token::{self, Caveat};
+
+api_errors!(
+    /// Errors of `POST /v1/admin/mint`.
+    MintErrors { 400 BadRequest, 401 Unauthorized, 403 Forbidden, 500 Internal, 503 Unavailable }
+);
+api_errors!(
+    /// Errors of `POST /v1/admin/revoke`.
+    RevokeErrors { 400 BadRequest, 401 Unauthorized, 503 Unavailable }
+);
+api_errors!(
+    /// Errors of the read-only listings.
+    ListErrors { 401 Unauthorized, 503 Unavailable }
+);
+
+pub struct TokensApi;
+
+#[OpenApi(tag = "ApiTags::Tokens")]
+impl TokensApi {
+    /// Mint a root capability token.
+    #[oai(path = "/v1/admin/mint", method = "post", operation_id = "mintToken")]
+    async fn mint(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        body: JsonBody<MintRequest>,
+    ) -> Result<GoJson<MintResponse>, MintErrors> {
+        Ok(mint(&auth, &gateway, &body).await?)
+    }
+
+    /// Revoke a token id (tenant admins revoke within their tenant; the superadmin
+    /// revokes globally).
+    #[oai(
+        path = "/v1/admin/revoke",
+        method = "post",
+        operation_id = "revokeToken"
+    )]
+    async fn revoke(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        body: JsonBody<RevokeRequest>,
+    ) -> Result<GoJson<OkResponse>, RevokeErrors> {
+        Ok(revoke(&auth, &gateway, &body).await?)
+    }
+
+    /// Revoked token ids, newest first.
+    #[oai(
+        path = "/v1/admin/revocations",
+        method = "get",
+        operation_id = "listRevocations"
+    )]
+    async fn revocations(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        limit: Query<Option<String>>,
+        offset: Query<Option<String>>,
+    ) -> Result<GoJson<RevocationsPage>, ListErrors> {
+        let caller = auth.caller()?;
+        let (limit, offset) = page(limit.as_deref(), offset.as_deref());
+        let scope = if caller.is_superadmin() {
+            TenantScope::All
+        } else {
+            TenantScope::Only(caller.tenant().to_owned())
+        };
+        let rows = gateway
+            .stores
+            .revocations
+            .list(&scope, limit, offset)
+            .await
+            .map_err(ApiError::from)?;
+        let revocations = rows.into_iter().map(revocation_dto).collect();
+        Ok(GoJson::new(&RevocationsPage {
+            limit,
+            offset,
+            revocations,
+        }))
+    }
+
+    /// Tenants that have an admin token.
+    #[oai(
+        path = "/v1/admin/tenants",
+        method = "get",
+        operation_id = "listTenants"
+    )]
+    async fn tenants(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+    ) -> Result<GoJson<TenantsResponse>, ListErrors> {
+        let caller = auth.caller()?;
+        let ids = if caller.is_superadmin() {
+            gateway.admin.tenant_ids()
+        } else {
+            vec![caller.tenant().to_owned()]
+        };
+        let tenants = ids
+            .into_iter()
+            .map(|id| TenantDto {
+                id,
+                has_admin: true,
+            })
+            .collect();
+        Ok(GoJson::new(&TenantsResponse { tenants }))
+    }
+
+    /// SIEM forwarder status (superadmin only).
+    #[oai(
+        path = "/v1/admin/integrations",
+        method = "get",
+        operation_id = "listIntegrations"
+    )]
+    async fn integrations(
+        &self,
+        auth: AdminAuth,
+    ) -> Result<GoJson<IntegrationsResponse>, ListErrors> {
+        if !auth.caller()?.is_superadmin() {
+            return Err(ApiError::Unauthorized.into());
+        }
+        let integrations = ["splunk", "datadog", "sentinel"]
+            .into_iter()
+            .map(unconfigured)
+            .collect();
+        Ok(GoJson::new(&IntegrationsResponse { integrations }))
+    }
+}
+
+fn unconfigured(name: &str) -> IntegrationStatus {
+    IntegrationStatus {
+        name: name.to_owned(),
+        configured: false,
+        endpoint: String::new(),
+        last_flush_ts: "0001-01-01T00:00:00Z".to_owned(),
+        total_events: 0,
+        dropped_count: 0,
+        last_error: String::new(),
+    }
+}
+
+fn revocation_dto(r: Revocation) -> RevocationDto {
+    RevocationDto {
+        jti: r.jti,
+        revoked_at: r.revoked_at.to_rfc3339_nano(),
+        reason: r.reason,
+        tenant: r.tenant,
+    }
+}
+
+async fn mint(
+    auth: &AdminAuth,
+    gateway: &Gateway,
+    body: &JsonBody<MintRequest>,
+) -> Result<GoJson<MintResponse>, ApiError> {
+    let caller = auth.caller()?;
+    let req = body.decode("invalid JSON: ")?;
+    if req.subject.trim().is_empty() {
+        return Err(ApiError::BadRequest("subject is required".into()));
+    }
+    if req.ttl_seconds < 0 {
+        return Err(ApiError::BadRequest("ttl_seconds must be >= 0".into()));
+    }
+    if req.max_calls < 0 {
+        return Err(ApiError::BadRequest("max_calls must be >= 0".into()));
+    }
+    let tenant = body_tenant(caller, req.tenant.trim())?;
+    let now = super::now(gateway);
+    let expires_at = (req.ttl_seconds > 0).then(|| now.plus_seconds(req.ttl_seconds));
+    let mut caveats = Vec::new();
+    let tools: Vec<String> = req
+        .tools
+        .iter()
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !tools.is_empty() {
+        caveats.push(Caveat::tool_allow(tools));
+    }
+    if req.max_calls > 0 {
+        caveats.push(Caveat::max_calls(req.max_calls));
+    }
+    if req.step_up {
+        caveats.push(Caveat::step_up(now.unix_seconds()));
+    }
+    let jti = token::new_token_id(now, crate::app::random_bytes::<12>());
+    let minted = token::mint(
+        &gateway.key,
+        token::MintRequest {
+            subject: req.subject.clone(),
+            issuer: req.issuer,
+            tenant,
+            not_before: None,
+            expires_at,
+            caveats,
+        },
+        jti,
+        now,
+    );
+    let mut event = admin_event(
+        now,
+        &auth.context,
+        "allow",
+        "capability",
+        "admin/mint",
+        format!("token minted for subject={}", req.subject),
+    );
+    event.capability_token_id.clone_from(&minted.jti);
+    event.root_capability_token_id.clone_from(&minted.jti);
+    event.caveat_count = i64::try_from(minted.cav.len()).unwrap_or(i64::MAX);
+    event.tenant.clone_from(&minted.tenant);
+    event.agent_id.clone_from(&req.subject);
+    // The token is handed out only once its minting is on the record.
+    record(gateway, event)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(GoJson::new(&MintResponse {
+        expires_at: expires_at
+            .map(|t| Timestamp::from_unix_seconds(t.unix_seconds()).to_rfc3339_nano())
+            .unwrap_or_default(),
+        jti: minted.jti.clone(),
+        subject: req.subject,
+        token: minted.encode(),
+    }))
+}
+
+async fn revoke(
+    auth: &AdminAuth,
+    gateway: &Gateway,
+    body: &JsonBody<RevokeRequest>,
+) -> Result<GoJson<OkResponse>, ApiError> {
+    let caller = auth.caller()?;
+    let req = body.decode("invalid JSON: ")?;
+    let jti = req.jti.trim();
+    if jti.is_empty() {
+        return Err(ApiError::BadRequest("jti is required".into()));
+    }
+    let now = super::now(gateway);
+    let row = Revocation {
+        jti: jti.to_owned(),
+        tenant: caller.tenant().to_owned(),
+        reason: req.reason.clone(),
+        revoked_at: now,
+    };
+    gateway.stores.revocations.revoke(&row).await?;
+    let mut event = admin_event(
+        now,
+        &auth.context,
+        "block",
+        "capability",
+        "admin/revoke",
+        format!("token revoked: {}", req.reason),
+    );
+    event.capability_token_id = jti.to_owned();
+    event.tenant = caller.tenant().to_owned();
+    record_or_log(gateway, event).await;
+    Ok(GoJson::new(&OkResponse {
+        id: String::new(),
+        jti: jti.to_owned(),
+        ok: true,
+    }))
+}
+
+/// Records an admin event after the action took effect; a failure is logged, since
+/// the change itself cannot be undone.
+pub(super) async fn record_or_log(gateway: &Gateway, event: crate::domain::audit::AuditEvent) {
+    let tool = event.tool.clone();
+    if let Err(e) = record(gateway, event).await {
+        tracing::error!(error = %e, tool, "admin audit event not recorded");
+    }
+}

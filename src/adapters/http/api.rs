@@ -1,0 +1,87 @@
+//! The one OpenAPI service: data plane and admin API, with the document and Swagger
+//! UI generated from the same code that serves the routes.
+
+use poem_openapi::{OpenApi, OpenApiService, Tags};
+
+use super::admin::{ApprovalsApi, AuditApi, PoliciesApi, TokensApi};
+use super::data_plane::DataPlaneApi;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Agent traffic: MCP JSON-RPC and the legacy tool-call endpoint.
+    DataPlane,
+    /// Minting and revoking capability tokens; tenants and integrations.
+    Tokens,
+    /// Querying, verifying and exporting the hash-chained audit log.
+    Audit,
+    /// Human decisions on escalated calls.
+    Approvals,
+    /// Rego policy drafts, promotion, rollback and dry-runs.
+    Policies,
+}
+
+pub type Apis = (DataPlaneApi, TokensApi, AuditApi, ApprovalsApi, PoliciesApi);
+
+pub fn service(version: &str) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (DataPlaneApi, TokensApi, AuditApi, ApprovalsApi, PoliciesApi),
+        "IntentGate gateway",
+        version,
+    )
+    .description(
+        "Authorization gateway for AI agents. The /v1/admin routes exist when \
+         INTENTGATE_ADMIN_TOKEN or INTENTGATE_TENANT_ADMINS is set.",
+    )
+}
+
+/// The OpenAPI document (JSON), as committed under `openapi/`.
+pub fn document(version: &str) -> String {
+    service(version).spec()
+}
+
+/// The methods each documented path answers, for `Allow` headers on 405s.
+pub fn allowed_methods(path: &str) -> Option<String> {
+    let segments: Vec<&str> = path.split('/').collect();
+    Apis::meta()
+        .into_iter()
+        .flat_map(|api| api.paths)
+        .find_map(|p| {
+            let template: Vec<&str> = p.path.split('/').collect();
+            let matches = template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t.starts_with(':') || t.starts_with('{') || t == s);
+            matches.then(|| {
+                let methods: Vec<String> =
+                    p.operations.iter().map(|o| o.method.to_string()).collect();
+                methods.join(", ")
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed document is what the code generates. To regenerate:
+    /// `cargo run -- openapi > openapi/openapi.json`.
+    #[test]
+    fn committed_openapi_document_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        let generated = format!("{}\n", document(super::super::VERSION));
+        assert!(
+            committed == generated,
+            "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
+        );
+    }
+
+    #[test]
+    fn allow_lists_every_method_of_a_path() {
+        assert_eq!(allowed_methods("/v1/mcp").as_deref(), Some("POST"));
+        let drafts = allowed_methods("/v1/admin/policies/drafts/abc").unwrap_or_default();
+        assert!(drafts.contains("GET") && drafts.contains("PUT") && drafts.contains("DELETE"));
+        assert_eq!(allowed_methods("/v1/nope"), None);
+    }
+}

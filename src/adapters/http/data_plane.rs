@@ -1,0 +1,185 @@
+//! The data plane in the OpenAPI document: `POST /v1/mcp` (JSON-RPC 2.0) and the
+//! legacy `POST /v1/tool-call`, described so a generated client can call them. The
+//! handlers answer with exact bytes, so their responses are documented by hand.
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem::{IntoResponse, Request, Response};
+use poem_openapi::param::Header;
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::api::ApiTags;
+use super::wire::RawBody;
+use super::{mcp, tool_call};
+use crate::app::Gateway;
+
+/// A JSON-RPC 2.0 request. `tools/call` runs the authorization pipeline; its
+/// `params` are `{"name": "<tool>", "arguments": {…}}`. `initialize`, `tools/list`
+/// and `ping` are relayed to the tool server.
+#[derive(Object)]
+pub struct JsonRpcRequest {
+    pub jsonrpc: String,
+    /// Absent for a notification (answered 204).
+    pub id: Option<serde_json::Value>,
+    pub method: String,
+    pub params: Option<serde_json::Value>,
+}
+
+/// A JSON-RPC error. Codes: -32700 parse, -32600 invalid request, -32601 unknown
+/// method, -32602 invalid params, -32603 internal/upstream, -32010 capability,
+/// -32011 intent, -32012 policy (`data.pending_id` when a human was asked),
+/// -32013 budget.
+#[derive(Object)]
+pub struct JsonRpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<serde_json::Value>,
+}
+
+/// A JSON-RPC 2.0 response: `result` (with `_intentgate` metadata) or `error`.
+/// Errors are HTTP 200 too.
+#[derive(Object)]
+pub struct JsonRpcResponse {
+    pub jsonrpc: String,
+    pub id: Option<serde_json::Value>,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<JsonRpcError>,
+}
+
+/// The legacy tool-call request.
+#[derive(Object)]
+pub struct ToolCallRequest {
+    pub tool: String,
+    pub args: Option<serde_json::Value>,
+}
+
+/// The legacy stub's answer (`decision` is always `allow`).
+#[derive(Object)]
+pub struct ToolCallResponse {
+    pub decision: String,
+    pub reason: String,
+    pub latency_ms: i64,
+}
+
+/// A handler's response, passed through untouched; `T` documents the 200 body.
+pub struct Passthrough<T>(Response, std::marker::PhantomData<fn() -> T>);
+
+impl<T> IntoResponse for Passthrough<T> {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl<T: Type> ApiResponse for Passthrough<T> {
+    fn meta() -> MetaResponses {
+        let json = |status, description| MetaResponse {
+            description,
+            status: Some(status),
+            status_range: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json",
+                schema: T::schema_ref(),
+            }],
+            headers: vec![],
+        };
+        let empty = |status, description| MetaResponse {
+            description,
+            status: Some(status),
+            status_range: None,
+            content: vec![],
+            headers: vec![],
+        };
+        MetaResponses {
+            responses: vec![
+                json(200, "The answer (JSON-RPC errors included)"),
+                empty(202, "A relayed notification the tool server accepted"),
+                empty(204, "A notification, fully processed"),
+                json(400, "Malformed request (legacy endpoint only)"),
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+pub struct DataPlaneApi;
+
+#[OpenApi(tag = "ApiTags::DataPlane")]
+impl DataPlaneApi {
+    /// MCP over JSON-RPC 2.0. Send the capability token as
+    /// `Authorization: Bearer <token>`.
+    #[oai(path = "/v1/mcp", method = "post", operation_id = "mcp")]
+    async fn mcp(
+        &self,
+        req: &Request,
+        gateway: Data<&Arc<Gateway>>,
+        _token: CapabilityToken,
+        /// The user's request in natural language, for the intent check.
+        #[oai(name = "X-Intent-Prompt")]
+        _intent_prompt: Header<Option<String>>,
+        body: RawBody<JsonRpcRequest>,
+    ) -> Passthrough<JsonRpcResponse> {
+        Passthrough(
+            mcp::handle(req, body.body, &gateway).await,
+            std::marker::PhantomData,
+        )
+    }
+
+    /// The reference's legacy endpoint: validates the body, checks nothing, forwards
+    /// nothing.
+    #[oai(
+        path = "/v1/tool-call",
+        method = "post",
+        operation_id = "legacyToolCall"
+    )]
+    async fn tool_call(&self, body: RawBody<ToolCallRequest>) -> Passthrough<ToolCallResponse> {
+        Passthrough(tool_call::handle(body.body).await, std::marker::PhantomData)
+    }
+}
+
+/// Documents the capability token on `/v1/mcp`; the pipeline reads and checks it, so
+/// extraction never fails here.
+pub struct CapabilityToken;
+
+impl<'a> poem_openapi::ApiExtractor<'a> for CapabilityToken {
+    const TYPES: &'static [poem_openapi::ApiExtractorType] =
+        &[poem_openapi::ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            "CapabilityToken",
+            poem_openapi::registry::MetaSecurityScheme {
+                ty: "http",
+                description: Some(
+                    "A capability token minted by POST /v1/admin/mint or igctl mint \
+                     (and possibly attenuated by an SDK).",
+                ),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["CapabilityToken"]
+    }
+
+    async fn from_request(
+        _: &'a Request,
+        _: &mut poem::RequestBody,
+        _: poem_openapi::ExtractParamOptions<()>,
+    ) -> poem::Result<Self> {
+        Ok(Self)
+    }
+}

@@ -1,0 +1,58 @@
+//! Admin use-cases that are more than one port call: chain verification, export
+//! paging, policy dry-runs, and the audit events admin actions emit.
+
+mod access;
+mod dry_run;
+mod events;
+mod verify;
+
+pub use access::{AdminAccess, Caller, TenantMismatch};
+pub use dry_run::{DryRun, DryRunError, DryRunReport, DryRunSample, DryRunSummary};
+pub use events::{AdminContext, admin_event};
+pub use verify::verify_chain;
+
+use crate::domain::audit::{AuditQuery, ChainedEvent};
+use crate::ports::{AuditChainStore, StoreResult};
+
+/// Rows per store page when exporting or replaying.
+pub const PAGE: u32 = 1000;
+
+/// Reads matching events page by page (newest first), for exports that must not hold
+/// everything in memory. `cap` bounds the total.
+pub struct AuditPages {
+    query: AuditQuery,
+    remaining: u64,
+    done: bool,
+}
+
+impl AuditPages {
+    pub fn new(mut query: AuditQuery, cap: u64) -> Self {
+        query.offset = 0;
+        query.limit = PAGE;
+        Self {
+            query,
+            remaining: cap,
+            done: cap == 0,
+        }
+    }
+
+    /// The next page; empty when finished.
+    pub async fn next(&mut self, store: &dyn AuditChainStore) -> StoreResult<Vec<ChainedEvent>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        self.query.limit = u32::try_from(self.remaining.min(u64::from(PAGE))).unwrap_or(PAGE);
+        let mut page = store.query(&self.query).await?;
+        page.truncate(self.query.limit as usize);
+        let n = page.len() as u64;
+        self.query.offset += n;
+        self.remaining -= n;
+        self.done = n < u64::from(self.query.limit) || self.remaining == 0;
+        Ok(page)
+    }
+
+    /// True once the cap, not the data, ended the walk.
+    pub fn hit_cap(&self) -> bool {
+        self.remaining == 0
+    }
+}

@@ -1,0 +1,178 @@
+//! Export formats: the reference's CSV (RFC 4180 as Go's `encoding/csv` writes it) and
+//! NDJSON, each row extended with its chain position so the file verifies offline.
+
+use super::ChainedEvent;
+use crate::domain::gojson::write_str;
+
+/// The reference's 22 columns, then ours.
+pub const CSV_COLUMNS: [&str; 26] = [
+    "ts",
+    "event",
+    "schema_version",
+    "decision",
+    "check",
+    "reason",
+    "tenant",
+    "agent_id",
+    "session_id",
+    "tool",
+    "arg_keys",
+    "capability_token_id",
+    "root_capability_token_id",
+    "caveat_count",
+    "pending_id",
+    "decided_by",
+    "intent_summary",
+    "latency_ms",
+    "remote_ip",
+    "upstream_status",
+    "requires_step_up",
+    "elevation_id",
+    "chain",
+    "seq",
+    "prev_hash",
+    "hash",
+];
+
+pub fn csv_header(out: &mut String) {
+    write_csv_row(out, CSV_COLUMNS.iter().copied());
+}
+
+/// One CSV row; `arg_values` are never exported as CSV.
+pub fn csv_row(out: &mut String, rec: &ChainedEvent) {
+    let e = &rec.event;
+    let ts = e.ts.to_rfc3339_nano();
+    let (keys, caveats, latency) = (
+        e.arg_keys.join(";"),
+        e.caveat_count.to_string(),
+        e.latency_ms.to_string(),
+    );
+    let (upstream, seq) = (e.upstream_status.to_string(), rec.seq.to_string());
+    let fields = [
+        ts.as_str(),
+        &e.event,
+        &e.schema_version,
+        &e.decision,
+        &e.check,
+        &e.reason,
+        &e.tenant,
+        &e.agent_id,
+        &e.session_id,
+        &e.tool,
+        &keys,
+        &e.capability_token_id,
+        &e.root_capability_token_id,
+        &caveats,
+        &e.pending_id,
+        &e.decided_by,
+        &e.intent_summary,
+        &latency,
+        &e.remote_ip,
+        &upstream,
+        if e.requires_step_up { "true" } else { "false" },
+        &e.elevation_id,
+        &rec.chain,
+        &seq,
+        &rec.prev_hash,
+        &rec.hash,
+    ];
+    write_csv_row(out, fields.into_iter());
+}
+
+fn write_csv_row<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if needs_quotes(field) {
+            out.push('"');
+            out.push_str(&field.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(field);
+        }
+    }
+    out.push('\n');
+}
+
+/// Go's `fieldNeedsQuotes` with `,` as separator.
+fn needs_quotes(field: &str) -> bool {
+    if field.is_empty() {
+        return false;
+    }
+    field == "\\."
+        || field.contains([',', '"', '\r', '\n'])
+        || field.chars().next().is_some_and(char::is_whitespace)
+}
+
+/// One NDJSON line: the event's wire JSON plus `chain`, `seq`, `prev_hash`, `hash`.
+pub fn ndjson_line(out: &mut String, rec: &ChainedEvent) {
+    let json = rec.event.to_json();
+    out.push_str(json.strip_suffix('}').unwrap_or(&json));
+    out.push_str(",\"chain\":");
+    write_str(out, &rec.chain);
+    out.push_str(",\"seq\":");
+    out.push_str(&rec.seq.to_string());
+    out.push_str(",\"prev_hash\":");
+    write_str(out, &rec.prev_hash);
+    out.push_str(",\"hash\":");
+    write_str(out, &rec.hash);
+    out.push_str("}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::AuditEvent;
+    use crate::domain::time::Timestamp;
+
+    fn rec() -> ChainedEvent {
+        let mut e = AuditEvent::new(
+            Timestamp::parse_rfc3339("2026-05-12T10:00:00Z").unwrap(),
+            "allow",
+            "read",
+        );
+        e.tenant = "acme".into();
+        e.agent_id = "agent-a".into();
+        e.arg_keys = vec!["id".into(), "scope".into()];
+        e.latency_ms = 17;
+        e.upstream_status = 200;
+        e.requires_step_up = true;
+        e.elevation_id = "elev-9".into();
+        e.reason = "a, \"b\"".into();
+        ChainedEvent {
+            chain: "acme".into(),
+            seq: 3,
+            prev_hash: "p".into(),
+            hash: "h".into(),
+            event: e,
+        }
+    }
+
+    #[test]
+    fn csv_rows_match_the_reference_columns() {
+        let mut out = String::new();
+        csv_row(&mut out, &rec());
+        assert_eq!(
+            out,
+            "2026-05-12T10:00:00Z,intentgate.tool_call,6,allow,,\"a, \"\"b\"\"\",acme,agent-a,,read,\
+             id;scope,,,0,,,,17,,200,true,elev-9,acme,3,p,h\n"
+        );
+    }
+
+    #[test]
+    fn go_quotes_leading_space_but_not_empty() {
+        assert!(needs_quotes(" x") && needs_quotes("\\.") && !needs_quotes(""));
+    }
+
+    #[test]
+    fn ndjson_appends_chain_fields() {
+        let mut out = String::new();
+        ndjson_line(&mut out, &rec());
+        assert!(
+            out.ends_with(",\"chain\":\"acme\",\"seq\":3,\"prev_hash\":\"p\",\"hash\":\"h\"}\n")
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["elevation_id"], "elev-9");
+    }
+}
