@@ -11,11 +11,12 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
 use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
+use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
 use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings, PolicySync};
 use crate::config::Config;
 use crate::domain::token::MasterKey;
-use crate::ports::{Change, Clock, IntentExtractor, PolicyEngine, Stores, ToolServer};
+use crate::ports::{Change, Clock, EventSink, IntentExtractor, PolicyEngine, Stores, ToolServer};
 use tokio::sync::Notify;
 
 /// Async-durability audit queue bound (events waiting for the committer).
@@ -53,6 +54,9 @@ pub struct Started {
 
 /// Opens the store and builds every service.
 pub async fn build(config: &Config) -> Result<Started, StartError> {
+    if config.metrics_enabled && crate::adapters::metrics::install().is_none() {
+        tracing::warn!("metrics recorder already installed by someone else; /metrics is empty");
+    }
     let stores = open_stores(&config.store).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = match &config.master_key {
@@ -66,6 +70,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         config.audit_target,
         config.audit_durability,
         AUDIT_QUEUE,
+        sinks(config, &clock)?,
     );
     let approvals = config.approvals_enabled.then(|| {
         Arc::new(ApprovalGate::new(
@@ -97,6 +102,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
             superadmin: config.admin_token.clone(),
             tenants: config.tenant_admins.clone(),
         },
+        metrics_enabled: config.metrics_enabled,
         policy_label: match &config.policy_file {
             Some(path) => format!("file:{}", path.display()),
             None => "embedded default".to_owned(),
@@ -150,6 +156,18 @@ fn route_changes(
             }
         }
     });
+}
+
+/// The outbound sinks every committed audit event goes to.
+fn sinks(config: &Config, clock: &Arc<dyn Clock>) -> Result<Vec<Arc<dyn EventSink>>, StartError> {
+    let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
+    if let Some(settings) = &config.webhook {
+        sinks.push(Arc::new(WebhookSink::spawn(
+            settings.clone(),
+            Arc::clone(clock),
+        )?));
+    }
+    Ok(sinks)
 }
 
 fn extractor(

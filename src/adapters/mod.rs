@@ -5,9 +5,11 @@ pub mod clock;
 pub mod http;
 pub mod http_client;
 pub mod memory;
+pub mod metrics;
 pub mod postgres;
 pub mod rego;
 pub mod sled;
+pub mod webhook;
 
 use crate::config::StoreConfig;
 use crate::ports::Stores;

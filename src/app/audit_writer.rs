@@ -18,9 +18,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
+use super::metrics;
 use crate::config::{AuditDurability, AuditTarget};
 use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key, seal};
-use crate::ports::{AppendOutcome, AuditChainStore};
+use crate::ports::{AppendOutcome, AuditChainStore, EventSink};
+
+/// How long shutdown waits for webhooks and SIEM sinks to deliver.
+const SINK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Re-seal attempts when other writers (replicas) keep moving the head.
 const MAX_HEAD_RETRIES: usize = 32;
@@ -49,6 +53,10 @@ pub struct AuditWriter {
     capacity: usize,
     queued: Arc<Notify>,
     dropped: AtomicU64,
+    /// Unix nanos of the last successful commit; 0 before the first.
+    last_commit: std::sync::atomic::AtomicI64,
+    /// Webhooks and SIEM forwarders: receive every committed event, in commit order.
+    sinks: Vec<Arc<dyn EventSink>>,
 }
 
 impl AuditWriter {
@@ -59,6 +67,7 @@ impl AuditWriter {
         echo: AuditTarget,
         durability: AuditDurability,
         capacity: usize,
+        sinks: Vec<Arc<dyn EventSink>>,
     ) -> (Arc<Self>, Option<JoinHandle<()>>) {
         let writer = Arc::new(Self {
             store,
@@ -69,6 +78,8 @@ impl AuditWriter {
             capacity: capacity.max(1),
             queued: Arc::new(Notify::new()),
             dropped: AtomicU64::new(0),
+            last_commit: std::sync::atomic::AtomicI64::new(0),
+            sinks,
         });
         let task = (durability == AuditDurability::Async).then(|| {
             let (weak, queued) = (Arc::downgrade(&writer), Arc::clone(&writer.queued));
@@ -109,21 +120,39 @@ impl AuditWriter {
         let mut queue = self.lock_queue();
         if queue.len() >= self.capacity {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::audit_dropped();
             return;
         }
         queue.push(Job { event, ack: None });
+        metrics::audit_queue_depth(queue.len());
         drop(queue);
         self.queued.notify_one();
     }
 
-    /// Commits whatever is queued (used on shutdown in async mode).
+    /// Commits whatever is queued (used on shutdown in async mode), then lets every
+    /// sink deliver what it holds, within `grace`.
     pub async fn shutdown(&self) {
         self.commit_round().await;
+        let sinks = futures_util::future::join_all(self.sinks.iter().map(|s| s.shutdown()));
+        if tokio::time::timeout(SINK_GRACE, sinks).await.is_err() {
+            tracing::warn!("outbound sinks did not finish delivering within the shutdown grace");
+        }
+    }
+
+    /// The outbound sinks' status, for the integrations route.
+    pub fn sink_status(&self) -> Vec<crate::ports::SinkStatus> {
+        self.sinks.iter().map(|s| s.status()).collect()
     }
 
     /// Events dropped because the async queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// When an append last succeeded (for the chain-head-age gauge).
+    pub fn last_commit(&self) -> Option<crate::domain::time::Timestamp> {
+        let nanos = self.last_commit.load(Ordering::Relaxed);
+        (nanos != 0).then(|| crate::domain::time::Timestamp::from_unix_nanos(nanos))
     }
 
     pub fn durability(&self) -> AuditDurability {
@@ -144,20 +173,41 @@ impl AuditWriter {
         mut heads: tokio::sync::MutexGuard<'_, HashMap<String, Option<ChainHead>>>,
     ) {
         let batch = std::mem::take(&mut *self.lock_queue());
+        metrics::audit_queue_depth(0);
         for (chain, group) in group_by_chain(batch) {
             let (events, acks): (Vec<AuditEvent>, Vec<Option<Ack>>) =
                 group.into_iter().map(|job| (job.event, job.ack)).unzip();
+            let (count, started) = (events.len(), std::time::Instant::now());
             let result = append(self.store.as_ref(), &mut heads, &chain, events).await;
-            match (&result, self.echo) {
-                (Ok(records), AuditTarget::Stdout) => print_lines(records),
-                (Err(failure), _) => {
+            metrics::audit_append(count, started.elapsed(), result.is_ok());
+            match &result {
+                Ok(records) => self.committed(records),
+                Err(failure) => {
+                    metrics::store_error("audit");
                     tracing::error!(chain = %chain, error = %failure, "audit append failed");
                 }
-                _ => {}
             }
             let outcome = result.map(|_| ());
             for ack in acks.into_iter().flatten() {
                 let _ = ack.send(outcome.clone());
+            }
+        }
+    }
+}
+
+impl AuditWriter {
+    /// After a commit: the stdout echo, the head-age clock, and the outbound sinks.
+    fn committed(&self, records: &[ChainedEvent]) {
+        if self.echo == AuditTarget::Stdout {
+            print_lines(records);
+        }
+        if let Some(last) = records.last() {
+            self.last_commit
+                .store(last.event.ts.unix_nanos(), Ordering::Relaxed);
+        }
+        for sink in &self.sinks {
+            for r in records {
+                sink.offer(&r.event);
             }
         }
     }

@@ -5,6 +5,7 @@ pub mod admin;
 mod approvals;
 mod audit_writer;
 mod context;
+pub mod metrics;
 mod pipeline;
 mod policy_sync;
 
@@ -47,6 +48,8 @@ pub struct Gateway {
     /// What the default policy slot runs when no draft is promoted there
     /// (`embedded default` or `file:<path>`).
     pub policy_label: String,
+    /// Serve `GET /metrics` and record request metrics.
+    pub metrics_enabled: bool,
 }
 
 /// 12 random bytes for identifiers, from the operating system.

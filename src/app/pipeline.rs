@@ -14,6 +14,7 @@ use crate::domain::token::{self, CapabilityError, new_token_id};
 use crate::ports::{CreateOutcome, UpstreamFailure};
 
 use super::context::CallContext;
+use super::metrics::{self, CheckResult};
 use super::{AuditFailure, Gateway, random_bytes};
 
 /// A `tools/call` as the HTTP layer hands it over.
@@ -64,15 +65,43 @@ impl From<AuditFailure> for Stop {
     }
 }
 
+/// Whether a check stage applied to the call (for the `skip` metric label).
+enum Applied {
+    Checked,
+    Skipped,
+}
+
+/// Runs one stage and records its decision and duration.
+async fn timed<E>(
+    stage: &'static str,
+    check: impl std::future::Future<Output = Result<Applied, E>>,
+) -> Result<(), E> {
+    let started = Instant::now();
+    let result = check.await;
+    let label = match &result {
+        Ok(Applied::Checked) => CheckResult::Allow,
+        Ok(Applied::Skipped) => CheckResult::Skip,
+        Err(_) => CheckResult::Block,
+    };
+    metrics::check(stage, label, started.elapsed());
+    result.map(|_| ())
+}
+
 impl Gateway {
     /// Runs the whole pipeline for one call.
     pub async fn tools_call(self: &Arc<Self>, req: &ToolCallRequest) -> CallOutcome {
         let mut ctx = CallContext::new(req);
         let checks = async {
-            self.check_capability(&mut ctx).await.map_err(Stop::Deny)?;
-            self.check_intent(&mut ctx).await.map_err(Stop::Deny)?;
-            self.check_policy(&mut ctx).await?;
-            self.check_budget(&ctx).await.map_err(Stop::Deny)
+            timed("capability", self.check_capability(&mut ctx))
+                .await
+                .map_err(Stop::Deny)?;
+            timed("intent", self.check_intent(&mut ctx))
+                .await
+                .map_err(Stop::Deny)?;
+            timed("policy", self.check_policy(&mut ctx)).await?;
+            timed("budget", self.check_budget(&ctx))
+                .await
+                .map_err(Stop::Deny)
         };
         match checks.await {
             Ok(()) => self.forward(&ctx).await,
@@ -95,13 +124,13 @@ impl Gateway {
         CallOutcome::Denied(denial)
     }
 
-    async fn check_capability(&self, ctx: &mut CallContext<'_>) -> Result<(), Denial> {
+    async fn check_capability(&self, ctx: &mut CallContext<'_>) -> Result<Applied, Denial> {
         let deny = |e: CapabilityError| Denial::capability(&e);
         let header = ctx.req.authorization.as_deref().filter(|h| !h.is_empty());
         let Some(header) = header else {
             return match self.settings.require_capability {
                 true => Err(deny(CapabilityError::Required)),
-                false => Ok(()),
+                false => Ok(Applied::Skipped),
             };
         };
         let encoded = header
@@ -112,26 +141,34 @@ impl Gateway {
         let token = token::decode(encoded).map_err(deny)?;
         token::check_structure(&token).map_err(deny)?;
         token::verify_signature(&token, &self.key).map_err(deny)?;
+        let lookup = Instant::now();
         let revoked = self
             .stores
             .revocations
             .is_revoked(&token.jti, &token.tenant)
             .await;
+        let result = match &revoked {
+            Ok(true) => "revoked",
+            Ok(false) => "not_revoked",
+            Err(_) => "error",
+        };
+        metrics::revocation_lookup(result, lookup.elapsed());
         // From here on the identity is known and goes on the audit event.
         let token = ctx.token.insert(token);
         match revoked {
             Err(e) => {
                 tracing::error!(error = %e, "revocation lookup failed");
+                metrics::store_error("revocations");
                 Err(deny(CapabilityError::RevocationUnavailable))
             }
             Ok(true) => Err(deny(CapabilityError::Revoked)),
-            Ok(false) => {
-                token::check_claims(token, self.clock.now(), &ctx.req.params.name).map_err(deny)
-            }
+            Ok(false) => token::check_claims(token, self.clock.now(), &ctx.req.params.name)
+                .map(|()| Applied::Checked)
+                .map_err(deny),
         }
     }
 
-    async fn check_intent(&self, ctx: &mut CallContext<'_>) -> Result<(), Denial> {
+    async fn check_intent(&self, ctx: &mut CallContext<'_>) -> Result<Applied, Denial> {
         let prompt = ctx
             .req
             .intent_prompt
@@ -144,7 +181,7 @@ impl Gateway {
                 true => Err(Denial::intent(
                     "intent prompt required (INTENTGATE_REQUIRE_INTENT=true)".into(),
                 )),
-                false => Ok(()),
+                false => Ok(Applied::Skipped),
             };
         };
         let Some(extractor) = &self.extractor else {
@@ -152,7 +189,7 @@ impl Gateway {
                 true => Err(Denial::intent(
                     "intent prompt provided but no extractor URL is configured".into(),
                 )),
-                false => Ok(()),
+                false => Ok(Applied::Skipped),
             };
         };
         let extracted = extractor
@@ -162,21 +199,24 @@ impl Gateway {
         let verdict = intent::check(&extracted, &ctx.req.params.name);
         ctx.intent = Some(extracted);
         verdict
-            .map(|_| ())
+            .map(|_| Applied::Checked)
             .map_err(|m| Denial::intent(m.to_string()))
     }
 
-    async fn check_policy(self: &Arc<Self>, ctx: &mut CallContext<'_>) -> Result<(), Stop> {
+    async fn check_policy(self: &Arc<Self>, ctx: &mut CallContext<'_>) -> Result<Applied, Stop> {
         let decision = self
             .policy
             .evaluate(ctx.tenant(), ctx.policy_input())
             .map_err(|e| Stop::Deny(Denial::policy(e)))?;
         ctx.requires_step_up = decision.requires_step_up;
         if decision.escalate {
-            return self.escalate(ctx, &decision.reason).await;
+            return self
+                .escalate(ctx, &decision.reason)
+                .await
+                .map(|()| Applied::Checked);
         }
         match decision.allow {
-            true => Ok(()),
+            true => Ok(Applied::Checked),
             false => Err(Stop::Deny(Denial::policy(decision.reason))),
         }
     }
@@ -195,6 +235,7 @@ impl Gateway {
                 return Err(Stop::Deny(Denial::escalation_failed(why)));
             }
             Err(e) => {
+                metrics::store_error("approvals");
                 return Err(Stop::Deny(Denial::escalation_failed(format!(
                     "approval queue: {e}"
                 ))));
@@ -209,9 +250,10 @@ impl Gateway {
         queued_event.pending_id.clone_from(&row.pending_id);
         self.audit.record(queued_event).await?;
         let window = self.settings.approval_window;
-        let decided = gate
-            .wait(&row.pending_id, window)
-            .await
+        metrics::approvals_pending(1.0);
+        let decided = gate.wait(&row.pending_id, window).await;
+        metrics::approvals_pending(-1.0);
+        let decided = decided
             .map_err(|e| Stop::Deny(Denial::escalation_failed(format!("approval wait: {e}"))))?;
         self.conclude_approval(ctx, &decided).await
     }
@@ -267,18 +309,18 @@ impl Gateway {
         }
     }
 
-    async fn check_budget(&self, ctx: &CallContext<'_>) -> Result<(), Denial> {
+    async fn check_budget(&self, ctx: &CallContext<'_>) -> Result<Applied, Denial> {
         let Some(token) = &ctx.token else {
             return match self.settings.require_budget {
                 true => Err(Denial::budget(
                     "budget enforcement requires a verified capability token".into(),
                 )),
-                false => Ok(()),
+                false => Ok(Applied::Skipped),
             };
         };
         let limits = token.call_limits();
         if limits.is_empty() {
-            return Ok(());
+            return Ok(Applied::Skipped);
         }
         let key = BudgetKey {
             tenant: token.tenant.clone(),
@@ -289,8 +331,13 @@ impl Gateway {
             .budgets
             .record_call(&key, self.clock.now(), WINDOW_SECS)
             .await
-            .map_err(|e| Denial::budget(format!("budget: increment: {e}")))?;
-        budget::check(used, &limits).map_err(|e| Denial::budget(e.to_string()))
+            .map_err(|e| {
+                metrics::store_error("budgets");
+                Denial::budget(format!("budget: increment: {e}"))
+            })?;
+        budget::check(used, &limits)
+            .map(|()| Applied::Checked)
+            .map_err(|e| Denial::budget(e.to_string()))
     }
 
     async fn forward(&self, ctx: &CallContext<'_>) -> CallOutcome {
@@ -320,9 +367,17 @@ impl Gateway {
                 return CallOutcome::AuditFailed(failure);
             }
         }
+        let sent = Instant::now();
         let reply = upstream
             .post(ctx.req.forward_body.clone().into_bytes())
             .await;
+        let outcome = match &reply {
+            Ok(_) => "success",
+            Err(UpstreamFailure::Timeout { .. }) => "timeout",
+            Err(UpstreamFailure::Transport { .. }) => "transport",
+            Err(UpstreamFailure::Http { .. }) => "upstream_http",
+        };
+        metrics::upstream(outcome, sent.elapsed());
         let (outcome, event) = match reply {
             Err(failure) => {
                 let mut e = ctx.event(

@@ -63,6 +63,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub tenant_admins: TenantAdmins,
     pub metrics_enabled: bool,
+    /// Signed webhooks, when `INTENTGATE_WEBHOOK_URL` is set.
+    pub webhook: Option<crate::adapters::webhook::WebhookSettings>,
     pub data_dir: PathBuf,
     pub store: StoreConfig,
     /// Startup messages about accepted-but-redundant reference settings.
@@ -144,6 +146,7 @@ impl Loader<'_> {
             admin_token: self.var("INTENTGATE_ADMIN_TOKEN").map(Secret::new),
             tenant_admins: self.tenant_admins(),
             metrics_enabled: self.flag("INTENTGATE_METRICS_ENABLED"),
+            webhook: crate::adapters::webhook::WebhookSettings::from_lookup(|n| self.var(n)),
             data_dir,
             store,
             notices: Vec::new(),

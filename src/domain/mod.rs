@@ -12,3 +12,4 @@ pub mod policy;
 pub mod revocation;
 pub mod time;
 pub mod token;
+pub mod webhook;

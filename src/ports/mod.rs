@@ -13,6 +13,7 @@ mod notices;
 mod policy;
 mod policy_engine;
 mod revocation;
+mod sink;
 mod upstream;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use notices::{Change, ChangeFeed};
 pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
 pub use policy_engine::{Candidate, PolicyEngine};
 pub use revocation::{RevocationStore, RevokeOutcome};
+pub use sink::{EventSink, SinkStatus};
 pub use upstream::{ToolServer, UpstreamFailure, UpstreamReply};
 
 /// One backend's implementations of every storage port, wired once at startup.

@@ -37,8 +37,7 @@ async fn promote(gw: &TestGateway, token: &str, draft: &str, tenant: &str) -> An
 
 async fn last_admin_event(gw: &TestGateway, tenant: &str) -> intentgate::domain::audit::AuditEvent {
     let events = gw.audit(tenant).await.into_iter().map(|r| r.event);
-    events.rev().find(|e| e.tool.starts_with("admin/"))
-        .unwrap()
+    events.rev().find(|e| e.tool.starts_with("admin/")).unwrap()
 }
 
 /// The policy code of a call by a token of `tenant` (0 when it passed the policy).

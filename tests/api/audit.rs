@@ -86,6 +86,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         AuditTarget::None,
         AuditDurability::Sync,
         16,
+        Vec::new(),
     );
     Arc::new(Gateway {
         stores: g.stores.clone(),
@@ -99,6 +100,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         settings: g.settings.clone(),
         admin: g.admin.clone(),
         policy_label: g.policy_label.clone(),
+        metrics_enabled: g.metrics_enabled,
     })
 }
 
@@ -180,8 +182,13 @@ impl AuditChainStore for SlowAudit {
 #[tokio::test]
 async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
     let store = Arc::new(SlowAudit(Default::default()));
-    let (writer, _task) =
-        AuditWriter::spawn(store.clone(), AuditTarget::None, AuditDurability::Async, 2);
+    let (writer, _task) = AuditWriter::spawn(
+        store.clone(),
+        AuditTarget::None,
+        AuditDurability::Async,
+        2,
+        Vec::new(),
+    );
     let event = |i: i64| {
         let mut e = intentgate::domain::audit::AuditEvent::new(
             intentgate::domain::time::Timestamp::from_unix_seconds(i),

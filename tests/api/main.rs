@@ -15,12 +15,15 @@ mod budget;
 mod capability;
 mod envelope;
 mod escalation;
+mod igctl_verify;
 mod intent;
+mod metrics;
 #[path = "../common/pg.rs"]
 mod pg;
 mod policy;
 mod support;
 mod upstream;
+mod webhooks;
 
 /// One `#[tokio::test]` per scenario for the given backend.
 macro_rules! backend_suite {
@@ -30,6 +33,7 @@ macro_rules! backend_suite {
             admin_tokens { s09_minted_tokens_verify_and_are_audited, s10_s12_s13_optional_caveats, s11_mint_validation, s15_tenant_admins_mint_in_their_tenant, s16_revocation_is_tenant_scoped, s17_revocation_listing }
             admin_audit { s18_to_s24_query_filters_paging_and_scope, query_returns_every_stored_field, s25_s26_s31_to_s34_verify, s27_s28_tampered_chains_are_reported, s39_to_s42_export_errors_formats_and_names, s43_s44_export_filters_and_scope, s45_csv_row_encoding, s46_export_pages_through_the_store }
             admin_approvals { s47_to_s50_list_and_decide, s51_tenants_see_and_decide_only_their_rows, s52_s53_decisions_through_the_api_reach_the_waiting_call, a_decision_after_the_window_conflicts }
+            igctl_verify { export_verifies_offline_like_the_endpoint, igctl_revoke_calls_the_admin_api }
             admin_policies { s54_to_s57_drafts, s58_to_s60_promote_and_delete, s61_s62_rollback, s63_s64_clear_and_active_view, s65_repromoting_the_current_draft_changes_nothing, s67_to_s69_dry_run, s70_dry_run_samples_and_warnings }
             audit { s72_s76_concurrent_calls_give_one_verifiable_chain, an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded, async_durability_answers_without_waiting }
             budget { s58_single_limit, s59_strictest_limit_wins_and_the_first_exceeded_is_named, s60_s61_zero_limits_isolation_and_shared_children, s62_strict_budget_needs_a_token, concurrent_calls_never_overspend }

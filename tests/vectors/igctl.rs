@@ -170,3 +170,45 @@ fn errors_exit_1_and_usage_exits_2() {
     assert_eq!(igctl(&[]).status.code(), Some(2));
     assert_eq!(igctl(&["frobnicate"]).status.code(), Some(2));
 }
+
+fn igctl_admin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_igctl"))
+        .args(args)
+        .env_remove("INTENTGATE_GATEWAY_URL")
+        .env_remove("INTENTGATE_ADMIN_TOKEN")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn admin_commands_need_a_gateway_a_token_and_one_verdict() {
+    let no_gateway = igctl_admin(&["revoke", "--jti", "x", "--admin-token", "t"]);
+    assert_eq!(no_gateway.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&no_gateway.stderr),
+        "error: --gateway or INTENTGATE_GATEWAY_URL is required\n"
+    );
+    let no_token = igctl_admin(&["revocations", "--gateway", "http://127.0.0.1:1"]);
+    assert_eq!(
+        String::from_utf8_lossy(&no_token.stderr),
+        "error: --admin-token or INTENTGATE_ADMIN_TOKEN is required\n"
+    );
+    let gw = ["--gateway", "http://127.0.0.1:1", "--admin-token", "t"];
+    let decide = |verdict: &[&str]| {
+        let mut args = vec!["approvals", "decide", "p-1"];
+        args.extend_from_slice(verdict);
+        args.extend_from_slice(&gw);
+        igctl_admin(&args).status.code()
+    };
+    assert_eq!(decide(&[]), Some(2));
+    assert_eq!(decide(&["--approve", "--reject"]), Some(2));
+    let refused = igctl_admin(&[
+        "audit", "query", "--tenant", "acme", gw[0], gw[1], gw[2], gw[3],
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).starts_with("error: "),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

@@ -5,6 +5,7 @@
 
 mod audit;
 mod igctl;
+mod igctl_verify;
 mod robustness;
 mod sdk;
 mod token;

@@ -41,7 +41,15 @@ pub const DOCS_PATH: &str = "/docs";
 pub fn routes(gateway: Arc<Gateway>) -> impl Endpoint<Output = Response> {
     let service = api::service(VERSION);
     let (spec, docs) = (service.spec_endpoint(), service.swagger_ui());
-    Route::new()
+    let metrics = gateway.metrics_enabled;
+    let mut route = Route::new();
+    if metrics {
+        route = route.at(
+            "/metrics",
+            only(&[Method::GET, Method::HEAD], probes::metrics),
+        );
+    }
+    route
         .at(
             "/healthz",
             only(&[Method::GET, Method::HEAD], probes::health),
@@ -52,6 +60,7 @@ pub fn routes(gateway: Arc<Gateway>) -> impl Endpoint<Output = Response> {
         .nest_no_strip("/v1", service)
         .data(gateway)
         .around(go_mux_errors)
+        .with_if(metrics, crate::adapters::metrics::RecordHttp)
         .map_to_response()
 }
 

@@ -42,3 +42,20 @@ pub async fn ready(gateway: Data<&Arc<Gateway>>) -> Response {
     body.push('\n');
     json_response(status, body)
 }
+
+/// Prometheus exposition (only routed when `INTENTGATE_METRICS_ENABLED=true`).
+#[handler]
+pub fn metrics(gateway: Data<&Arc<Gateway>>) -> Response {
+    let Some(handle) = crate::adapters::metrics::install() else {
+        return Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body("metrics recorder unavailable\n");
+    };
+    let age = gateway
+        .audit
+        .last_commit()
+        .map(|t| (gateway.clock.now().unix_nanos() - t.unix_nanos()) as f64 / 1e9);
+    Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::adapters::metrics::render(handle, age))
+}

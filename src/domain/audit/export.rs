@@ -1,8 +1,11 @@
 //! Export formats: the reference's CSV (RFC 4180 as Go's `encoding/csv` writes it) and
 //! NDJSON, each row extended with its chain position so the file verifies offline.
 
-use super::ChainedEvent;
+use serde_json::Value;
+
+use super::{AuditEvent, ChainedEvent};
 use crate::domain::gojson::write_str;
+use crate::domain::time::Timestamp;
 
 /// The reference's 22 columns, then ours.
 pub const CSV_COLUMNS: [&str; 26] = [
@@ -120,11 +123,78 @@ pub fn ndjson_line(out: &mut String, rec: &ChainedEvent) {
     out.push_str("}\n");
 }
 
+/// Reads one NDJSON export line back into a chained record, for offline verification.
+/// Missing optional fields take their empty values, as the writer omitted them.
+pub fn parse_ndjson_line(line: &str) -> Result<ChainedEvent, String> {
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let text = |k: &str| -> Result<String, String> {
+        match obj.get(k) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(format!("{k}: want a string")),
+        }
+    };
+    let int = |k: &str| -> Result<i64, String> {
+        match obj.get(k) {
+            None => Ok(0),
+            Some(n) => n.as_i64().ok_or(format!("{k}: want an integer")),
+        }
+    };
+    let ts = Timestamp::parse_rfc3339(&text("ts")?).map_err(|e| format!("ts: {e}"))?;
+    let arg_keys = match obj.get("arg_keys") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or("arg_keys: want strings")
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("arg_keys: want an array".into()),
+    };
+    let event = AuditEvent {
+        ts,
+        event: text("event")?,
+        schema_version: text("schema_version")?,
+        decision: text("decision")?,
+        check: text("check")?,
+        reason: text("reason")?,
+        tenant: text("tenant")?,
+        agent_id: text("agent_id")?,
+        session_id: text("session_id")?,
+        tool: text("tool")?,
+        arg_keys,
+        arg_values: obj.get("arg_values").cloned(),
+        capability_token_id: text("capability_token_id")?,
+        root_capability_token_id: text("root_capability_token_id")?,
+        caveat_count: int("caveat_count")?,
+        pending_id: text("pending_id")?,
+        decided_by: text("decided_by")?,
+        intent_summary: text("intent_summary")?,
+        latency_ms: int("latency_ms")?,
+        remote_ip: text("remote_ip")?,
+        upstream_status: int("upstream_status")?,
+        requires_step_up: obj.get("requires_step_up") == Some(&Value::Bool(true)),
+        elevation_id: text("elevation_id")?,
+    };
+    let seq = obj
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or("seq: missing")?;
+    Ok(ChainedEvent {
+        chain: text("chain")?,
+        seq,
+        prev_hash: text("prev_hash")?,
+        hash: text("hash")?,
+        event,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::audit::AuditEvent;
-    use crate::domain::time::Timestamp;
 
     fn rec() -> ChainedEvent {
         let mut e = AuditEvent::new(
@@ -174,5 +244,15 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["elevation_id"], "elev-9");
+    }
+
+    #[test]
+    fn ndjson_lines_read_back_to_the_same_record() {
+        let mut r = rec();
+        r.event.arg_values = Some(serde_json::json!({"id": 5}));
+        let mut out = String::new();
+        ndjson_line(&mut out, &r);
+        assert_eq!(parse_ndjson_line(out.trim_end()), Ok(r));
+        assert!(parse_ndjson_line("{\"ts\":\"x\"}").is_err());
     }
 }

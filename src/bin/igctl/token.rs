@@ -1,40 +1,13 @@
-//! `igctl`: operator tool for capability tokens, compatible with the reference's.
-//!
-//! `gen-key` prints a new master key; `mint` signs a root token; `decode` shows a
-//! token's JSON without verifying it. Usage errors exit 2, other errors print
-//! `error: <message>` and exit 1.
+//! Offline token commands: `gen-key`, `mint` and `decode`. No network, no audit event.
 
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
 use intentgate::adapters::clock::SystemClock;
 use intentgate::domain::gojson::indent;
 use intentgate::domain::time::parse_go_duration;
 use intentgate::domain::token::{Caveat, MasterKey, MintRequest, decode, mint, new_token_id};
 use intentgate::ports::Clock;
 
-#[derive(Parser)]
-#[command(name = "igctl", version, about = "IntentGate operator tool")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Print a new random 32-byte master key (base64url, no padding).
-    GenKey,
-    /// Mint a root capability token and print it.
-    Mint(MintArgs),
-    /// Print a token's JSON, indented. Does not verify the signature.
-    Decode {
-        /// The encoded token.
-        token: String,
-    },
-}
-
 #[derive(clap::Args)]
-struct MintArgs {
+pub struct MintArgs {
     /// Master key (base64 or base64url).
     #[arg(long, env = "INTENTGATE_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
@@ -64,32 +37,13 @@ struct MintArgs {
     pretty: bool,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::GenKey => gen_key(),
-        Command::Mint(args) => mint_token(args),
-        Command::Decode { token } => decode_token(&token),
-    };
-    match result {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
 fn random<const N: usize>() -> Result<[u8; N], String> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness available: {e}"))?;
     Ok(bytes)
 }
 
-fn gen_key() -> Result<String, String> {
+pub fn gen_key() -> Result<String, String> {
     let key = MasterKey::from_bytes(random::<32>()?.to_vec()).map_err(|e| e.to_string())?;
     Ok(key.to_base64url())
 }
@@ -103,7 +57,7 @@ fn csv(list: &str) -> Vec<String> {
         .collect()
 }
 
-fn mint_token(args: MintArgs) -> Result<String, String> {
+pub fn mint_token(args: MintArgs) -> Result<String, String> {
     let key_text = args
         .master_key
         .filter(|k| !k.is_empty())
@@ -146,7 +100,7 @@ fn mint_token(args: MintArgs) -> Result<String, String> {
     Ok(token.encode())
 }
 
-fn decode_token(encoded: &str) -> Result<String, String> {
+pub fn decode_token(encoded: &str) -> Result<String, String> {
     let token = decode(encoded.trim()).map_err(|e| e.to_string())?;
     Ok(indent(&token.to_json(), "  "))
 }

@@ -1,0 +1,205 @@
+//! Signed webhook delivery (`INTENTGATE_WEBHOOK_URL`): one worker, a bounded queue
+//! that drops (and counts) on overflow so the request path never waits, and retries
+//! with exponential backoff and jitter on transport errors, 429 and 5xx.
+
+mod delivery;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::app::metrics;
+use crate::config::Secret;
+use crate::domain::audit::AuditEvent;
+use crate::domain::time::Timestamp;
+use crate::domain::webhook::{Payload, project};
+use crate::ports::{Clock, EventSink, SinkStatus};
+
+use delivery::Deliverer;
+
+/// Delivery settings; `from_lookup` reads the reference's variables.
+#[derive(Clone, Debug)]
+pub struct WebhookSettings {
+    pub url: String,
+    /// Unset: deliveries are unsigned (a warning is logged at startup).
+    pub secret: Option<Secret>,
+    /// Event types to send; empty sends every type the filter selects.
+    pub events: Vec<String>,
+    pub capacity: usize,
+    pub retries: u32,
+    pub backoff: Duration,
+    pub backoff_cap: Duration,
+    pub attempt_timeout: Duration,
+    pub delivery_timeout: Duration,
+}
+
+impl WebhookSettings {
+    /// `None` when `INTENTGATE_WEBHOOK_URL` is unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let url = var("INTENTGATE_WEBHOOK_URL")?;
+        let events = var("INTENTGATE_WEBHOOK_EVENTS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Self {
+            url,
+            secret: var("INTENTGATE_WEBHOOK_SECRET").map(Secret::new),
+            events,
+            capacity: 256,
+            retries: 3,
+            backoff: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(10),
+            delivery_timeout: Duration::from_secs(30),
+        })
+    }
+}
+
+/// One queued delivery: the payload and its message id (stable across retries, so
+/// receivers can deduplicate).
+struct Job {
+    msg_id: String,
+    payload: Payload,
+}
+
+#[derive(Default)]
+struct Counters {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    last_error: Mutex<String>,
+    last_delivery: Mutex<Option<Timestamp>>,
+}
+
+pub struct WebhookSink {
+    endpoint: String,
+    allow: Vec<String>,
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    worker: tokio::sync::Mutex<Option<JoinHandle<()>>>,
+    counters: Arc<Counters>,
+}
+
+impl WebhookSink {
+    /// Starts the delivery worker (call inside a tokio runtime).
+    pub fn spawn(settings: WebhookSettings, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
+        if settings.secret.is_none() {
+            tracing::warn!("INTENTGATE_WEBHOOK_SECRET is unset: webhook deliveries are unsigned");
+        }
+        let (tx, rx) = mpsc::channel(settings.capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let deliverer = Deliverer::new(&settings, clock)?;
+        let worker = tokio::spawn(run(rx, deliverer, Arc::clone(&counters)));
+        Ok(Self {
+            endpoint: settings.url,
+            allow: settings.events,
+            queue: Mutex::new(Some(tx)),
+            worker: tokio::sync::Mutex::new(Some(worker)),
+            counters,
+        })
+    }
+
+    fn sender(&self) -> Option<mpsc::Sender<Job>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+async fn run(mut rx: mpsc::Receiver<Job>, deliverer: Deliverer, counters: Arc<Counters>) {
+    while let Some(job) = rx.recv().await {
+        let started = std::time::Instant::now();
+        match deliverer.deliver(&job.msg_id, &job.payload.body).await {
+            Ok(at) => {
+                counters.delivered.fetch_add(1, Ordering::Relaxed);
+                *counters
+                    .last_delivery
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(at);
+                counters
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clear();
+                metrics::webhook("delivered", Some(started.elapsed()));
+            }
+            Err(e) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, event = job.payload.event_type, "webhook delivery failed");
+                *counters
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = e;
+                metrics::webhook("failed", Some(started.elapsed()));
+            }
+        }
+    }
+}
+
+fn new_msg_id() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        tracing::error!("operating system randomness unavailable for webhook ids");
+    }
+    format!("msg_{}", hex::encode(bytes))
+}
+
+#[async_trait]
+impl EventSink for WebhookSink {
+    fn offer(&self, event: &AuditEvent) {
+        let Some(tx) = self.sender() else { return };
+        let wanted =
+            |p: &Payload| self.allow.is_empty() || self.allow.iter().any(|a| a == p.event_type);
+        for payload in project(event).into_iter().filter(wanted) {
+            let job = Job {
+                msg_id: new_msg_id(),
+                payload,
+            };
+            if tx.try_send(job).is_err() {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                metrics::webhook("dropped", None);
+                tracing::warn!("webhook: buffer full; dropped event");
+            }
+        }
+    }
+
+    fn status(&self) -> SinkStatus {
+        let c = &self.counters;
+        SinkStatus {
+            name: "webhook",
+            endpoint: self.endpoint.clone(),
+            last_flush: *c
+                .last_delivery
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            total_events: c.delivered.load(Ordering::Relaxed),
+            dropped_count: c.failed.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed),
+            last_error: c
+                .last_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    /// Stops accepting events and waits for the queue to drain.
+    async fn shutdown(&self) {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(worker) = self.worker.lock().await.take() {
+            let _ = worker.await;
+        }
+    }
+}

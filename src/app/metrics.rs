@@ -1,0 +1,145 @@
+//! Metric names and the recording calls the application makes. The `metrics` facade
+//! is a no-op until the Prometheus adapter installs a recorder
+//! (`INTENTGATE_METRICS_ENABLED=true`). Labels are bounded: no tool, agent or token.
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+
+pub const HTTP_REQUESTS: &str = "intentgate_gateway_http_requests_total";
+pub const HTTP_DURATION: &str = "intentgate_gateway_http_request_duration_seconds";
+pub const CHECK_DECISIONS: &str = "intentgate_gateway_check_decisions_total";
+pub const CHECK_DURATION: &str = "intentgate_gateway_check_duration_seconds";
+pub const UPSTREAM_FORWARDS: &str = "intentgate_gateway_upstream_forward_total";
+pub const UPSTREAM_DURATION: &str = "intentgate_gateway_upstream_forward_duration_seconds";
+pub const REVOCATION_LOOKUPS: &str = "intentgate_gateway_revocation_lookups_total";
+pub const REVOCATION_DURATION: &str = "intentgate_gateway_revocation_lookup_duration_seconds";
+pub const AUDIT_APPEND_DURATION: &str = "intentgate_gateway_audit_append_duration_seconds";
+pub const AUDIT_BATCH_SIZE: &str = "intentgate_gateway_audit_batch_size";
+pub const AUDIT_QUEUE_DEPTH: &str = "intentgate_gateway_audit_queue_depth";
+pub const AUDIT_DROPPED: &str = "intentgate_gateway_audit_dropped_total";
+pub const AUDIT_FAILED: &str = "intentgate_gateway_audit_failed_total";
+pub const AUDIT_HEAD_AGE: &str = "intentgate_gateway_audit_chain_head_age_seconds";
+pub const AUDIT_EXPORT_TRUNCATED: &str = "intentgate_gateway_audit_export_truncated_total";
+pub const STORE_ERRORS: &str = "intentgate_gateway_store_errors_total";
+pub const APPROVALS_PENDING: &str = "intentgate_gateway_approvals_pending";
+pub const WEBHOOK_DELIVERIES: &str = "intentgate_gateway_webhook_deliveries_total";
+pub const WEBHOOK_DURATION: &str = "intentgate_gateway_webhook_delivery_duration_seconds";
+pub const SIEM_EVENTS: &str = "intentgate_gateway_siem_events_total";
+
+/// Every series family `GET /metrics` can expose: histograms also expose `_bucket`,
+/// `_sum` and `_count`; the process metrics come from the Prometheus adapter.
+pub const EXPORTED: &[(&str, Kind)] = &[
+    (HTTP_REQUESTS, Kind::Counter),
+    (HTTP_DURATION, Kind::Histogram),
+    (CHECK_DECISIONS, Kind::Counter),
+    (CHECK_DURATION, Kind::Histogram),
+    (UPSTREAM_FORWARDS, Kind::Counter),
+    (UPSTREAM_DURATION, Kind::Histogram),
+    (REVOCATION_LOOKUPS, Kind::Counter),
+    (REVOCATION_DURATION, Kind::Histogram),
+    (AUDIT_APPEND_DURATION, Kind::Histogram),
+    (AUDIT_BATCH_SIZE, Kind::Histogram),
+    (AUDIT_QUEUE_DEPTH, Kind::Gauge),
+    (AUDIT_DROPPED, Kind::Counter),
+    (AUDIT_FAILED, Kind::Counter),
+    (AUDIT_HEAD_AGE, Kind::Gauge),
+    (AUDIT_EXPORT_TRUNCATED, Kind::Counter),
+    (STORE_ERRORS, Kind::Counter),
+    (APPROVALS_PENDING, Kind::Gauge),
+    (WEBHOOK_DELIVERIES, Kind::Counter),
+    (WEBHOOK_DURATION, Kind::Histogram),
+    (SIEM_EVENTS, Kind::Counter),
+    ("process_cpu_seconds_total", Kind::Counter),
+    ("process_resident_memory_bytes", Kind::Gauge),
+    ("process_threads", Kind::Gauge),
+    ("process_open_fds", Kind::Gauge),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Whether `series` (a name as it appears in PromQL) is one the gateway exports.
+pub fn is_exported(series: &str) -> bool {
+    EXPORTED.iter().any(|(name, kind)| {
+        series == *name
+            || (*kind == Kind::Histogram
+                && ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|suffix| series.strip_suffix(suffix) == Some(name)))
+    })
+}
+
+/// How a check stage ended, as the reference labels it (`escalate` counts as allow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckResult {
+    Allow,
+    Block,
+    /// The stage did not apply (no token in dev mode, no intent prompt, no limits).
+    Skip,
+}
+
+pub fn check(stage: &'static str, result: CheckResult, took: Duration) {
+    let decision = match result {
+        CheckResult::Allow => "allow",
+        CheckResult::Block => "block",
+        CheckResult::Skip => "skip",
+    };
+    counter!(CHECK_DECISIONS, "check" => stage, "decision" => decision).increment(1);
+    histogram!(CHECK_DURATION, "check" => stage).record(took.as_secs_f64());
+}
+
+/// `outcome`: success, timeout, transport or upstream_http.
+pub fn upstream(outcome: &'static str, took: Duration) {
+    counter!(UPSTREAM_FORWARDS, "outcome" => outcome).increment(1);
+    histogram!(UPSTREAM_DURATION, "outcome" => outcome).record(took.as_secs_f64());
+}
+
+/// `result`: revoked, not_revoked or error.
+pub fn revocation_lookup(result: &'static str, took: Duration) {
+    counter!(REVOCATION_LOOKUPS, "result" => result).increment(1);
+    histogram!(REVOCATION_DURATION).record(took.as_secs_f64());
+}
+
+/// One store append of `events` records.
+pub fn audit_append(events: usize, took: Duration, ok: bool) {
+    histogram!(AUDIT_APPEND_DURATION).record(took.as_secs_f64());
+    histogram!(AUDIT_BATCH_SIZE).record(events as f64);
+    if !ok {
+        counter!(AUDIT_FAILED).increment(events as u64);
+    }
+}
+
+pub fn audit_queue_depth(depth: usize) {
+    gauge!(AUDIT_QUEUE_DEPTH).set(depth as f64);
+}
+
+pub fn audit_dropped() {
+    counter!(AUDIT_DROPPED).increment(1);
+}
+
+pub fn export_truncated() {
+    counter!(AUDIT_EXPORT_TRUNCATED).increment(1);
+}
+
+/// A storage port failed to answer. `port`: audit, revocations, budgets, approvals,
+/// policies.
+pub fn store_error(port: &'static str) {
+    counter!(STORE_ERRORS, "port" => port).increment(1);
+}
+
+pub fn approvals_pending(delta: f64) {
+    gauge!(APPROVALS_PENDING).increment(delta);
+}
+
+/// `outcome`: delivered, failed or dropped.
+pub fn webhook(outcome: &'static str, took: Option<Duration>) {
+    counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(1);
+    if let Some(took) = took {
+        histogram!(WEBHOOK_DURATION).record(took.as_secs_f64());
+    }
+}

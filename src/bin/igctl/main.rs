@@ -1,0 +1,127 @@
+//! `igctl`: operator tool, compatible with the reference's and extended.
+//!
+//! Offline: `gen-key` prints a new master key; `mint` signs a root token; `decode`
+//! shows a token's JSON without verifying it; `audit verify-file` re-verifies an NDJSON
+//! export's hash chains. Through the gateway's admin API: `revoke`, `revocations`,
+//! `audit query`, `audit export`, `approvals list` and `approvals decide`.
+//!
+//! Usage errors exit 2, other errors print `error: <message>` and exit 1; a verified
+//! file with a broken chain also exits 1, after printing its verdicts.
+
+mod admin;
+mod export;
+mod progress;
+mod token;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "igctl", version, about = "IntentGate operator tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a new random 32-byte master key (base64url, no padding).
+    GenKey,
+    /// Mint a root capability token and print it.
+    Mint(token::MintArgs),
+    /// Print a token's JSON, indented. Does not verify the signature.
+    Decode {
+        /// The encoded token.
+        token: String,
+    },
+    /// Revoke a token id through the gateway (`POST /v1/admin/revoke`).
+    Revoke(admin::RevokeArgs),
+    /// List revoked token ids, newest first (`GET /v1/admin/revocations`).
+    Revocations(admin::RevocationsArgs),
+    /// Query or export the audit log, or verify an export offline.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// List and decide escalated calls waiting for a human.
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Audit events, newest first (`GET /v1/admin/audit`).
+    Query(admin::QueryArgs),
+    /// Download an export to a file (`GET /v1/admin/audit/export`).
+    Export(export::ExportArgs),
+    /// Re-verify the hash chains of an NDJSON export (`--format json`), offline.
+    VerifyFile {
+        /// The `.ndjson` file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// Approval requests, newest first (`GET /v1/admin/approvals`).
+    List(admin::ApprovalListArgs),
+    /// Approve or reject a pending call (`POST /v1/admin/approvals/{id}/decide`).
+    Decide(admin::DecideArgs),
+}
+
+/// What a command prints on stdout (nothing when empty) and how the process exits.
+pub struct Done {
+    pub stdout: String,
+    pub code: ExitCode,
+}
+
+impl Done {
+    fn success(stdout: String) -> Self {
+        Self {
+            stdout,
+            code: ExitCode::SUCCESS,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(done) => {
+            if !done.stdout.is_empty() {
+                println!("{}", done.stdout);
+            }
+            done.code
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<Done, String> {
+    let stdout = match command {
+        Command::GenKey => token::gen_key(),
+        Command::Mint(args) => token::mint_token(args),
+        Command::Decode { token: encoded } => token::decode_token(&encoded),
+        Command::Revoke(args) => admin::revoke(args).await,
+        Command::Revocations(args) => admin::revocations(args).await,
+        Command::Audit { command } => match command {
+            AuditCommand::Query(args) => admin::query(args).await,
+            AuditCommand::Export(args) => export::export(args).await,
+            AuditCommand::VerifyFile { file } => return verify::verify_file(&file),
+        },
+        Command::Approvals { command } => match command {
+            ApprovalsCommand::List(args) => admin::approvals(args).await,
+            ApprovalsCommand::Decide(args) => admin::decide(args).await,
+        },
+    };
+    stdout.map(Done::success)
+}

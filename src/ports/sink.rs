@@ -1,0 +1,38 @@
+//! Outbound event sinks: webhooks and SIEM forwarders receive every committed audit
+//! event, in commit order, and deliver it on their own time.
+
+use async_trait::async_trait;
+
+use crate::domain::audit::AuditEvent;
+use crate::domain::time::Timestamp;
+
+/// What `GET /v1/admin/integrations` reports for a sink.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SinkStatus {
+    /// `splunk`, `datadog`, `sentinel` or `webhook`.
+    pub name: &'static str,
+    /// Where events go (never credentials).
+    pub endpoint: String,
+    /// Last successful delivery or flush.
+    pub last_flush: Option<Timestamp>,
+    /// Events delivered.
+    pub total_events: u64,
+    /// Events lost: buffer overflow or failed delivery.
+    pub dropped_count: u64,
+    /// Cleared by the next success.
+    pub last_error: String,
+}
+
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Hands over one committed event. Must return at once, never blocking the
+    /// request path: queue it, or drop it and count the drop.
+    fn offer(&self, event: &AuditEvent);
+
+    /// The sink's counters and last error.
+    fn status(&self) -> SinkStatus;
+
+    /// Delivers what is queued, then stops accepting events; idempotent. The caller
+    /// bounds how long it waits.
+    async fn shutdown(&self);
+}
