@@ -8,6 +8,7 @@ pub mod memory;
 pub mod metrics;
 pub mod postgres;
 pub mod rego;
+pub mod siem;
 pub mod sled;
 pub mod webhook;
 

@@ -65,6 +65,8 @@ pub struct Config {
     pub metrics_enabled: bool,
     /// Signed webhooks, when `INTENTGATE_WEBHOOK_URL` is set.
     pub webhook: Option<crate::adapters::webhook::WebhookSettings>,
+    /// SIEM forwarders (Splunk HEC, Datadog, Microsoft Sentinel), each when configured.
+    pub siem: crate::adapters::siem::SiemSettings,
     pub data_dir: PathBuf,
     pub store: StoreConfig,
     /// Startup messages about accepted-but-redundant reference settings.
@@ -147,6 +149,7 @@ impl Loader<'_> {
             tenant_admins: self.tenant_admins(),
             metrics_enabled: self.flag("INTENTGATE_METRICS_ENABLED"),
             webhook: crate::adapters::webhook::WebhookSettings::from_lookup(|n| self.var(n)),
+            siem: self.siem(),
             data_dir,
             store,
             notices: Vec::new(),
@@ -159,6 +162,16 @@ impl Loader<'_> {
             notices: self.notices,
             ..config
         })
+    }
+
+    fn siem(&mut self) -> crate::adapters::siem::SiemSettings {
+        match crate::adapters::siem::SiemSettings::from_lookup(|n| self.var(n)) {
+            Ok(settings) => settings,
+            Err(errors) => {
+                self.errors.extend(errors);
+                crate::adapters::siem::SiemSettings::default()
+            }
+        }
     }
 
     /// `INTENTGATE_STORE` wins; otherwise `INTENTGATE_POSTGRES_URL` alone selects

@@ -96,6 +96,26 @@ pub async fn s05_s06_integrations_are_superadmin_only(backend: Backend) {
         assert_eq!(i["configured"], false);
         assert_eq!(i["last_flush_ts"], "0001-01-01T00:00:00Z");
     }
+    let mut env = ADMIN_ENV.to_vec();
+    env.extend([
+        (
+            "INTENTGATE_SIEM_SPLUNK_URL",
+            "http://127.0.0.1:9/services/collector",
+        ),
+        ("INTENTGATE_SIEM_SPLUNK_TOKEN", "hec-secret"),
+        ("INTENTGATE_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+    ]);
+    let live = TestGateway::start(backend, &env).await;
+    let a = live
+        .admin("GET", "/v1/admin/integrations", Some("super"), None)
+        .await;
+    let v = a.json();
+    let list = v["integrations"].as_array().unwrap();
+    let names: Vec<&str> = list.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["splunk", "datadog", "sentinel", "webhook"]);
+    assert_eq!(list[0]["configured"], true);
+    assert_eq!(list[0]["endpoint"], "http://127.0.0.1:9/services/collector");
+    assert!(!a.text.contains("hec-secret"), "credentials never shown");
 }
 
 pub async fn s07_no_admin_token_means_no_admin_routes(backend: Backend) {

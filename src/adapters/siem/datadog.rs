@@ -1,0 +1,93 @@
+//! Datadog Logs intake (reference `internal/siem/datadog.go`): one POST per batch of a
+//! JSON array of log entries, each carrying the audit event verbatim under `audit`.
+
+use async_trait::async_trait;
+
+use super::DatadogSettings;
+use super::batcher::Destination;
+use super::delivery::{self, DeliveryError};
+use crate::domain::audit::AuditEvent;
+use crate::domain::gojson::write_str;
+
+/// Delivers batches to the Datadog Logs intake.
+pub struct Datadog {
+    client: reqwest::Client,
+    settings: DatadogSettings,
+}
+
+impl Datadog {
+    pub fn new(client: reqwest::Client, settings: DatadogSettings) -> Self {
+        Self { client, settings }
+    }
+
+    /// The request body: `[{"service":…,"ddsource":"intentgate","message":…,"status":…,
+    /// "audit":…},…]` and a newline (Go's `json.Encoder` ends the value with one).
+    pub fn body(&self, batch: &[AuditEvent]) -> String {
+        let mut out = String::with_capacity(batch.len() * 768 + 2);
+        out.push('[');
+        for (i, event) in batch.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            self.entry(&mut out, event);
+        }
+        out.push_str("]\n");
+        out
+    }
+
+    fn entry(&self, out: &mut String, event: &AuditEvent) {
+        out.push_str("{\"service\":");
+        write_str(out, &self.settings.service);
+        out.push_str(",\"ddsource\":\"intentgate\",\"message\":");
+        write_str(out, &message(event));
+        out.push_str(",\"status\":");
+        write_str(out, status(event));
+        out.push_str(",\"audit\":");
+        out.push_str(&event.to_json());
+        out.push('}');
+    }
+}
+
+/// The one-line summary Datadog shows in its message column:
+/// `<decision> <check> tool=<tool> agent=<agent or (unknown)> reason=<reason>`.
+pub fn message(event: &AuditEvent) -> String {
+    let agent: &str = if event.agent_id.is_empty() {
+        "(unknown)"
+    } else {
+        event.agent_id.as_str()
+    };
+    format!(
+        "{} {} tool={} agent={agent} reason={}",
+        event.decision, event.check, event.tool, event.reason
+    )
+}
+
+/// Datadog severity: `warn` for a block, `info` for anything else.
+pub fn status(event: &AuditEvent) -> &'static str {
+    if event.decision == "block" {
+        "warn"
+    } else {
+        "info"
+    }
+}
+
+#[async_trait]
+impl Destination for Datadog {
+    fn name(&self) -> &'static str {
+        "datadog"
+    }
+
+    fn endpoint(&self) -> String {
+        self.settings.intake_url.clone()
+    }
+
+    async fn deliver(&self, batch: &[AuditEvent]) -> Result<(), DeliveryError> {
+        let request = self
+            .client
+            .post(&self.settings.intake_url)
+            .header("DD-API-KEY", self.settings.api_key.expose())
+            .header("Content-Type", "application/json")
+            .body(self.body(batch));
+        delivery::send(request).await
+    }
+}

@@ -1,0 +1,153 @@
+//! A scriptable HTTP receiver on a loopback port that records every request (the
+//! `FakeServer` of `tests/api/support.rs`, plus method and query string).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::Data;
+use poem::{EndpointExt, Request, Response, Route, handler};
+use tokio::sync::oneshot;
+
+/// What the receiver answers: status, body, and how long it waits first.
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            body: body.to_owned(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn ok() -> Self {
+        Self::new(200, r#"{"text":"Success","code":0}"#)
+    }
+
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+/// One request the receiver saw. Header names are lower-case.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+}
+
+type Script = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+type State = (Script, Arc<Mutex<Vec<Seen>>>);
+
+pub struct FakeServer {
+    pub url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    _stop: oneshot::Sender<()>,
+}
+
+#[handler]
+async fn receive(req: &Request, body: String, state: Data<&State>) -> Response {
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            let value = v.to_str().unwrap_or_default().to_owned();
+            (k.as_str().to_owned(), value)
+        })
+        .collect();
+    let seen = Seen {
+        method: req.method().as_str().to_owned(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+    };
+    // The request is recorded before the answer, so a sender that got its answer
+    // always finds its request here.
+    let reply = (state.0.0)(&seen);
+    state.0.1.lock().unwrap().push(seen);
+    tokio::time::sleep(reply.delay).await;
+    Response::builder()
+        .status(poem::http::StatusCode::from_u16(reply.status).unwrap())
+        .content_type("application/json")
+        .body(reply.body)
+}
+
+impl FakeServer {
+    /// Starts a receiver that answers each request with `script(request)`.
+    pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr: SocketAddr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let state: State = (Arc::new(script), Arc::clone(&seen));
+        let app = Route::new()
+            .at("/*path", receive)
+            .at("/", receive)
+            .data(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(
+            poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                app,
+                async move {
+                    let _ = stopped.await;
+                },
+                Some(Duration::from_secs(1)),
+            ),
+        );
+        Self {
+            url: format!("http://{addr}"),
+            seen,
+            _stop: stop,
+        }
+    }
+
+    /// A receiver that accepts everything.
+    pub async fn accepting() -> Self {
+        Self::start(|_| Reply::ok()).await
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits (up to 5 s) until at least `n` requests arrived, then returns them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<Seen> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen = self.requests();
+            if seen.len() >= n {
+                return seen;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {n} requests, got {}: {seen:#?}",
+                seen.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
