@@ -167,6 +167,10 @@ fn sinks(config: &Config, clock: &Arc<dyn Clock>) -> Result<Vec<Arc<dyn EventSin
             Arc::clone(clock),
         )?));
     }
+    sinks.extend(crate::adapters::siem::spawn(
+        &config.siem,
+        Arc::clone(clock),
+    )?);
     Ok(sinks)
 }
 

@@ -83,12 +83,17 @@ pub enum CheckResult {
     Skip,
 }
 
-pub fn check(stage: &'static str, result: CheckResult, took: Duration) {
-    let decision = match result {
+/// The label of a stage result: `allow`, `block` or `skip`.
+pub fn label(result: CheckResult) -> &'static str {
+    match result {
         CheckResult::Allow => "allow",
         CheckResult::Block => "block",
         CheckResult::Skip => "skip",
-    };
+    }
+}
+
+pub fn check(stage: &'static str, result: CheckResult, took: Duration) {
+    let decision = label(result);
     counter!(CHECK_DECISIONS, "check" => stage, "decision" => decision).increment(1);
     histogram!(CHECK_DURATION, "check" => stage).record(took.as_secs_f64());
 }

@@ -84,6 +84,8 @@ async fn timed<E>(
         Err(_) => CheckResult::Block,
     };
     metrics::check(stage, label, started.elapsed());
+    // The request span (see the HTTP adapter) declares one field per stage.
+    tracing::Span::current().record(stage, metrics::label(label));
     result.map(|_| ())
 }
 

@@ -57,9 +57,11 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self, TimestampParseError> {
         let parsed =
             OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampParseError(s.to_owned()))?;
-        i64::try_from(parsed.unix_timestamp_nanos())
-            .map(Self)
-            .map_err(|_| TimestampParseError(s.to_owned()))
+        // Beyond ±292 years of 1970 nanoseconds overflow; such bounds (Go accepts
+        // years 0001 to 9999) clamp to the representable extremes.
+        let nanos = parsed.unix_timestamp_nanos();
+        let clamped = nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+        Ok(Self(i64::try_from(clamped).unwrap_or(0)))
     }
 
     /// Go `time.RFC3339Nano` in UTC, e.g. `2026-05-12T10:00:01.5Z`.
@@ -161,6 +163,12 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn far_dates_clamp_instead_of_failing() {
+        assert_eq!(ts("9999-12-31T23:59:59Z").unix_nanos(), i64::MAX);
+        assert_eq!(ts("0001-01-01T00:00:00Z").unix_nanos(), i64::MIN);
     }
 
     #[test]

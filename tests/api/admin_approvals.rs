@@ -170,6 +170,13 @@ pub async fn s52_s53_decisions_through_the_api_reach_the_waiting_call(backend: B
         .unwrap();
     assert_eq!(r["result"]["_intentgate"]["decision"], "allow", "{r}");
     let events = gw.audit("acme").await;
+    assert_eq!(
+        (
+            events[0].event.decision.as_str(),
+            events[0].event.pending_id.as_str()
+        ),
+        ("escalate", id.as_str())
+    );
     assert_eq!(events[1].event.reason, "approved by alice@acme");
     assert_eq!(
         (

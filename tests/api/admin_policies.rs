@@ -315,6 +315,24 @@ pub async fn s63_s64_clear_and_active_view(backend: Backend) {
     assert_eq!(fallback["current_draft"]["id"], d.as_str());
 }
 
+pub async fn s64_the_embedded_default_is_labelled(backend: Backend) {
+    let gw = TestGateway::start(backend, &ADMIN_ENV).await;
+    let v = gw
+        .admin("GET", "/v1/admin/policies/active", Some("super"), None)
+        .await
+        .json();
+    assert_eq!(v["source"], "embedded default");
+    assert_eq!(v["active"], json!({}));
+    let blank = post(
+        &gw,
+        "/v1/admin/policies/active",
+        "super",
+        json!({"draft_id":"  "}),
+    )
+    .await;
+    assert_eq!(blank.text, "{\"error\":\"draft_id is required\"}\n");
+}
+
 pub async fn s65_repromoting_the_current_draft_changes_nothing(backend: Backend) {
     let (gw, _f) = gateway(backend).await;
     let d = create(&gw, "super", ALLOW, "").await;

@@ -298,3 +298,40 @@ pub async fn s17_revocation_listing(backend: Backend) {
     );
     assert_eq!(acme["revocations"][1]["reason"], "updated");
 }
+
+pub async fn go_decoding_nulls_trailing_data_and_oversize(backend: Backend) {
+    let gw = TestGateway::start(backend, &ADMIN_ENV).await;
+    let body =
+        r#"{"subject":"a","issuer":null,"tools":["x",null],"ttl_seconds":null,"tenant":null}"#;
+    let v = mint(&gw, "super", serde_json::from_str(body).unwrap()).await;
+    let t = decode(v["token"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (t.iss.as_str(), t.tenant.as_str()),
+        ("intentgate", "default")
+    );
+    assert_eq!(
+        t.cav[1].tools,
+        ["x"],
+        "a null item is the empty string, then dropped"
+    );
+    let trailing = gw
+        .admin(
+            "POST",
+            "/v1/admin/revoke",
+            Some("super"),
+            Some("{\"jti\":\"j\"} trailing"),
+        )
+        .await;
+    assert_eq!(
+        trailing.status, 200,
+        "Go's decoder reads the first value only"
+    );
+    let huge = format!("{{\"jti\":\"{}\"}}", "x".repeat(70 * 1024));
+    let big = gw
+        .admin("POST", "/v1/admin/revoke", Some("super"), Some(&huge))
+        .await;
+    assert_eq!(
+        (big.status, big.text.as_str()),
+        (400, "{\"error\":\"invalid JSON: unexpected EOF\"}\n")
+    );
+}

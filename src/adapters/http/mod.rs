@@ -60,8 +60,50 @@ pub fn routes(gateway: Arc<Gateway>) -> impl Endpoint<Output = Response> {
         .nest_no_strip("/v1", service)
         .data(gateway)
         .around(go_mux_errors)
+        .with(poem::middleware::CatchPanic::new().with_handler(internal_error))
+        .around(log_request)
         .with_if(metrics, crate::adapters::metrics::RecordHttp)
         .map_to_response()
+}
+
+/// A panic answers as the reference's recoverer does (and is logged), never by
+/// dropping the connection.
+fn internal_error(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("request handler panicked");
+    text_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{\"error\":\"internal_error\"}\n",
+    )
+}
+
+/// One span per request, with a field per check stage that the pipeline fills in,
+/// and one log line when it ends (the reference logs method, path, status, latency
+/// and peer the same way).
+async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+    use tracing::Instrument as _;
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        remote = %req.remote_addr(),
+        capability = tracing::field::Empty,
+        intent = tracing::field::Empty,
+        policy = tracing::field::Empty,
+        budget = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let result = next
+        .call(req)
+        .instrument(span.clone())
+        .await
+        .map(IntoResponse::into_response);
+    let status = match &result {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status().as_u16(),
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| tracing::info!(status, latency_ms, "request"));
+    result
 }
 
 /// Routing failures answered as Go's mux does: text 404, and 405 with `Allow`.

@@ -140,6 +140,19 @@ pub struct JsonBody<T, const LIMIT: usize = SMALL_BODY> {
     schema: PhantomData<fn() -> T>,
 }
 
+impl<T, const LIMIT: usize> JsonBody<T, LIMIT> {
+    /// The body's top-level object, or `None` when it is not one (for routes that
+    /// ignore decode errors and use whatever fields are readable).
+    pub fn object(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let bytes = self.bytes.as_ref().ok()?;
+        let mut values = serde_json::Deserializer::from_slice(bytes).into_iter();
+        match values.next() {
+            Some(Ok(serde_json::Value::Object(map))) => Some(map),
+            _ => None,
+        }
+    }
+}
+
 impl<T: DeserializeOwned, const LIMIT: usize> JsonBody<T, LIMIT> {
     /// Decodes with Go's error texts; DTOs with `deny_unknown_fields` are strict.
     pub fn decode(&self, prefix: &str) -> Result<T, ApiError> {
@@ -157,8 +170,15 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     if text.trim().is_empty() {
         return Err("EOF".into());
     }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| syntax_error(text, &e))?;
+    // Go's decoder reads one value and ignores what follows it.
+    let first = serde_json::Deserializer::from_str(text)
+        .into_iter::<serde_json::Value>()
+        .next();
+    let value = match first {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return Err(syntax_error(text, &e)),
+        None => return Err("EOF".into()),
+    };
     if !value.is_object() {
         return Err(format!(
             "json: cannot unmarshal {} into Go value of type object",
@@ -203,7 +223,8 @@ impl<T: Type, const LIMIT: usize> ParsePayload for JsonBody<T, LIMIT> {
                 .into_bytes_limit(LIMIT)
                 .await
                 .map(|b| b.to_vec())
-                .map_err(|_| "http: request body too large".to_owned()),
+                // Go's capped reader ends the JSON early.
+                .map_err(|_| "unexpected EOF".to_owned()),
             Err(_) => Ok(Vec::new()),
         };
         Ok(Self {

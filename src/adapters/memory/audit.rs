@@ -50,28 +50,36 @@ impl AuditChainStore for MemoryAudit {
     }
 
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
-        let mut hits = self.matching(query);
-        hits.sort_by(newest_first);
+        let chains = lock(&self.chains);
+        let mut hits: Vec<&ChainedEvent> = chains
+            .values()
+            .flatten()
+            .filter(|r| query.matches(&r.event))
+            .collect();
+        // Only the first offset+limit in order matter: select them, sort just those,
+        // and clone only the page (exports page through large chains).
+        let end = usize::try_from(query.offset)
+            .unwrap_or(usize::MAX)
+            .saturating_add(query.effective_limit() as usize);
+        if end < hits.len() {
+            hits.select_nth_unstable_by(end, |a, b| newest_first(a, b));
+            hits.truncate(end);
+        }
+        hits.sort_by(|a, b| newest_first(a, b));
         Ok(page(
-            hits.into_iter(),
+            hits.into_iter().cloned(),
             query.effective_limit(),
             query.offset,
         ))
     }
 
     async fn count(&self, query: &AuditQuery) -> StoreResult<u64> {
-        Ok(self.matching(query).len() as u64)
-    }
-}
-
-impl MemoryAudit {
-    fn matching(&self, query: &AuditQuery) -> Vec<ChainedEvent> {
         let chains = lock(&self.chains);
-        chains
+        let n = chains
             .values()
             .flatten()
             .filter(|r| query.matches(&r.event))
-            .cloned()
-            .collect()
+            .count();
+        Ok(n as u64)
     }
 }

@@ -87,7 +87,7 @@ impl DryRun {
     ) -> Result<DryRunReport, DryRunError> {
         let candidate = engine
             .candidate(&self.source)
-            .map_err(|e| DryRunError::Compile(format!("compile candidate: {e}")))?;
+            .map_err(|e| DryRunError::Compile(format!("policy: compile candidate: {e}")))?;
         let mut pages = AuditPages::new(self.query, u64::try_from(self.limit).unwrap_or(0));
         let mut report = DryRunReport {
             summary: DryRunSummary::default(),
@@ -106,6 +106,8 @@ impl DryRun {
                 let outcome = candidate(replay_input(&rec.event));
                 report.tally(&rec.event, outcome, cap);
             }
+            // Replays are CPU work: let request handling run between pages.
+            tokio::task::yield_now().await;
         }
         report.samples.sort_by(|a, b| b.ts.cmp(&a.ts));
         report.warnings = warnings(&self.source, report.summary.events_evaluated, with_values);

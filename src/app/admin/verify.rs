@@ -30,6 +30,8 @@ pub async fn verify_chain(
         if page.len() < VERIFY_PAGE as usize {
             break;
         }
+        // Hashing is CPU work: let request handling run between pages.
+        tokio::task::yield_now().await;
     }
     Ok(verifier.finish(head))
 }

@@ -7,6 +7,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::adapters::http::raw::Raw;
 
+/// Go decodes `null` into a field as its zero value; so do we.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list of strings where `null` (the list or an item) is the zero value.
+fn null_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let items = Option::<Vec<Option<String>>>::deserialize(d)?.unwrap_or_default();
+    Ok(items.into_iter().map(Option::unwrap_or_default).collect())
+}
+
 /// An audit event, schema "6" (reference §3.1). Exports add `chain`, `seq`,
 /// `prev_hash` and `hash` so the file can be verified offline.
 #[derive(Object)]
@@ -95,24 +110,24 @@ pub type ActiveJson = Raw<ActiveDoc>;
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MintRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub subject: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub issuer: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub tenant: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub ttl_seconds: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_strings")]
     #[oai(default)]
     pub tools: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub max_calls: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub step_up: bool,
 }
@@ -129,9 +144,9 @@ pub struct MintResponse {
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub jti: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub reason: String,
 }
@@ -243,12 +258,12 @@ pub struct ApprovalsPage {
 #[serde(deny_unknown_fields)]
 pub struct DecideRequest {
     /// `approve` or `reject`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub decision: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub decided_by: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub note: String,
 }
@@ -263,18 +278,18 @@ pub struct DraftsPage {
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DraftRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub rego_source: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub created_by: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub tenant: String,
 }
@@ -293,12 +308,12 @@ pub struct ActiveView {
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub draft_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub promoted_by: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub tenant: String,
 }
@@ -312,10 +327,10 @@ pub struct PromoteResponse {
 
 #[derive(Object, Deserialize)]
 pub struct RollbackRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub rolled_back_by: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub tenant: String,
 }
@@ -334,27 +349,27 @@ pub struct ClearResponse {
 
 #[derive(Object, Deserialize)]
 pub struct DryRunRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub rego: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub from: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub to: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub limit: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub agent_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub tool: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub max_samples: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     #[oai(default)]
     pub tenant: String,
 }

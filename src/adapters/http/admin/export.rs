@@ -95,10 +95,14 @@ impl ResponseContent for ExportFile {
 /// streams the rest.
 pub async fn export(
     gateway: Arc<Gateway>,
-    query: AuditQuery,
+    mut query: AuditQuery,
     format: ExportFormat,
 ) -> Result<ExportResponse, ApiError> {
     let scope = query.tenant.tenant().unwrap_or("all").to_owned();
+    // Offset paging over a newest-first list is stable only if no row can enter the
+    // result while we page: events written from now on are past this bound.
+    let now = gateway.clock.now();
+    query.to = Some(query.to.map_or(now, |to| to.min(now)));
     let mut pages = AuditPages::new(query, EXPORT_CAP);
     let first = pages.next(gateway.stores.audit.as_ref()).await?;
     let stamp = gateway.clock.now().to_compact_utc();
@@ -151,7 +155,12 @@ impl Stream {
         }
         match self.pages.next(self.gateway.stores.audit.as_ref()).await {
             Ok(next) => self.next = Some(next),
-            Err(e) => tracing::error!(error = %e, "audit export ended early: store error"),
+            Err(e) => {
+                // Headers are sent: the only honest signal left is an aborted body,
+                // so a client never mistakes a cut-short file for a complete one.
+                tracing::error!(error = %e, "audit export aborted: store error");
+                return Some((Err(std::io::Error::other(e.to_string())), self));
+            }
         }
         if self.next.as_ref().is_some_and(Vec::is_empty) && self.pages.hit_cap() {
             tracing::warn!(cap = EXPORT_CAP, tenant = %self.scope, format = ?self.format,

@@ -383,7 +383,7 @@ async fn promote(
 ) -> Result<GoJson<PromoteResponse>, ApiError> {
     let caller = auth.caller()?;
     let req = body.decode("invalid JSON: ")?;
-    if req.draft_id.is_empty() {
+    if req.draft_id.trim().is_empty() {
         return Err(ApiError::BadRequest("draft_id is required".into()));
     }
     let tenant = body_tenant(caller, req.tenant.trim())?;
@@ -429,11 +429,20 @@ async fn rollback(
     body: &JsonBody<RollbackRequest>,
 ) -> Result<GoJson<RollbackResponse>, ApiError> {
     let caller = auth.caller()?;
-    // The body is optional and decode errors are ignored, as in the reference.
-    let req = body.decode("").unwrap_or(RollbackRequest {
-        rolled_back_by: String::new(),
-        tenant: String::new(),
-    });
+    // The body is optional and decode errors are ignored, as in the reference: a
+    // field of the wrong type is simply not read.
+    let fields = body.object().unwrap_or_default();
+    let field = |k: &str| {
+        fields
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let req = RollbackRequest {
+        rolled_back_by: field("rolled_back_by"),
+        tenant: field("tenant"),
+    };
     let tenant = body_tenant(caller, req.tenant.trim())?;
     let nothing = || ApiError::NotFound("no previous policy to roll back to".into());
     let policies = &gateway.stores.policies;

@@ -236,7 +236,7 @@ async fn mint(
         &gateway.key,
         token::MintRequest {
             subject: req.subject.clone(),
-            issuer: req.issuer,
+            issuer: req.issuer.trim().to_owned(),
             tenant,
             not_before: None,
             expires_at,
