@@ -77,8 +77,9 @@ fn internal_error(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// One span per request, with a field per check stage that the pipeline fills in,
-/// and one log line when it ends (the reference logs method, path, status, latency
-/// and peer the same way).
+/// and one line when it ends with status and latency (the reference's request log).
+/// That line is `debug`: every decision is already in the audit log, and a line per
+/// call on stderr costs more than the rest of the request at full load.
 async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
     use tracing::Instrument as _;
     let span = tracing::info_span!(
@@ -102,7 +103,7 @@ async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
         Err(e) => e.status().as_u16(),
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| tracing::info!(status, latency_ms, "request"));
+    span.in_scope(|| tracing::debug!(status, latency_ms, "request"));
     result
 }
 

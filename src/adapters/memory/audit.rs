@@ -54,7 +54,7 @@ impl AuditChainStore for MemoryAudit {
         let mut hits: Vec<&ChainedEvent> = chains
             .values()
             .flatten()
-            .filter(|r| query.matches(&r.event))
+            .filter(|r| query.matches(&r.event) && query.continues(r))
             .collect();
         // Only the first offset+limit in order matter: select them, sort just those,
         // and clone only the page (exports page through large chains).
@@ -78,7 +78,7 @@ impl AuditChainStore for MemoryAudit {
         let n = chains
             .values()
             .flatten()
-            .filter(|r| query.matches(&r.event))
+            .filter(|r| query.matches(&r.event) && query.continues(r))
             .count();
         Ok(n as u64)
     }

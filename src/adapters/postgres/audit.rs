@@ -99,6 +99,15 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &AuditQuery) {
         qb.push(format_args!(" AND {column} = "))
             .push_bind(value.clone());
     }
+    if let Some(c) = &q.after {
+        qb.push(" AND (ts, chain, seq) < (")
+            .push_bind(to_sql_time(c.ts))
+            .push(", ")
+            .push_bind(c.chain.clone())
+            .push(", ")
+            .push_bind(to_i64(c.seq))
+            .push(")");
+    }
 }
 
 #[async_trait]

@@ -135,6 +135,12 @@ fn newest_matching<'a>(
     let lo = time_bytes(query.from.unwrap_or(Timestamp::from_unix_nanos(i64::MIN))).to_vec();
     let mut hi = time_bytes(query.to.unwrap_or(Timestamp::from_unix_nanos(i64::MAX))).to_vec();
     hi.push(0xff);
+    // The index key orders exactly as (ts, chain, seq): seek to the cursor.
+    if let Some(c) = &query.after {
+        let mut key = time_bytes(c.ts).to_vec();
+        key.extend_from_slice(&record_key(&c.chain, c.seq));
+        hi = hi.min(key);
+    }
     db.audit_by_time
         .range(lo..hi)
         .rev()
@@ -147,5 +153,8 @@ fn newest_matching<'a>(
             })?;
             decode::<EventRecord>(&bytes, "audit record").map(ChainedEvent::from)
         })
-        .filter(move |r| r.as_ref().map_or(true, |r| query.matches(&r.event)))
+        .filter(move |r| {
+            r.as_ref()
+                .map_or(true, |r| query.matches(&r.event) && query.continues(r))
+        })
 }

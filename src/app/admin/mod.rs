@@ -11,14 +11,15 @@ pub use dry_run::{DryRun, DryRunError, DryRunReport, DryRunSample, DryRunSummary
 pub use events::{AdminContext, admin_event};
 pub use verify::verify_chain;
 
-use crate::domain::audit::{AuditQuery, ChainedEvent};
+use crate::domain::audit::{AuditQuery, ChainedEvent, QueryCursor};
 use crate::ports::{AuditChainStore, StoreResult};
 
 /// Rows per store page when exporting or replaying.
 pub const PAGE: u32 = 1000;
 
-/// Reads matching events page by page (newest first), for exports that must not hold
-/// everything in memory. `cap` bounds the total.
+/// Reads matching events page by page (newest first, each page continuing after the
+/// last record of the one before), for exports that must not hold everything in
+/// memory. `cap` bounds the total.
 pub struct AuditPages {
     query: AuditQuery,
     remaining: u64,
@@ -45,7 +46,7 @@ impl AuditPages {
         let mut page = store.query(&self.query).await?;
         page.truncate(self.query.limit as usize);
         let n = page.len() as u64;
-        self.query.offset += n;
+        self.query.after = page.last().map(QueryCursor::of).or(self.query.after.take());
         self.remaining -= n;
         self.done = n < u64::from(self.query.limit) || self.remaining == 0;
         Ok(page)

@@ -11,5 +11,5 @@ pub use chain::{
     chain_key, seal,
 };
 pub use event::{AuditEvent, EVENT_NAME, SCHEMA_VERSION};
-pub use query::{AuditQuery, DEFAULT_LIMIT, MAX_LIMIT, TenantScope, newest_first};
+pub use query::{AuditQuery, DEFAULT_LIMIT, MAX_LIMIT, QueryCursor, TenantScope, newest_first};
 pub use redact::{ArgValuesMode, ArgValuesModeError, arg_keys, redact_args};

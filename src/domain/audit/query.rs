@@ -58,8 +58,30 @@ pub struct AuditQuery {
     /// Matches `capability_token_id`.
     pub jti: String,
     pub elevation_id: String,
+    /// Keyset paging: only records after this one in newest-first order. Unlike an
+    /// offset, a cursor neither skips nor repeats rows when new ones arrive, and a
+    /// store can seek to it instead of walking past every earlier row.
+    pub after: Option<QueryCursor>,
     pub limit: u32,
     pub offset: u64,
+}
+
+/// A record's position in newest-first order: (time, chain, seq), descending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryCursor {
+    pub ts: Timestamp,
+    pub chain: String,
+    pub seq: u64,
+}
+
+impl QueryCursor {
+    pub fn of(rec: &ChainedEvent) -> Self {
+        Self {
+            ts: rec.event.ts,
+            chain: rec.chain.clone(),
+            seq: rec.seq,
+        }
+    }
 }
 
 impl AuditQuery {
@@ -70,6 +92,13 @@ impl AuditQuery {
             0 => DEFAULT_LIMIT,
             n => n.min(MAX_LIMIT),
         }
+    }
+
+    /// Whether `rec` lies after the cursor (every record does without one).
+    pub fn continues(&self, rec: &ChainedEvent) -> bool {
+        self.after.as_ref().is_none_or(|c| {
+            (rec.event.ts, rec.chain.as_str(), rec.seq) < (c.ts, c.chain.as_str(), c.seq)
+        })
     }
 
     pub fn matches(&self, e: &AuditEvent) -> bool {

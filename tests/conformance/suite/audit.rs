@@ -363,6 +363,39 @@ pub async fn query_filters_orders_and_pages(f: &Fixture) {
     );
 }
 
+pub async fn cursor_pages_visit_every_record_once(f: &Fixture) {
+    let store = f.stores.audit.as_ref();
+    seed_queries(store).await;
+    let everything = store.query(&AuditQuery::default()).await.unwrap();
+    let mut paged = Vec::new();
+    let mut query = AuditQuery {
+        limit: 2,
+        ..AuditQuery::default()
+    };
+    loop {
+        let page = store.query(&query).await.unwrap();
+        let Some(last) = page.last() else { break };
+        query.after = Some(intentgate::domain::audit::QueryCursor::of(last));
+        paged.extend(page);
+    }
+    assert_eq!(tools_of(&paged), tools_of(&everything));
+    let acme_after_first = AuditQuery {
+        tenant: TenantScope::Only("acme".into()),
+        after: Some(intentgate::domain::audit::QueryCursor::of(&everything[0])),
+        ..AuditQuery::default()
+    };
+    let rest = store.query(&acme_after_first).await.unwrap();
+    assert_eq!(
+        tools_of(&rest),
+        [
+            ("acme".to_owned(), 3),
+            ("acme".to_owned(), 2),
+            ("acme".to_owned(), 1)
+        ]
+    );
+    assert_eq!(store.count(&acme_after_first).await.unwrap(), 3);
+}
+
 pub async fn count_ignores_paging(f: &Fixture) {
     let store = f.stores.audit.as_ref();
     seed_queries(store).await;

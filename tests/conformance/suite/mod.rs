@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
                 stored_events_keep_every_field_and_rehash_identically,
                 query_filters_orders_and_pages,
                 count_ignores_paging,
+                cursor_pages_visit_every_record_once,
             }
             revocation {
                 unknown_token_is_not_revoked,

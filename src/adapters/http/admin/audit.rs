@@ -176,6 +176,7 @@ impl Filters {
             check: self.check.unwrap_or_default(),
             jti: self.jti.unwrap_or_default(),
             elevation_id: self.elevation_id.unwrap_or_default(),
+            after: None,
             limit: 0,
             offset: 0,
         })
