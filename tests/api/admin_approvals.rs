@@ -202,3 +202,24 @@ pub async fn a_decision_after_the_window_conflicts(backend: Backend) {
     assert_eq!(late.status, 409);
     assert_eq!(late.json()["current"]["status"], "timeout");
 }
+
+pub async fn approvals_off_means_no_approval_routes(backend: Backend) {
+    let mut env = ADMIN_ENV.to_vec();
+    env.push(("INTENTGATE_APPROVALS_BACKEND", "off"));
+    let gw = TestGateway::start(backend, &env).await;
+    let list = gw
+        .admin("GET", "/v1/admin/approvals", Some("super"), None)
+        .await;
+    assert_eq!(
+        (list.status, list.text.as_str()),
+        (404, "404 page not found\n")
+    );
+    let decide = decide(&gw, "super", "p1", r#"{"decision":"approve"}"#).await;
+    assert_eq!(decide.status, 404);
+    assert_eq!(
+        gw.admin("GET", "/v1/admin/tenants", Some("super"), None)
+            .await
+            .status,
+        200
+    );
+}

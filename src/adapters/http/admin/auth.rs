@@ -72,6 +72,13 @@ impl<'a> ApiExtractor<'a> for AdminAuth {
         let Some(access) = access.filter(|a| a.enabled()) else {
             return Err(poem::error::NotFoundError.into());
         };
+        // With approvals off their routes do not exist either (reference: plain 404).
+        let approvals_off = request
+            .data::<Arc<Gateway>>()
+            .is_some_and(|g| g.approvals.is_none());
+        if approvals_off && request.uri().path().starts_with("/v1/admin/approvals") {
+            return Err(poem::error::NotFoundError.into());
+        }
         let caller = access.resolve(header_str(header::AUTHORIZATION.as_str()));
         let remote = request
             .remote_addr()

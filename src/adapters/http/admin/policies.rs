@@ -344,29 +344,33 @@ async fn create_draft(
     ))
 }
 
+/// The slot, the drafts it names, and what it runs (`source`), as the reference
+/// computes them: the pointer decides the source; a draft row that cannot be read is
+/// simply left out.
 async fn active_view(gateway: &Gateway, tenant: &str) -> Result<ActiveView, ApiError> {
     let policies = &gateway.stores.policies;
     let active = policies.active(tenant).await?;
     let load = |id: String| async move {
         if id.is_empty() {
-            return Ok(None);
+            return None;
         }
-        policies.get_draft(&id).await
+        policies.get_draft(&id).await.ok().flatten()
     };
-    let mut current = load(active.current_draft_id.clone()).await?;
-    let previous = load(active.previous_draft_id.clone()).await?;
-    let source = if current.is_some() {
-        "draft".to_owned()
-    } else if !tenant.is_empty() {
-        let fallback = policies.active("").await?;
-        current = load(fallback.current_draft_id).await?;
-        if current.is_some() {
-            "fallback".to_owned()
-        } else {
-            gateway.policy_label.clone()
-        }
+    let previous = load(active.previous_draft_id.clone()).await;
+    let fallback = match tenant.is_empty() || !active.current_draft_id.is_empty() {
+        true => None,
+        false => policies.active("").await.ok(),
+    };
+    let fallback_id = fallback.map(|f| f.current_draft_id).unwrap_or_default();
+    let (source, current) = if !active.current_draft_id.is_empty() {
+        (
+            "draft".to_owned(),
+            load(active.current_draft_id.clone()).await,
+        )
+    } else if !fallback_id.is_empty() {
+        ("fallback".to_owned(), load(fallback_id).await)
     } else {
-        gateway.policy_label.clone()
+        (gateway.policy_label.clone(), None)
     };
     Ok(ActiveView {
         active: Raw::new(active.to_json()),
