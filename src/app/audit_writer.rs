@@ -95,7 +95,7 @@ impl AuditWriter {
     }
 
     /// Records one event: committed before returning in sync mode, queued in async mode.
-    pub async fn record(&self, event: AuditEvent) -> Result<(), AuditFailure> {
+    pub async fn record(self: &Arc<Self>, event: AuditEvent) -> Result<(), AuditFailure> {
         if self.durability == AuditDurability::Async {
             self.enqueue_async(event);
             return Ok(());
@@ -106,12 +106,19 @@ impl AuditWriter {
             ack: Some(ack),
         });
         // Either a running round picks our event up (and we never queue for the lock),
-        // or we get the lock and commit everything queued, ours included.
+        // or the writer is idle and we start a round that commits everything queued,
+        // ours included. The round is a task of its own: if this request goes away
+        // mid-append (a client disconnect drops its future), the batch, other callers'
+        // events too, still commits, is acknowledged and reaches the sinks.
         let dropped = |_| AuditFailure("audit writer dropped the event".into());
         tokio::select! {
             biased;
             committed = &mut done => return committed.map_err(dropped)?,
-            heads = self.committer.lock() => self.commit_with(heads).await,
+            idle = self.committer.lock() => {
+                drop(idle);
+                let writer = Arc::clone(self);
+                let _ = tokio::spawn(async move { writer.commit_round().await }).await;
+            }
         }
         done.await.map_err(dropped)?
     }

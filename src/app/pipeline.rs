@@ -83,10 +83,31 @@ async fn timed<E>(
         Ok(Applied::Skipped) => CheckResult::Skip,
         Err(_) => CheckResult::Block,
     };
+    record_stage(stage, label, started);
+    result.map(|_| ())
+}
+
+fn record_stage(stage: &'static str, label: CheckResult, started: Instant) {
     metrics::check(stage, label, started.elapsed());
     // The request span (see the HTTP adapter) declares one field per stage.
     tracing::Span::current().record(stage, metrics::label(label));
-    result.map(|_| ())
+}
+
+/// Counts a call waiting for a human in the pending-approvals gauge for as long as
+/// it waits, even if the request goes away mid-wait.
+struct PendingApproval;
+
+impl PendingApproval {
+    fn start() -> Self {
+        metrics::approvals_pending(1.0);
+        Self
+    }
+}
+
+impl Drop for PendingApproval {
+    fn drop(&mut self) {
+        metrics::approvals_pending(-1.0);
+    }
 }
 
 impl Gateway {
@@ -100,7 +121,7 @@ impl Gateway {
             timed("intent", self.check_intent(&mut ctx))
                 .await
                 .map_err(Stop::Deny)?;
-            timed("policy", self.check_policy(&mut ctx)).await?;
+            self.check_policy(&mut ctx).await?;
             timed("budget", self.check_budget(&ctx))
                 .await
                 .map_err(Stop::Deny)
@@ -205,11 +226,17 @@ impl Gateway {
             .map_err(|m| Denial::intent(m.to_string()))
     }
 
+    /// The policy stage. Its metric covers the evaluation only (an escalation counts
+    /// as `allow`, as in the reference), never the human wait that may follow.
     async fn check_policy(self: &Arc<Self>, ctx: &mut CallContext<'_>) -> Result<Applied, Stop> {
-        let decision = self
-            .policy
-            .evaluate(ctx.tenant(), ctx.policy_input())
-            .map_err(|e| Stop::Deny(Denial::policy(e)))?;
+        let started = Instant::now();
+        let decision = self.policy.evaluate(ctx.tenant(), ctx.policy_input());
+        let label = match &decision {
+            Ok(d) if d.allow || d.escalate => CheckResult::Allow,
+            _ => CheckResult::Block,
+        };
+        record_stage("policy", label, started);
+        let decision = decision.map_err(|e| Stop::Deny(Denial::policy(e)))?;
         ctx.requires_step_up = decision.requires_step_up;
         if decision.escalate {
             return self
@@ -252,9 +279,9 @@ impl Gateway {
         queued_event.pending_id.clone_from(&row.pending_id);
         self.audit.record(queued_event).await?;
         let window = self.settings.approval_window;
-        metrics::approvals_pending(1.0);
+        let waiting = PendingApproval::start();
         let decided = gate.wait(&row.pending_id, window).await;
-        metrics::approvals_pending(-1.0);
+        drop(waiting);
         let decided = decided
             .map_err(|e| Stop::Deny(Denial::escalation_failed(format!("approval wait: {e}"))))?;
         self.conclude_approval(ctx, &decided).await
@@ -322,7 +349,7 @@ impl Gateway {
         };
         let limits = token.call_limits();
         if limits.is_empty() {
-            return Ok(Applied::Skipped);
+            return Ok(Applied::Checked); // the reference counts this as an allow
         }
         let key = BudgetKey {
             tenant: token.tenant.clone(),
@@ -380,6 +407,11 @@ impl Gateway {
             Err(UpstreamFailure::Http { .. }) => "upstream_http",
         };
         metrics::upstream(outcome, sent.elapsed());
+        let label = match &reply {
+            Ok(_) => CheckResult::Allow,
+            Err(_) => CheckResult::Block,
+        };
+        record_stage("upstream", label, sent);
         let (outcome, event) = match reply {
             Err(failure) => {
                 let mut e = ctx.event(

@@ -14,6 +14,12 @@ async fn metrics_are_exported_when_enabled() {
     let token = mint("bot", "acme", vec![]);
     gw.call("read_invoice", json!({}), Some(&token)).await;
     gw.call("read_invoice", json!({}), Some("garbage")).await;
+    let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
+    reqwest::Client::new()
+        .request(odd, format!("{}/v1/mcp", gw.url))
+        .send()
+        .await
+        .unwrap();
     let resp = gw.get("/metrics").await;
     assert_eq!(resp.status().as_u16(), 200);
     let text = resp.text().await.unwrap();
@@ -24,6 +30,8 @@ async fn metrics_are_exported_when_enabled() {
         "intentgate_gateway_check_decisions_total{check=\"capability\",decision=\"allow\"}",
         "intentgate_gateway_check_decisions_total{check=\"capability\",decision=\"block\"}",
         "intentgate_gateway_check_decisions_total{check=\"intent\",decision=\"skip\"}",
+        "intentgate_gateway_check_decisions_total{check=\"budget\",decision=\"allow\"}",
+        "intentgate_gateway_http_requests_total{method=\"other\",route=\"/v1/mcp\",status=\"4xx\"}",
         "intentgate_gateway_check_duration_seconds_bucket{check=\"policy\",le=\"0.0001\"}",
         "intentgate_gateway_revocation_lookups_total{result=\"not_revoked\"}",
         "intentgate_gateway_audit_append_duration_seconds_bucket",

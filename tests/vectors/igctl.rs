@@ -149,6 +149,7 @@ fn errors_exit_1_and_usage_exits_2() {
     );
     let no_key = igctl(&["mint", "--subject", "a"]);
     assert_eq!(no_key.status.code(), Some(1));
+    // The reference: 0 means unlimited / no expiry, so no caveat.
     let zero = igctl(&[
         "mint",
         "--master-key",
@@ -157,10 +158,29 @@ fn errors_exit_1_and_usage_exits_2() {
         "a",
         "--max-calls",
         "0",
+        "--ttl",
+        "0",
     ]);
     assert_eq!(
-        String::from_utf8_lossy(&zero.stderr),
-        "error: --max-calls must be > 0\n"
+        zero.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&zero.stderr)
+    );
+    let token = String::from_utf8_lossy(&zero.stdout).trim().to_owned();
+    let decoded = intentgate::domain::token::decode(&token).unwrap();
+    assert_eq!(decoded.cav.len(), 1, "only agent_lock");
+    let negative = igctl(&[
+        "mint",
+        "--master-key",
+        KEY_B64,
+        "--subject",
+        "a",
+        "--max-calls=-1",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&negative.stderr),
+        "error: --max-calls must be >= 0\n"
     );
     let garbage = igctl(&["decode", "%%%"]);
     assert_eq!(

@@ -44,6 +44,25 @@ pub fn route_label(path: &str) -> &'static str {
     "other"
 }
 
+/// The standard methods by name; any other token (clients may send anything) is
+/// `other`, so the label stays bounded.
+fn method_label(method: &poem::http::Method) -> &'static str {
+    use poem::http::Method;
+    let known = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+    ];
+    known
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("other", |(_, name)| name)
+}
+
 fn status_class(status: u16) -> &'static str {
     match status {
         100..=199 => "1xx",
@@ -74,7 +93,7 @@ impl<E: Endpoint> Endpoint for RecordHttpEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let started = Instant::now();
         let route = route_label(req.uri().path());
-        let method = req.method().as_str().to_owned();
+        let method = method_label(req.method()).to_owned();
         let result = self.0.call(req).await.map(IntoResponse::into_response);
         let status = match &result {
             Ok(r) => r.status().as_u16(),

@@ -14,6 +14,9 @@ use crate::app::metrics as names;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// `start × 2^k` for `count` buckets.
 fn exponential(start: f64, count: i32) -> Vec<f64> {
     (0..count).map(|k| start * 2f64.powi(k)).collect()
@@ -44,6 +47,20 @@ fn build() -> Option<PrometheusHandle> {
     let recorder = builder.build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).ok()?;
+    // Histogram samples accumulate until upkeep drains them into buckets; without a
+    // scraper nothing else would, and memory would grow with traffic.
+    let upkeep = handle.clone();
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "metrics upkeep thread not started");
+    }
     Some(handle)
 }
 

@@ -95,13 +95,12 @@ impl Deliverer {
             .body(body.to_owned())
             .send()
             .await
-            .map_err(|e| Failure::Retry(e.to_string()))?;
+            .map_err(|e| Failure::Retry(e.without_url().to_string()))?;
         let status = resp.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let text = resp.text().await.unwrap_or_default();
-        let snippet: String = text.chars().take(512).collect();
+        let snippet = read_prefix(resp, 512).await;
         let message = format!("HTTP {status}: {snippet}");
         if status == 429 || status >= 500 {
             Err(Failure::Retry(message))
@@ -109,6 +108,19 @@ impl Deliverer {
             Err(Failure::Final(message))
         }
     }
+}
+
+/// At most `limit` bytes of an error answer's body (a receiver may send anything).
+async fn read_prefix(mut resp: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(limit);
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// Between half and all of `delay`, so that many gateways retrying one receiver

@@ -100,7 +100,7 @@ impl WebhookSink {
         let deliverer = Deliverer::new(&settings, clock)?;
         let worker = tokio::spawn(run(rx, deliverer, Arc::clone(&counters)));
         Ok(Self {
-            endpoint: settings.url,
+            endpoint: origin(&settings.url),
             allow: settings.events,
             queue: Mutex::new(Some(tx)),
             worker: tokio::sync::Mutex::new(Some(worker)),
@@ -144,6 +144,14 @@ async fn run(mut rx: mpsc::Receiver<Job>, deliverer: Deliverer, counters: Arc<Co
             }
         }
     }
+}
+
+/// Scheme, host and port only: webhook URLs often carry a token in their path or query.
+fn origin(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(
+        |_| "(invalid URL)".to_owned(),
+        |u| u.origin().ascii_serialization(),
+    )
 }
 
 fn new_msg_id() -> String {

@@ -20,10 +20,10 @@ pub struct MintArgs {
     /// Comma-separated tools the token may never call (`tool_deny`).
     #[arg(long, default_value = "")]
     forbidden: String,
-    /// Call budget (`max_calls`), must be positive.
+    /// Call budget (`max_calls`); 0 means unlimited (no caveat).
     #[arg(long)]
     max_calls: Option<i64>,
-    /// Lifetime as a Go duration (`1h`, `30m`, `1h30m`), must be positive.
+    /// Lifetime as a Go duration (`1h`, `30m`, `1h30m`); 0 means no expiry.
     #[arg(long)]
     ttl: Option<String>,
     /// Issuer (`iss`); default `intentgate`.
@@ -76,14 +76,14 @@ pub fn mint_token(args: MintArgs) -> Result<String, String> {
         caveats.push(Caveat::tool_deny(forbidden));
     }
     match args.max_calls {
-        Some(n) if n <= 0 => return Err("--max-calls must be > 0".into()),
-        Some(n) => caveats.push(Caveat::max_calls(n)),
-        None => {}
+        Some(n) if n < 0 => return Err("--max-calls must be >= 0".into()),
+        Some(n) if n > 0 => caveats.push(Caveat::max_calls(n)),
+        _ => {}
     }
     let expires_at = match args.ttl.as_deref().map(parse_go_duration).transpose() {
         Err(e) => return Err(format!("--ttl: {e}")),
-        Ok(Some(nanos)) if nanos <= 0 => return Err("--ttl must be > 0".into()),
-        Ok(ttl) => ttl.map(|nanos| now.plus_nanos(nanos)),
+        Ok(Some(nanos)) if nanos < 0 => return Err("--ttl must be >= 0".into()),
+        Ok(ttl) => ttl.filter(|n| *n > 0).map(|nanos| now.plus_nanos(nanos)),
     };
     let request = MintRequest {
         subject: args.subject,
