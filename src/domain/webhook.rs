@@ -84,6 +84,15 @@ pub fn secret_key(secret: &str) -> Vec<u8> {
     }
 }
 
+/// The Standard Webhooks key: a `whsec_<base64>` secret (the format its libraries
+/// generate) is its decoded bytes; any other secret is keyed as [`secret_key`] does.
+pub fn standard_key(secret: &str) -> Vec<u8> {
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+        .unwrap_or_else(|| secret_key(secret))
+}
+
 fn mac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     // HMAC accepts keys of any length, so this cannot fail; an empty MAC would only
     // make receivers reject the delivery.
@@ -189,6 +198,17 @@ mod tests {
         e.reason = "approval window expired (5m0s)".into();
         let types: Vec<&str> = project(&e).iter().map(|p| p.event_type).collect();
         assert_eq!(types, [DENY, APPROVAL_TIMEOUT]);
+    }
+
+    #[test]
+    fn whsec_secrets_key_standard_signatures_by_their_decoded_bytes() {
+        assert_eq!(standard_key("whsec_aGVsbG8="), b"hello");
+        assert_eq!(standard_key("plain"), b"plain");
+        assert_eq!(
+            secret_key("whsec_aGVsbG8="),
+            b"whsec_aGVsbG8=",
+            "reference key unchanged"
+        );
     }
 
     #[test]

@@ -49,12 +49,12 @@ pub enum SledOpenError {
     Schema { path: String, found: String },
 }
 
-/// Opens (or creates) the database in `dir`.
 /// sled's page cache. Its default (1 GiB) lets one full export or verify of a large
 /// chain grow the process by hundreds of MiB; 64 MiB keeps the gateway small and still
 /// holds every hot head, counter and recent record.
 const CACHE_BYTES: u64 = 64 << 20;
 
+/// Opens (or creates) the database in `dir`.
 pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
     let path = dir.display().to_string();
     let fail = |source| SledOpenError::Open {

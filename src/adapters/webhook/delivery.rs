@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::WebhookSettings;
 use crate::domain::time::Timestamp;
-use crate::domain::webhook::{reference_signature, secret_key, standard_signature};
+use crate::domain::webhook::{reference_signature, secret_key, standard_key, standard_signature};
 use crate::ports::Clock;
 
 /// How an attempt ended when it did not succeed.
@@ -21,7 +21,8 @@ enum Failure {
 pub(super) struct Deliverer {
     client: reqwest::Client,
     url: String,
-    key: Option<Vec<u8>>,
+    /// The reference signature's key and the Standard Webhooks key, from one secret.
+    keys: Option<(Vec<u8>, Vec<u8>)>,
     attempts: u32,
     backoff: Duration,
     backoff_cap: Duration,
@@ -36,7 +37,10 @@ impl Deliverer {
                 .timeout(s.attempt_timeout)
                 .build()?,
             url: s.url.clone(),
-            key: s.secret.as_ref().map(|k| secret_key(k.expose())),
+            keys: s
+                .secret
+                .as_ref()
+                .map(|k| (secret_key(k.expose()), standard_key(k.expose()))),
             attempts: s.retries + 1,
             backoff: s.backoff,
             backoff_cap: s.backoff_cap,
@@ -83,12 +87,15 @@ impl Deliverer {
             .header("User-Agent", "intentgate-gateway/webhook")
             .header("webhook-id", msg_id)
             .header("webhook-timestamp", now.to_string());
-        if let Some(key) = &self.key {
+        if let Some((reference, standard)) = &self.keys {
             req = req
-                .header("X-IntentGate-Signature", reference_signature(key, body))
+                .header(
+                    "X-IntentGate-Signature",
+                    reference_signature(reference, body),
+                )
                 .header(
                     "webhook-signature",
-                    standard_signature(key, msg_id, now, body),
+                    standard_signature(standard, msg_id, now, body),
                 );
         }
         let resp = req

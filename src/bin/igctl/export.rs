@@ -42,9 +42,27 @@ pub async fn export(args: ExportArgs) -> Result<String, String> {
     Ok(String::new())
 }
 
-/// Copies the body to `out` as it arrives; the file is created only once the
-/// gateway has answered 200.
+/// Copies the body to `out` as it arrives, through `<out>.partial` renamed at the end:
+/// an export is newest first, so a cut-short file would lack the oldest rows and still
+/// verify; a failed download therefore leaves no `out` at all.
 async fn copy(response: &mut Response, out: &Path, bar: &ProgressBar) -> Result<u64, String> {
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let result = copy_to(response, &partial, bar).await;
+    let renamed = result.and_then(|n| {
+        std::fs::rename(&partial, out)
+            .map(|()| n)
+            .map_err(|e| format!("{}: {e}", out.display()))
+    });
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    renamed
+}
+
+/// The file is created only once the gateway has answered 200.
+async fn copy_to(response: &mut Response, out: &Path, bar: &ProgressBar) -> Result<u64, String> {
     let fail = |e: std::io::Error| format!("{}: {e}", out.display());
     let mut file = BufWriter::new(File::create(out).map_err(fail)?);
     let mut written = 0u64;
