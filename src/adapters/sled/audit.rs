@@ -1,17 +1,23 @@
+use std::ops::Bound;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
-use super::codec::{EventRecord, HeadRecord, decode, encode};
+use super::codec::{EventRecord, HeadRecord, decode, decode_compact, encode, encode_compact};
 use super::{SledDb, backend, blocking, key2, tx_error};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
 use crate::domain::time::Timestamp;
 use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, extends};
 
-/// Records under `chain 0 seq_be`, heads under `chain`, and a time index
-/// `ts_be chain 0 seq_be -> record key` for newest-first queries.
+/// Records under `chain 0 seq_be`, heads under `chain`, and a time index for
+/// newest-first queries whose keys are the bitwise complement of `ts_be chain 0 seq_be`,
+/// so that ascending key order is newest first: sled 0.34 steps forward from a cached
+/// node but re-descends the tree and copies a node for every backward step, which made
+/// reverse scans several times slower than forward ones. The index keys are prefix-free
+/// (fixed-width time and seq, a terminated chain name), so the complement reverses their
+/// order exactly.
 ///
 /// Appends are serialized in-process (sled locks its directory, so this process is the
 /// only writer): concurrent multi-tree transactions interleaved with flushes stalled
@@ -31,10 +37,43 @@ fn time_bytes(t: Timestamp) -> [u8; 8] {
     ((t.unix_nanos() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
-fn time_key(r: &ChainedEvent) -> Vec<u8> {
-    let mut k = time_bytes(r.event.ts).to_vec();
-    k.extend_from_slice(&record_key(&r.chain, r.seq));
+/// `ts chain 0 seq` in time order (not yet complemented).
+fn time_order_key(ts: Timestamp, chain: &str, seq: u64) -> Vec<u8> {
+    let mut k = time_bytes(ts).to_vec();
+    k.extend_from_slice(&record_key(chain, seq));
     k
+}
+
+fn complement(mut key: Vec<u8>) -> Vec<u8> {
+    key.iter_mut().for_each(|b| *b = !*b);
+    key
+}
+
+fn time_key(r: &ChainedEvent) -> Vec<u8> {
+    complement(time_order_key(r.event.ts, &r.chain, r.seq))
+}
+
+/// The query's window as index bounds, both exclusive. In time order the records lie
+/// in `[from ++ 0x00, min(to ++ 0xff, cursor))`: a chain name never starts with 0x00 or
+/// 0xff, so neither bound is a prefix of a record key and complementing reverses them.
+fn index_bounds(query: &AuditQuery) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let from = query.from.unwrap_or(Timestamp::from_unix_nanos(i64::MIN));
+    let to = query.to.unwrap_or(Timestamp::from_unix_nanos(i64::MAX));
+    let mut oldest = time_bytes(from).to_vec();
+    oldest.push(0x00);
+    let mut newest = time_bytes(to).to_vec();
+    newest.push(0xff);
+    if let Some(c) = &query.after {
+        newest = newest.min(time_order_key(c.ts, &c.chain, c.seq));
+    }
+    (
+        Bound::Excluded(complement(newest)),
+        Bound::Excluded(complement(oldest)),
+    )
+}
+
+fn decode_record(bytes: &[u8]) -> StoreResult<ChainedEvent> {
+    decode_compact::<EventRecord>(bytes, "audit record").and_then(ChainedEvent::try_from)
 }
 
 fn read_head(bytes: Option<sled::IVec>) -> StoreResult<Option<ChainHead>> {
@@ -57,7 +96,7 @@ impl AuditChainStore for SledAudit {
             .map(|r| {
                 Ok((
                     record_key(&r.chain, r.seq),
-                    encode(&EventRecord::from(r))?,
+                    encode_compact(&EventRecord::from(r))?,
                     time_key(r),
                 ))
             })
@@ -100,14 +139,12 @@ impl AuditChainStore for SledAudit {
         let (db, chain) = (Arc::clone(&self.db), chain.to_owned());
         blocking(move || {
             let (lo, hi) = (record_key(&chain, from_seq), record_key(&chain, u64::MAX));
-            db.audit
-                .range(lo..=hi)
-                .take(limit as usize)
-                .map(|kv| {
-                    let (_, v) = kv.map_err(backend)?;
-                    decode::<EventRecord>(&v, "audit record").map(ChainedEvent::from)
-                })
-                .collect()
+            let mut page = Vec::with_capacity(limit.min(10_000) as usize);
+            for kv in db.audit.range(lo..=hi).take(limit as usize) {
+                let (_, v) = kv.map_err(backend)?;
+                page.push(decode_record(&v)?);
+            }
+            Ok(page)
         })
         .await
     }
@@ -127,23 +164,14 @@ impl AuditChainStore for SledAudit {
     }
 }
 
-/// Matching records, newest first, walking the time index within the query's bounds.
+/// Matching records, newest first, walking the time index forward within the query's
+/// bounds.
 fn newest_matching<'a>(
     db: &'a SledDb,
     query: &'a AuditQuery,
 ) -> impl Iterator<Item = StoreResult<ChainedEvent>> + 'a {
-    let lo = time_bytes(query.from.unwrap_or(Timestamp::from_unix_nanos(i64::MIN))).to_vec();
-    let mut hi = time_bytes(query.to.unwrap_or(Timestamp::from_unix_nanos(i64::MAX))).to_vec();
-    hi.push(0xff);
-    // The index key orders exactly as (ts, chain, seq): seek to the cursor.
-    if let Some(c) = &query.after {
-        let mut key = time_bytes(c.ts).to_vec();
-        key.extend_from_slice(&record_key(&c.chain, c.seq));
-        hi = hi.min(key);
-    }
     db.audit_by_time
-        .range(lo..hi)
-        .rev()
+        .range(index_bounds(query))
         .map(move |kv| {
             let (_, key) = kv.map_err(backend)?;
             let bytes = db.audit.get(&key).map_err(backend)?;
@@ -151,7 +179,7 @@ fn newest_matching<'a>(
                 backend: "sled",
                 message: "time index points at a missing audit record".into(),
             })?;
-            decode::<EventRecord>(&bytes, "audit record").map(ChainedEvent::from)
+            decode_record(&bytes)
         })
         .filter(move |r| {
             r.as_ref()

@@ -1,5 +1,11 @@
-//! The on-disk form of every record: JSON of adapter-owned structs, so the domain types
-//! can change without silently changing stored bytes. Timestamps are Unix nanoseconds.
+//! The on-disk form of every record: adapter-owned structs, so the domain types can
+//! change without silently changing stored bytes. Timestamps are Unix nanoseconds.
+//!
+//! Audit records, the one high-volume kind, are postcard: positional and compact, about
+//! half the size of their JSON and several times faster to decode, and decoding is most
+//! of what a full verify or export of a chain spends. Positional means a field added to
+//! [`EventRecord`] changes the layout: bump the schema version in `mod.rs` with it.
+//! Everything else stays JSON, readable with any sled tool.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,10 +28,28 @@ pub(super) fn decode<T: for<'de> Deserialize<'de>>(
     bytes: &[u8],
     what: &str,
 ) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupted {
+    serde_json::from_slice(bytes).map_err(|e| corrupted(format!("{what}: {e}")))
+}
+
+pub(super) fn encode_compact<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(value).map_err(|e| StoreError::Backend {
         backend: "sled",
-        message: format!("{what}: {e}"),
+        source: Box::new(e),
     })
+}
+
+pub(super) fn decode_compact<T: for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| corrupted(format!("{what}: {e}")))
+}
+
+fn corrupted(message: String) -> StoreError {
+    StoreError::Corrupted {
+        backend: "sled",
+        message,
+    }
 }
 
 fn ts(t: Timestamp) -> i64 {
@@ -63,7 +87,8 @@ impl From<HeadRecord> for ChainHead {
     }
 }
 
-/// Every field of a chained event, each in its own member.
+/// Every field of a chained event, in this order (postcard is positional); the tool
+/// arguments, free-form JSON, are kept as their JSON text.
 #[derive(Serialize, Deserialize)]
 pub(super) struct EventRecord {
     chain: String,
@@ -81,7 +106,7 @@ pub(super) struct EventRecord {
     session_id: String,
     tool: String,
     arg_keys: Vec<String>,
-    arg_values: Option<Value>,
+    arg_values: Option<String>,
     capability_token_id: String,
     root_capability_token_id: String,
     caveat_count: i64,
@@ -114,7 +139,7 @@ impl From<&ChainedEvent> for EventRecord {
             session_id: e.session_id,
             tool: e.tool,
             arg_keys: e.arg_keys,
-            arg_values: e.arg_values,
+            arg_values: e.arg_values.map(|v| v.to_string()),
             capability_token_id: e.capability_token_id,
             root_capability_token_id: e.root_capability_token_id,
             caveat_count: e.caveat_count,
@@ -130,8 +155,15 @@ impl From<&ChainedEvent> for EventRecord {
     }
 }
 
-impl From<EventRecord> for ChainedEvent {
-    fn from(r: EventRecord) -> Self {
+impl TryFrom<EventRecord> for ChainedEvent {
+    type Error = StoreError;
+
+    fn try_from(r: EventRecord) -> Result<Self, StoreError> {
+        let arg_values = r
+            .arg_values
+            .map(|text| serde_json::from_str::<Value>(&text))
+            .transpose()
+            .map_err(|e| corrupted(format!("audit record {} arg_values: {e}", r.seq)))?;
         let event = AuditEvent {
             ts: at(r.ts),
             event: r.event,
@@ -144,7 +176,7 @@ impl From<EventRecord> for ChainedEvent {
             session_id: r.session_id,
             tool: r.tool,
             arg_keys: r.arg_keys,
-            arg_values: r.arg_values,
+            arg_values,
             capability_token_id: r.capability_token_id,
             root_capability_token_id: r.root_capability_token_id,
             caveat_count: r.caveat_count,
@@ -157,13 +189,13 @@ impl From<EventRecord> for ChainedEvent {
             requires_step_up: r.requires_step_up,
             elevation_id: r.elevation_id,
         };
-        Self {
+        Ok(Self {
             chain: r.chain,
             seq: r.seq,
             prev_hash: r.prev_hash,
             hash: r.hash,
             event,
-        }
+        })
     }
 }
 

@@ -23,8 +23,8 @@ use sled::transaction::TransactionError;
 
 use crate::ports::{StoreError, StoreResult, Stores};
 
-/// The on-disk layout this build reads and writes.
-const SCHEMA_VERSION: &[u8] = b"1";
+/// The on-disk layout this build reads and writes. 2: audit records in postcard.
+const SCHEMA_VERSION: &[u8] = b"2";
 const BACKEND: &str = "sled";
 
 /// The database and its trees, shared by the port implementations.
@@ -45,7 +45,7 @@ pub(crate) struct SledDb {
 pub enum SledOpenError {
     #[error("open sled database in {path}: {source}")]
     Open { path: String, source: sled::Error },
-    #[error("sled database in {path} has schema version {found:?}; this build reads version 1")]
+    #[error("sled database in {path} has schema version {found:?}; this build reads version 2")]
     Schema { path: String, found: String },
 }
 

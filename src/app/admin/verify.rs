@@ -1,6 +1,6 @@
 //! Verifying one tenant's chain through the audit port, page by page.
 
-use crate::domain::audit::{ChainVerifier, VerifyReport};
+use crate::domain::audit::{ChainVerifier, ChainedEvent, VerifyReport};
 use crate::domain::time::Timestamp;
 use crate::ports::{AuditChainStore, StoreResult};
 
@@ -8,6 +8,9 @@ const VERIFY_PAGE: u32 = 5000;
 
 /// Walks `chain` from its first record to the head it had when the walk began, so a
 /// busy chain gives a consistent verdict; the head is reported when nothing broke.
+///
+/// The next page is read while the current one is hashed: a store that reads on another
+/// thread (sled's blocking pool) or over the network (Postgres) overlaps the two.
 pub async fn verify_chain(
     store: &dyn AuditChainStore,
     chain: &str,
@@ -17,21 +20,36 @@ pub async fn verify_chain(
     let head = store.head(chain).await?;
     let mut verifier = ChainVerifier::new(from, to);
     let last = head.as_ref().map_or(0, |h| h.seq);
-    let mut next = 1;
-    'walk: while next <= last {
-        let page = store.range(chain, next, VERIFY_PAGE).await?;
-        let Some(tail) = page.last() else { break };
-        next = tail.seq + 1;
-        for rec in page.iter().take_while(|r| r.seq <= last) {
-            if !verifier.feed(rec) {
-                break 'walk;
-            }
-        }
-        if page.len() < VERIFY_PAGE as usize {
+    let mut page = if last == 0 {
+        Vec::new()
+    } else {
+        store.range(chain, 1, VERIFY_PAGE).await?
+    };
+    while !page.is_empty() {
+        let next = page.last().map_or(u64::MAX, |r| r.seq.saturating_add(1));
+        let more = page.len() == VERIFY_PAGE as usize && next <= last;
+        let (following, intact) = tokio::join!(
+            async {
+                match more {
+                    true => store.range(chain, next, VERIFY_PAGE).await,
+                    false => Ok(Vec::new()),
+                }
+            },
+            async { feed(&mut verifier, &page, last) },
+        );
+        if !intact {
             break;
         }
+        page = following?;
         // Hashing is CPU work: let request handling run between pages.
         tokio::task::yield_now().await;
     }
     Ok(verifier.finish(head))
+}
+
+/// Feeds the page's records up to `last`; `false` once the chain is broken.
+fn feed(verifier: &mut ChainVerifier, page: &[ChainedEvent], last: u64) -> bool {
+    page.iter()
+        .take_while(|r| r.seq <= last)
+        .all(|r| verifier.feed(r))
 }

@@ -396,6 +396,54 @@ pub async fn cursor_pages_visit_every_record_once(f: &Fixture) {
     assert_eq!(store.count(&acme_after_first).await.unwrap(), 3);
 }
 
+/// Events sharing one timestamp order by chain, then seq, both descending; window bounds
+/// equal to that timestamp include them all; a cursor in the middle of the tie resumes
+/// right after it.
+pub async fn equal_timestamps_order_by_chain_then_seq(f: &Fixture) {
+    let store = f.stores.audit.as_ref();
+    for chain in ["acme", "a", "acmf"] {
+        append(
+            store,
+            chain,
+            vec![event(chain, 7, "t"), event(chain, 7, "t")],
+        )
+        .await;
+    }
+    append(
+        store,
+        "acme",
+        vec![event("acme", 6, "t"), event("acme", 8, "t")],
+    )
+    .await;
+    let tied = AuditQuery {
+        from: Some(at(7).plus_nanos(123_456_000)),
+        to: Some(at(7).plus_nanos(123_456_000)),
+        ..AuditQuery::default()
+    };
+    let pair = |c: &str, s: u64| (c.to_owned(), s);
+    let all_tied = [
+        pair("acmf", 2),
+        pair("acmf", 1),
+        pair("acme", 2),
+        pair("acme", 1),
+        pair("a", 2),
+        pair("a", 1),
+    ];
+    let records = store.query(&tied).await.unwrap();
+    assert_eq!(tools_of(&records), all_tied);
+    let resumed = AuditQuery {
+        after: Some(intentgate::domain::audit::QueryCursor::of(&records[2])),
+        ..tied.clone()
+    };
+    assert_eq!(
+        tools_of(&store.query(&resumed).await.unwrap()),
+        all_tied[3..]
+    );
+    let everything = tools_of(&store.query(&AuditQuery::default()).await.unwrap());
+    assert_eq!(everything.first(), Some(&pair("acme", 4)));
+    assert_eq!(everything.last(), Some(&pair("acme", 3)));
+}
+
 pub async fn count_ignores_paging(f: &Fixture) {
     let store = f.stores.audit.as_ref();
     seed_queries(store).await;

@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
                 query_filters_orders_and_pages,
                 count_ignores_paging,
                 cursor_pages_visit_every_record_once,
+                equal_timestamps_order_by_chain_then_seq,
             }
             revocation {
                 unknown_token_is_not_revoked,

@@ -11,8 +11,8 @@ use poem_openapi::registry::{MetaMediaType, MetaSchema, MetaSchemaRef};
 use super::errors::ApiError;
 use crate::app::Gateway;
 use crate::app::admin::AuditPages;
-use crate::domain::audit::AuditQuery;
 use crate::domain::audit::export::{csv_header, csv_row, ndjson_line};
+use crate::domain::audit::{AuditQuery, ChainedEvent};
 
 /// Most rows one export returns (the reference's cap).
 pub const EXPORT_CAP: u64 = 200_000;
@@ -133,27 +133,27 @@ pub async fn export(
 struct Stream {
     gateway: Arc<Gateway>,
     pages: AuditPages,
-    next: Option<Vec<crate::domain::audit::ChainedEvent>>,
+    next: Option<Vec<ChainedEvent>>,
     format: ExportFormat,
     scope: String,
 }
 
 impl Stream {
-    /// Renders the page in hand and fetches the next; ends on an empty page. A store
-    /// error mid-stream can only end the body early (headers are sent): it is logged.
+    /// Renders the page in hand while the next is fetched (the fetch is polled first, so
+    /// a store reading on another thread or over the network overlaps the rendering);
+    /// ends on an empty page. A store error mid-stream can only end the body early
+    /// (headers are sent): it is logged.
     async fn step(mut self) -> Option<(std::io::Result<Vec<u8>>, Self)> {
         let page = self.next.take()?;
         if page.is_empty() {
             return None;
         }
-        let mut out = String::with_capacity(page.len() * 512);
-        for rec in &page {
-            match self.format {
-                ExportFormat::Csv => csv_row(&mut out, rec),
-                ExportFormat::Ndjson => ndjson_line(&mut out, rec),
-            }
-        }
-        match self.pages.next(self.gateway.stores.audit.as_ref()).await {
+        let format = self.format;
+        let (next, out) =
+            tokio::join!(self.pages.next(self.gateway.stores.audit.as_ref()), async {
+                render(&page, format)
+            },);
+        match next {
             Ok(next) => self.next = Some(next),
             Err(e) => {
                 // Headers are sent: the only honest signal left is an aborted body,
@@ -169,4 +169,15 @@ impl Stream {
         }
         Some((Ok(out.into_bytes()), self))
     }
+}
+
+fn render(page: &[ChainedEvent], format: ExportFormat) -> String {
+    let mut out = String::with_capacity(page.len() * 512);
+    for rec in page {
+        match format {
+            ExportFormat::Csv => csv_row(&mut out, rec),
+            ExportFormat::Ndjson => ndjson_line(&mut out, rec),
+        }
+    }
+    out
 }
