@@ -1,5 +1,8 @@
 //! The sled backend under the conformance suite: a fresh database directory per test.
 
+use intentgate::domain::audit::{AuditEvent, AuditQuery, ChainedEvent, seal};
+use intentgate::ports::AppendOutcome;
+
 use crate::suite::Fixture;
 
 async fn fixture() -> Option<Fixture> {
@@ -10,22 +13,126 @@ async fn fixture() -> Option<Fixture> {
 
 conformance_tests!(fixture);
 
-/// A directory written by another layout is refused, naming both versions, and left as
-/// it was rather than read as if it matched.
+/// A directory written by a layout this build does not know (here a future one) is
+/// refused, naming both versions, and left as it was rather than read as if it matched.
 #[test]
 fn a_database_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
-        db.insert("schema_version", "1").unwrap();
+        db.insert("schema_version", "3").unwrap();
         db.flush().unwrap();
     }
     let err = intentgate::adapters::sled::open(dir.path())
         .err()
         .expect("an old layout must not open");
     let message = err.to_string();
-    assert!(message.contains(r#"schema version "1""#), "{message}");
+    assert!(message.contains(r#"schema version "3""#), "{message}");
     assert!(message.contains("reads version 2"), "{message}");
     let db = sled::open(dir.path()).unwrap();
-    assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"1");
+    assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"3");
+}
+
+/// A record as schema version 1 stored it: JSON, every field by name, timestamps in Unix
+/// nanoseconds, `arg_values` as a JSON value. Written out by hand so the test does not
+/// depend on the code it checks.
+fn v1_record(r: &ChainedEvent) -> Vec<u8> {
+    let e = &r.event;
+    serde_json::to_vec(&serde_json::json!({
+        "chain": r.chain, "seq": r.seq, "prev_hash": r.prev_hash, "hash": r.hash,
+        "ts": e.ts.unix_nanos(), "event": e.event, "schema_version": e.schema_version,
+        "decision": e.decision, "check": e.check, "reason": e.reason, "tenant": e.tenant,
+        "agent_id": e.agent_id, "session_id": e.session_id, "tool": e.tool,
+        "arg_keys": e.arg_keys, "arg_values": e.arg_values,
+        "capability_token_id": e.capability_token_id,
+        "root_capability_token_id": e.root_capability_token_id,
+        "caveat_count": e.caveat_count, "pending_id": e.pending_id,
+        "decided_by": e.decided_by, "intent_summary": e.intent_summary,
+        "latency_ms": e.latency_ms, "remote_ip": e.remote_ip,
+        "upstream_status": e.upstream_status, "requires_step_up": e.requires_step_up,
+        "elevation_id": e.elevation_id,
+    }))
+    .unwrap()
+}
+
+fn seq_key(chain: &str, seq: u64) -> Vec<u8> {
+    [chain.as_bytes(), &[0], &seq.to_be_bytes()].concat()
+}
+
+/// Version 1 kept the time index in time order: `ts chain 0 seq -> record key`.
+fn v1_time_key(r: &ChainedEvent) -> Vec<u8> {
+    let ts = (r.event.ts.unix_nanos() as u64) ^ (1 << 63);
+    [&ts.to_be_bytes()[..], &seq_key(&r.chain, r.seq)].concat()
+}
+
+/// Writes `records` (one chain) the way version 1 did.
+fn write_v1(dir: &std::path::Path, records: &[ChainedEvent]) {
+    let db = sled::open(dir).unwrap();
+    db.insert("schema_version", "1").unwrap();
+    let (audit, by_time) = (
+        db.open_tree("audit").unwrap(),
+        db.open_tree("audit_by_time").unwrap(),
+    );
+    for r in records {
+        audit
+            .insert(seq_key(&r.chain, r.seq), v1_record(r))
+            .unwrap();
+        by_time
+            .insert(v1_time_key(r), seq_key(&r.chain, r.seq))
+            .unwrap();
+    }
+    let head = records.last().unwrap();
+    let head_json =
+        serde_json::json!({"seq": head.seq, "hash": head.hash, "ts": head.event.ts.unix_nanos()});
+    db.open_tree("audit_heads")
+        .unwrap()
+        .insert(
+            head.chain.as_bytes(),
+            serde_json::to_vec(&head_json).unwrap(),
+        )
+        .unwrap();
+    db.flush().unwrap();
+}
+
+/// A version 1 directory is upgraded in place at open: every record reads back with
+/// every field, the chain still verifies, queries are newest first, appends continue
+/// the chain, and the directory is marked version 2.
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = AuditEvent::new(crate::suite::at(1), "allow", "read");
+    first.tenant = "acme".into();
+    first.arg_keys = vec!["amount".into()];
+    first.arg_values = Some(serde_json::json!({"amount": 50000, "nested": [1.5, null]}));
+    let mut second = AuditEvent::new(crate::suite::at(2), "block", "pay");
+    second.tenant = "acme".into();
+    second.reason = "over <limit> & \"quoted\"".into();
+    let sealed = seal("acme", None, vec![first, second]);
+    write_v1(dir.path(), &sealed);
+
+    let stores = intentgate::adapters::sled::open(dir.path()).unwrap();
+    assert_eq!(stores.audit.range("acme", 1, 10).await.unwrap(), sealed);
+    let newest_first = stores.audit.query(&AuditQuery::default()).await.unwrap();
+    assert_eq!(newest_first, [sealed[1].clone(), sealed[0].clone()]);
+    let report = intentgate::app::admin::verify_chain(stores.audit.as_ref(), "acme", None, None)
+        .await
+        .unwrap();
+    assert!(report.ok && report.verified == 2, "{report:?}");
+    let head = stores.audit.head("acme").await.unwrap();
+    let third = seal(
+        "acme",
+        head.as_ref(),
+        vec![AuditEvent::new(crate::suite::at(3), "allow", "read")],
+    );
+    assert!(matches!(
+        stores.audit.append(&third).await.unwrap(),
+        AppendOutcome::Appended(_)
+    ));
+    drop(stores);
+
+    let db = sled::open(dir.path()).unwrap();
+    assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"2");
+    drop(db);
+    let reopened = intentgate::adapters::sled::open(dir.path()).unwrap();
+    assert_eq!(reopened.audit.range("acme", 1, 10).await.unwrap().len(), 3);
 }

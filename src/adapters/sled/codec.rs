@@ -45,6 +45,19 @@ pub(super) fn decode_compact<T: for<'de> Deserialize<'de>>(
     postcard::from_bytes(bytes).map_err(|e| corrupted(format!("{what}: {e}")))
 }
 
+/// Reads an audit record as schema version 1 wrote it: JSON, with `arg_values` as a
+/// JSON value rather than its text.
+pub(super) fn decode_v1_event(bytes: &[u8]) -> Result<EventRecord, StoreError> {
+    let mut fields: serde_json::Map<String, Value> = decode(bytes, "version 1 audit record")?;
+    let text = match fields.remove("arg_values") {
+        None | Some(Value::Null) => Value::Null,
+        Some(v) => Value::String(v.to_string()),
+    };
+    fields.insert("arg_values".into(), text);
+    serde_json::from_value(Value::Object(fields))
+        .map_err(|e| corrupted(format!("version 1 audit record: {e}")))
+}
+
 fn corrupted(message: String) -> StoreError {
     StoreError::Corrupted {
         backend: "sled",

@@ -47,6 +47,8 @@ pub enum SledOpenError {
     Open { path: String, source: sled::Error },
     #[error("sled database in {path} has schema version {found:?}; this build reads version 2")]
     Schema { path: String, found: String },
+    #[error("upgrade sled database in {path} from schema version 1: {source}")]
+    Upgrade { path: String, source: StoreError },
 }
 
 /// sled's page cache. Its default (1 GiB) lets one full export or verify of a large
@@ -66,16 +68,18 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         .cache_capacity(CACHE_BYTES)
         .open()
         .map_err(fail)?;
-    match db.get("schema_version").map_err(fail)? {
+    let from_v1 = match db.get("schema_version").map_err(fail)? {
         None => {
             db.insert("schema_version", SCHEMA_VERSION).map_err(fail)?;
+            false
         }
-        Some(v) if v.as_ref() == SCHEMA_VERSION => {}
+        Some(v) if v.as_ref() == SCHEMA_VERSION => false,
+        Some(v) if v.as_ref() == b"1" => true,
         Some(v) => {
             let found = String::from_utf8_lossy(&v).into_owned();
             return Err(SledOpenError::Schema { path, found });
         }
-    }
+    };
     let tree = |name: &str| db.open_tree(name);
     let inner = Arc::new(SledDb {
         audit: tree("audit").map_err(fail)?,
@@ -88,6 +92,12 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         active: tree("policy_active").map_err(fail)?,
         db,
     });
+    if from_v1 {
+        upgrade_from_v1(&inner).map_err(|source| SledOpenError::Upgrade {
+            path: path.clone(),
+            source,
+        })?;
+    }
     Ok(Stores {
         backend: BACKEND,
         audit: Arc::new(audit::SledAudit {
@@ -100,6 +110,21 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         policies: Arc::new(policy::SledPolicies(inner)),
         changes: None,
     })
+}
+
+/// Rewrites a version 1 directory as version 2, then marks it so; the mark is written
+/// last and flushed, so an interrupted upgrade runs again at the next start.
+fn upgrade_from_v1(db: &SledDb) -> StoreResult<()> {
+    let rewritten = audit::upgrade_from_v1(db)?;
+    db.db
+        .insert("schema_version", SCHEMA_VERSION)
+        .map_err(backend)?;
+    db.db.flush().map_err(backend)?;
+    tracing::info!(
+        rewritten,
+        "upgraded sled audit records from schema version 1 to 2"
+    );
+    Ok(())
 }
 
 /// Runs sled work on the blocking pool.

@@ -4,7 +4,7 @@ use crate::domain::audit::{ChainVerifier, ChainedEvent, VerifyReport};
 use crate::domain::time::Timestamp;
 use crate::ports::{AuditChainStore, StoreResult};
 
-const VERIFY_PAGE: u32 = 5000;
+const VERIFY_PAGE: u32 = 2000;
 
 /// Walks `chain` from its first record to the head it had when the walk began, so a
 /// busy chain gives a consistent verdict; the head is reported when nothing broke.

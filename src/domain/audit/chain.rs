@@ -126,6 +126,8 @@ pub struct ChainVerifier {
     skipped: u64,
     link: String,
     broken: Option<ChainBreak>,
+    /// The canonical JSON of the event being checked, reused from event to event.
+    canonical: String,
 }
 
 impl ChainVerifier {
@@ -154,7 +156,9 @@ impl ChainVerifier {
             let expected = self.link.clone();
             return self.break_at(rec, expected, BreakReason::PrevHashMismatch);
         }
-        let expected = chain_hash(&rec.prev_hash, &rec.event.canonical_json());
+        self.canonical.clear();
+        rec.event.write_canonical(&mut self.canonical);
+        let expected = chain_hash(&rec.prev_hash, &self.canonical);
         if expected != rec.hash {
             return self.break_at(rec, expected, BreakReason::HashMismatch);
         }

@@ -57,17 +57,30 @@ impl AuditEvent {
 
     /// The wire form (stdout line, query results, NDJSON export): includes `arg_values`.
     pub fn to_json(&self) -> String {
-        self.write(true)
+        let mut out = String::with_capacity(512);
+        self.write(&mut out, true);
+        out
+    }
+
+    /// Appends the wire form to `out`, which ends with the object's closing `}`.
+    pub fn write_json(&self, out: &mut String) {
+        self.write(out, true);
     }
 
     /// The hashed form: the wire form without `arg_values`.
     pub fn canonical_json(&self) -> String {
-        self.write(false)
+        let mut out = String::with_capacity(512);
+        self.write_canonical(&mut out);
+        out
     }
 
-    fn write(&self, with_values: bool) -> String {
-        let mut out = String::with_capacity(512);
-        let mut w = ObjectWriter::new(&mut out);
+    /// Appends the hashed form to `out` (a verifier reuses one buffer for a whole walk).
+    pub fn write_canonical(&self, out: &mut String) {
+        self.write(out, false);
+    }
+
+    fn write(&self, out: &mut String, with_values: bool) {
+        let mut w = ObjectWriter::new(out);
         w.str("ts", &self.ts.to_rfc3339_nano())
             .str("event", &self.event);
         w.str("schema_version", &self.schema_version)
@@ -94,6 +107,5 @@ impl AuditEvent {
         w.true_opt("requires_step_up", self.requires_step_up);
         w.str_opt("elevation_id", &self.elevation_id);
         w.finish();
-        out
     }
 }

@@ -104,14 +104,17 @@ fn needs_quotes(field: &str) -> bool {
         return false;
     }
     field == "\\."
-        || field.contains([',', '"', '\r', '\n'])
+        || field
+            .bytes()
+            .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
         || field.chars().next().is_some_and(char::is_whitespace)
 }
 
 /// One NDJSON line: the event's wire JSON plus `chain`, `seq`, `prev_hash`, `hash`.
 pub fn ndjson_line(out: &mut String, rec: &ChainedEvent) {
-    let json = rec.event.to_json();
-    out.push_str(json.strip_suffix('}').unwrap_or(&json));
+    rec.event.write_json(out);
+    // Reopen the event's object to append the chain position.
+    out.pop();
     out.push_str(",\"chain\":");
     write_str(out, &rec.chain);
     out.push_str(",\"seq\":");

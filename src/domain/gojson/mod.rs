@@ -21,6 +21,12 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Appends `s` as a Go-escaped JSON string literal, quotes included.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings (ids, hashes, tool names) need no escape: copy them in one go.
+    if !s.bytes().any(may_need_escape) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut run_start = 0;
     for (i, c) in s.char_indices() {
         let escape: Option<&str> = match c {
@@ -53,6 +59,13 @@ pub fn write_str(out: &mut String, s: &str) {
     }
     out.push_str(&s[run_start..]);
     out.push('"');
+}
+
+/// Whether a byte can start something Go escapes: a control character, `"`, `\`, an
+/// HTML character, or 0xE2, the lead byte of U+2028 and U+2029 (and of characters that
+/// need nothing, which the full walk then copies).
+fn may_need_escape(b: u8) -> bool {
+    b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2)
 }
 
 /// Appends raw bytes as a Go-escaped JSON string: each byte that is not part of valid
