@@ -44,10 +44,10 @@ pub trait Destination: Send + Sync + 'static {
 #[derive(Default)]
 struct Counters {
     flushed: u64,
-    /// Overflow drops plus events of failed flushes.
+    /// Events that did not fit in the buffer: the reference's `dropped_count`. Events
+    /// of failed flushes are lost too, but reported as `last_error` and counted in the
+    /// `failed` metric, as the reference keeps them apart.
     dropped: u64,
-    /// Overflow drops alone, for the rate-limited warning.
-    overflowed: u64,
     last_flush: Option<Timestamp>,
     last_error: String,
 }
@@ -70,8 +70,7 @@ impl Shared {
         let overflowed = {
             let mut counters = self.counters();
             counters.dropped += 1;
-            counters.overflowed += 1;
-            counters.overflowed
+            counters.dropped
         };
         count(self.name, "dropped", 1);
         if overflowed == 1 || overflowed.is_multiple_of(DROP_LOG_EVERY) {
@@ -98,7 +97,6 @@ impl Shared {
             Err(err) => {
                 tracing::warn!(sink = self.name, events, error = %err, "siem: flush failed; batch dropped");
                 let mut counters = self.counters();
-                counters.dropped += events;
                 counters.last_error = err.to_string();
                 drop(counters);
                 count(self.name, "failed", events);

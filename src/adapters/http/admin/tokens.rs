@@ -144,15 +144,15 @@ impl TokensApi {
             return Err(ApiError::Unauthorized.into());
         }
         let live = gateway.audit.sink_status();
-        let mut integrations: Vec<IntegrationStatus> = ["splunk", "datadog", "sentinel"]
+        // Always exactly these three, as the reference: a configured webhook is not
+        // listed (clients may rely on the fixed list); its losses are metrics.
+        let integrations: Vec<IntegrationStatus> = ["splunk", "datadog", "sentinel"]
             .into_iter()
             .map(|name| match live.iter().find(|s| s.name == name) {
                 Some(s) => integration(s),
                 None => unconfigured(name),
             })
             .collect();
-        // Not in the reference's list; shown when configured so its losses are visible.
-        integrations.extend(live.iter().filter(|s| s.name == "webhook").map(integration));
         Ok(GoJson::new(&IntegrationsResponse { integrations }))
     }
 }
