@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use intentgate::adapters::http;
+use intentgate::adapters::{http, telemetry};
 use intentgate::bootstrap;
 use intentgate::config::Config;
 
@@ -37,7 +37,14 @@ async fn main() -> ExitCode {
         println!("{}", http::api::document(http::VERSION));
         return ExitCode::SUCCESS;
     }
-    init_logging();
+    let telemetry = telemetry::init();
+    let code = run(cli).await;
+    // The exporter blocks while it flushes: off the async workers.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    code
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -89,21 +96,6 @@ async fn migrate(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let applied = intentgate::adapters::postgres::migrate(url).await?;
     println!("database is at migration {applied} of {applied}");
     Ok(())
-}
-
-/// Logs go to stderr (stdout carries audit lines); `INTENTGATE_LOG_FORMAT=json` for
-/// JSON, `RUST_LOG` for the filter.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("INTENTGATE_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
 }
 
 async fn shutdown_signal() {

@@ -10,6 +10,7 @@ pub mod postgres;
 pub mod rego;
 pub mod siem;
 pub mod sled;
+pub mod telemetry;
 pub mod webhook;
 
 use crate::config::StoreConfig;

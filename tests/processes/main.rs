@@ -371,3 +371,24 @@ async fn an_approval_decided_elsewhere_releases_the_call_waiting_on_this_replica
         "released within a second"
     );
 }
+
+/// Without the `otel` feature, an OTLP endpoint in the environment is not silently
+/// ignored: the gateway says how to get export.
+#[cfg(not(feature = "otel"))]
+#[test]
+fn an_otlp_endpoint_without_the_otel_feature_is_reported() {
+    let out = Command::new(env!("CARGO_BIN_EXE_intentgate"))
+        .arg("check-config")
+        .env_clear()
+        .env("INTENTGATE_STORE", "memory")
+        .env("INTENTGATE_MASTER_KEY", KEY_B64)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT is set") && stderr.contains("--features otel"),
+        "{stderr}"
+    );
+}

@@ -91,6 +91,7 @@ async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
         intent = tracing::field::Empty,
         policy = tracing::field::Empty,
         budget = tracing::field::Empty,
+        status = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
     let result = next
@@ -103,6 +104,7 @@ async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
         Err(e) => e.status().as_u16(),
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.record("status", status);
     span.in_scope(|| tracing::debug!(status, latency_ms, "request"));
     result
 }
