@@ -17,8 +17,12 @@ pub struct SinkStatus {
     pub last_flush: Option<Timestamp>,
     /// Events delivered.
     pub total_events: u64,
-    /// Events lost: buffer overflow or failed delivery.
+    /// Events lost. SIEM sinks: buffer overflows (the reference's meaning; failed flushes
+    /// show as `last_error`). Webhook: overflows plus failed deliveries, as the
+    /// reference's webhook status counts them.
     pub dropped_count: u64,
+    /// Events accepted but not yet delivered or given up on: queued or in flight.
+    pub undelivered: u64,
     /// Cleared by the next success.
     pub last_error: String,
 }

@@ -242,9 +242,17 @@ async fn s73_a_full_buffer_drops_and_counts_and_shutdown_drains() {
     for _ in 0..10 {
         sink.offer(&deny_event());
     }
+    let queued = sink.status();
+    assert_eq!(
+        queued.undelivered + queued.dropped_count + queued.total_events,
+        10,
+        "{queued:?}"
+    );
+    assert!(queued.undelivered > 0, "{queued:?}");
     sink.shutdown().await;
     let status = sink.status();
     assert!(status.dropped_count > 0);
+    assert_eq!(status.undelivered, 0, "drained");
     assert_eq!(status.total_events + status.dropped_count, 10);
     assert_eq!(
         slow.requests().len() as u64,

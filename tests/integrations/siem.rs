@@ -144,6 +144,7 @@ async fn splunk_posts_hec_envelopes_with_its_token_and_index() {
             last_flush: status.last_flush,
             total_events: 2,
             dropped_count: 0,
+            undelivered: 0,
             last_error: String::new(),
         }
     );
@@ -503,10 +504,18 @@ async fn overflow_drops_and_counts_events() {
         sink.offer(&e);
     }
 
-    assert_eq!(sink.status().dropped_count, 48);
+    let status = sink.status();
+    assert_eq!((status.dropped_count, status.undelivered), (48, 2));
     sink.shutdown().await;
     let status = sink.status();
-    assert_eq!((status.total_events, status.dropped_count), (2, 48));
+    assert_eq!(
+        (
+            status.total_events,
+            status.dropped_count,
+            status.undelivered
+        ),
+        (2, 48, 0)
+    );
     let seen = hec.requests();
     assert_eq!(seen.len(), 2);
     assert_eq!(hec_tools(&seen[0].body), vec!["tool_0".to_owned()]);
@@ -523,6 +532,7 @@ async fn shutdown_flushes_pending_events() {
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(hec.requests().is_empty());
+    assert_eq!(sink.status().undelivered, 3, "held until shutdown");
     sink.shutdown().await;
 
     let seen = hec.requests();

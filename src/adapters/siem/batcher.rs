@@ -43,7 +43,11 @@ pub trait Destination: Send + Sync + 'static {
 /// What the integrations endpoint reports, updated by the handle and the worker.
 #[derive(Default)]
 struct Counters {
+    /// Events taken into the buffer; each ends flushed or in a failed flush.
+    accepted: u64,
     flushed: u64,
+    /// Events of failed flushes.
+    failed: u64,
     /// Events that did not fit in the buffer: the reference's `dropped_count`. Events
     /// of failed flushes are lost too, but reported as `last_error` and counted in the
     /// `failed` metric, as the reference keeps them apart.
@@ -97,6 +101,7 @@ impl Shared {
             Err(err) => {
                 tracing::warn!(sink = self.name, events, error = %err, "siem: flush failed; batch dropped");
                 let mut counters = self.counters();
+                counters.failed += events;
                 counters.last_error = err.to_string();
                 drop(counters);
                 count(self.name, "failed", events);
@@ -160,7 +165,9 @@ impl EventSink for BatchingSink {
         let slot = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(sender) = slot.as_ref() else { return };
         // `Closed` only happens if the worker died; the event is lost either way.
-        if sender.try_send(event.clone()).is_err() {
+        if sender.try_send(event.clone()).is_ok() {
+            self.shared.counters().accepted += 1;
+        } else {
             drop(slot);
             self.shared.overflow();
         }
@@ -174,6 +181,9 @@ impl EventSink for BatchingSink {
             last_flush: counters.last_flush,
             total_events: counters.flushed,
             dropped_count: counters.dropped,
+            undelivered: counters
+                .accepted
+                .saturating_sub(counters.flushed + counters.failed),
             last_error: counters.last_error.clone(),
         }
     }

@@ -74,6 +74,8 @@ struct Job {
 
 #[derive(Default)]
 struct Counters {
+    /// Jobs queued; each ends delivered or failed.
+    accepted: AtomicU64,
     delivered: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
@@ -173,7 +175,9 @@ impl EventSink for WebhookSink {
                 msg_id: new_msg_id(),
                 payload,
             };
-            if tx.try_send(job).is_err() {
+            if tx.try_send(job).is_ok() {
+                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            } else {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 metrics::webhook("dropped", None);
                 tracing::warn!("webhook: buffer full; dropped event");
@@ -192,6 +196,9 @@ impl EventSink for WebhookSink {
                 .unwrap_or_else(PoisonError::into_inner),
             total_events: c.delivered.load(Ordering::Relaxed),
             dropped_count: c.failed.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed),
+            undelivered: c.accepted.load(Ordering::Relaxed).saturating_sub(
+                c.delivered.load(Ordering::Relaxed) + c.failed.load(Ordering::Relaxed),
+            ),
             last_error: c
                 .last_error
                 .lock()
