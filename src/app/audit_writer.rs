@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
@@ -107,20 +108,32 @@ impl AuditWriter {
         });
         // Either a running round picks our event up (and we never queue for the lock),
         // or the writer is idle and we start a round that commits everything queued,
-        // ours included. The round is a task of its own: if this request goes away
-        // mid-append (a client disconnect drops its future), the batch, other callers'
-        // events too, still commits, is acknowledged and reaches the sinks.
+        // ours included.
         let dropped = |_| AuditFailure("audit writer dropped the event".into());
         tokio::select! {
             biased;
             committed = &mut done => return committed.map_err(dropped)?,
             idle = self.committer.lock() => {
                 drop(idle);
-                let writer = Arc::clone(self);
-                let _ = tokio::spawn(async move { writer.commit_round().await }).await;
+                self.run_round().await;
             }
         }
         done.await.map_err(dropped)?
+    }
+
+    /// Runs a commit round here when it completes without waiting (the memory store);
+    /// the moment it has to wait, it becomes a task of its own, so a request that goes
+    /// away mid-append (a client disconnect drops its future) cannot abandon the batch:
+    /// other callers' events too still commit, are acknowledged and reach the sinks.
+    /// Spawning every round instead cost a wake-up of another worker per call.
+    async fn run_round(self: &Arc<Self>) {
+        let writer = Arc::clone(self);
+        let mut round = Box::pin(async move { writer.commit_round().await });
+        let first = std::future::poll_fn(|cx| Poll::Ready(round.as_mut().poll(cx))).await;
+        if first.is_pending() {
+            // Nothing can cancel us between that poll and this spawn: no await between.
+            let _ = tokio::spawn(round).await;
+        }
     }
 
     fn enqueue_async(&self, event: AuditEvent) {

@@ -213,3 +213,51 @@ async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
         "every event is either stored or counted as dropped"
     );
 }
+
+/// A caller that goes away while its commit round waits on the store (a client
+/// disconnect drops the request's future) does not abandon the batch: its event is
+/// still committed, and the next caller's round follows on the same chain.
+#[tokio::test]
+async fn a_commit_round_survives_its_caller_going_away() {
+    let store = Arc::new(SlowAudit(Default::default()));
+    let (writer, _task) = AuditWriter::spawn(
+        store.clone(),
+        AuditTarget::None,
+        AuditDurability::Sync,
+        16,
+        Vec::new(),
+    );
+    let event = |i: i64| {
+        let mut e = intentgate::domain::audit::AuditEvent::new(
+            intentgate::domain::time::Timestamp::from_unix_seconds(i),
+            "allow",
+            "t",
+        );
+        e.tenant = "acme".into();
+        e
+    };
+    let leader = tokio::spawn({
+        let writer = Arc::clone(&writer);
+        async move { writer.record(event(1)).await }
+    });
+    for _ in 0..5 {
+        tokio::task::yield_now().await; // the leader's round now waits in append
+    }
+    let follower = tokio::spawn({
+        let writer = Arc::clone(&writer);
+        async move { writer.record(event(2)).await }
+    });
+    tokio::task::yield_now().await;
+    leader.abort();
+    follower.await.unwrap().unwrap();
+    let stored = store.range("acme", 1, 10).await.unwrap();
+    let seconds: Vec<i64> = stored
+        .iter()
+        .map(|r| r.event.ts.unix_nanos() / 1_000_000_000)
+        .collect();
+    assert_eq!(
+        seconds,
+        [1, 2],
+        "the gone caller's event is committed first"
+    );
+}
