@@ -155,11 +155,14 @@ impl AuditWriter {
         self.commit_round().await;
         let sinks = futures_util::future::join_all(self.sinks.iter().map(|s| s.shutdown()));
         if tokio::time::timeout(SINK_GRACE, sinks).await.is_err() {
+            tracing::warn!(
+                grace_seconds = SINK_GRACE.as_secs(),
+                "outbound sinks did not finish delivering within the shutdown grace"
+            );
             for status in self.sink_status().iter().filter(|s| s.undelivered > 0) {
                 tracing::warn!(
                     sink = status.name,
                     undelivered = status.undelivered,
-                    grace_seconds = SINK_GRACE.as_secs(),
                     "outbound sink still held events at the end of the shutdown grace; they are lost"
                 );
             }

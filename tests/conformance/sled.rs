@@ -65,10 +65,11 @@ fn v1_time_key(r: &ChainedEvent) -> Vec<u8> {
     [&ts.to_be_bytes()[..], &seq_key(&r.chain, r.seq)].concat()
 }
 
-/// Writes `records` (one chain) the way version 1 did.
-fn write_v1(dir: &std::path::Path, records: &[ChainedEvent]) {
+/// Writes `records` (one chain) the way version 1 did, marked `mark`, with the time
+/// index or without it (as an interrupted upgrade leaves it).
+fn write_v1(dir: &std::path::Path, records: &[ChainedEvent], mark: &str, index: bool) {
     let db = sled::open(dir).unwrap();
-    db.insert("schema_version", "1").unwrap();
+    db.insert("schema_version", mark).unwrap();
     let (audit, by_time) = (
         db.open_tree("audit").unwrap(),
         db.open_tree("audit_by_time").unwrap(),
@@ -77,9 +78,11 @@ fn write_v1(dir: &std::path::Path, records: &[ChainedEvent]) {
         audit
             .insert(seq_key(&r.chain, r.seq), v1_record(r))
             .unwrap();
-        by_time
-            .insert(v1_time_key(r), seq_key(&r.chain, r.seq))
-            .unwrap();
+        if index {
+            by_time
+                .insert(v1_time_key(r), seq_key(&r.chain, r.seq))
+                .unwrap();
+        }
     }
     let head = records.last().unwrap();
     let head_json =
@@ -108,7 +111,7 @@ async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     second.tenant = "acme".into();
     second.reason = "over <limit> & \"quoted\"".into();
     let sealed = seal("acme", None, vec![first, second]);
-    write_v1(dir.path(), &sealed);
+    write_v1(dir.path(), &sealed, "1", true);
 
     let stores = intentgate::adapters::sled::open(dir.path()).unwrap();
     assert_eq!(stores.audit.range("acme", 1, 10).await.unwrap(), sealed);
@@ -135,4 +138,24 @@ async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     drop(db);
     let reopened = intentgate::adapters::sled::open(dir.path()).unwrap();
     assert_eq!(reopened.audit.range("acme", 1, 10).await.unwrap().len(), 3);
+}
+
+/// An upgrade cut short (marked as under way, index cleared) runs again at the next
+/// open and rebuilds the index.
+#[tokio::test]
+async fn an_interrupted_upgrade_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = (1..=3)
+        .map(|i| {
+            let mut e = AuditEvent::new(crate::suite::at(i), "allow", "read");
+            e.tenant = "acme".into();
+            e
+        })
+        .collect();
+    let sealed = seal("acme", None, events);
+    write_v1(dir.path(), &sealed, "1-upgrading-to-2", false);
+    let stores = intentgate::adapters::sled::open(dir.path()).unwrap();
+    let newest_first = stores.audit.query(&AuditQuery::default()).await.unwrap();
+    let seqs: Vec<u64> = newest_first.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [3, 2, 1]);
 }

@@ -73,6 +73,7 @@ impl Shared {
     fn overflow(&self) {
         let overflowed = {
             let mut counters = self.counters();
+            counters.accepted -= 1;
             counters.dropped += 1;
             counters.dropped
         };
@@ -165,9 +166,10 @@ impl EventSink for BatchingSink {
         let slot = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(sender) = slot.as_ref() else { return };
         // `Closed` only happens if the worker died; the event is lost either way.
-        if sender.try_send(event.clone()).is_ok() {
-            self.shared.counters().accepted += 1;
-        } else {
+        // Counted before the send, so the worker can never settle an event that
+        // `undelivered` has not seen yet; taken back if it did not fit.
+        self.shared.counters().accepted += 1;
+        if sender.try_send(event.clone()).is_err() {
             drop(slot);
             self.shared.overflow();
         }

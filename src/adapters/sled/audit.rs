@@ -55,23 +55,27 @@ fn time_key(r: &ChainedEvent) -> Vec<u8> {
     complement(time_order_key(r.event.ts, &r.chain, r.seq))
 }
 
-/// The query's window as index bounds, both exclusive. In time order the records lie
-/// in `[from ++ 0x00, min(to ++ 0xff, cursor))`: a chain name never starts with 0x00 or
-/// 0xff, so neither bound is a prefix of a record key and complementing reverses them.
+/// The query's window as bounds on the complemented index, newest first. The time part
+/// of a key is fixed-width, so both window ends are bounds on that prefix alone and hold
+/// whatever bytes the chain name has: keys at `to` start with `!to` (inclusive start),
+/// keys at `from` sort before `!(from - 1ns)` (exclusive end). A cursor is a whole key,
+/// and the walk resumes just past it when it lies inside the window.
 fn index_bounds(query: &AuditQuery) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
-    let from = query.from.unwrap_or(Timestamp::from_unix_nanos(i64::MIN));
-    let to = query.to.unwrap_or(Timestamp::from_unix_nanos(i64::MAX));
-    let mut oldest = time_bytes(from).to_vec();
-    oldest.push(0x00);
-    let mut newest = time_bytes(to).to_vec();
-    newest.push(0xff);
-    if let Some(c) = &query.after {
-        newest = newest.min(time_order_key(c.ts, &c.chain, c.seq));
-    }
-    (
-        Bound::Excluded(complement(newest)),
-        Bound::Excluded(complement(oldest)),
-    )
+    let newest = |ts: Timestamp| Bound::Included(complement(time_bytes(ts).to_vec()));
+    let start = match (&query.after, query.to) {
+        (Some(c), to) if to.is_none_or(|to| c.ts <= to) => {
+            Bound::Excluded(complement(time_order_key(c.ts, &c.chain, c.seq)))
+        }
+        (_, Some(to)) => newest(to),
+        (_, None) => Bound::Unbounded,
+    };
+    let end = match query.from.map(Timestamp::unix_nanos) {
+        Some(from) if from > i64::MIN => Bound::Excluded(complement(
+            time_bytes(Timestamp::from_unix_nanos(from - 1)).to_vec(),
+        )),
+        _ => Bound::Unbounded,
+    };
+    (start, end)
 }
 
 /// Upgrades schema version 1 in place: records from JSON to postcard, and the time

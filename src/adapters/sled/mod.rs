@@ -74,7 +74,7 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
             false
         }
         Some(v) if v.as_ref() == SCHEMA_VERSION => false,
-        Some(v) if v.as_ref() == b"1" => true,
+        Some(v) if [&b"1"[..], UPGRADING_FROM_V1].contains(&v.as_ref()) => true,
         Some(v) => {
             let found = String::from_utf8_lossy(&v).into_owned();
             return Err(SledOpenError::Schema { path, found });
@@ -112,9 +112,18 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
     })
 }
 
-/// Rewrites a version 1 directory as version 2, then marks it so; the mark is written
-/// last and flushed, so an interrupted upgrade runs again at the next start.
+/// The mark of an upgrade under way: no build reads it as a finished layout, so an
+/// older binary started on a half-upgraded directory refuses it instead of reading it.
+const UPGRADING_FROM_V1: &[u8] = b"1-upgrading-to-2";
+
+/// Rewrites a version 1 directory as version 2. The directory is marked as being
+/// upgraded first and as version 2 last, each mark flushed, so an interrupted upgrade
+/// runs again at the next start of this build.
 fn upgrade_from_v1(db: &SledDb) -> StoreResult<()> {
+    db.db
+        .insert("schema_version", UPGRADING_FROM_V1)
+        .map_err(backend)?;
+    db.db.flush().map_err(backend)?;
     let rewritten = audit::upgrade_from_v1(db)?;
     db.db
         .insert("schema_version", SCHEMA_VERSION)

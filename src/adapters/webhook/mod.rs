@@ -175,9 +175,11 @@ impl EventSink for WebhookSink {
                 msg_id: new_msg_id(),
                 payload,
             };
-            if tx.try_send(job).is_ok() {
-                self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-            } else {
+            // Counted before the send, so the worker can never settle a job that
+            // `undelivered` has not seen yet; taken back if it did not fit.
+            self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            if tx.try_send(job).is_err() {
+                self.counters.accepted.fetch_sub(1, Ordering::Relaxed);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 metrics::webhook("dropped", None);
                 tracing::warn!("webhook: buffer full; dropped event");
