@@ -179,25 +179,33 @@ impl AuditChainStore for SlowAudit {
     }
 }
 
-#[tokio::test]
-async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
+/// A writer over a [`SlowAudit`] store, without sinks.
+fn slow_writer(durability: AuditDurability, capacity: usize) -> (Arc<SlowAudit>, Arc<AuditWriter>) {
     let store = Arc::new(SlowAudit(Default::default()));
     let (writer, _task) = AuditWriter::spawn(
         store.clone(),
         AuditTarget::None,
-        AuditDurability::Async,
-        2,
+        durability,
+        capacity,
         Vec::new(),
     );
-    let event = |i: i64| {
-        let mut e = intentgate::domain::audit::AuditEvent::new(
-            intentgate::domain::time::Timestamp::from_unix_seconds(i),
-            "allow",
-            "t",
-        );
-        e.tenant = "acme".into();
-        e
-    };
+    (store, writer)
+}
+
+/// An `allow` event of tenant `acme` at `secs` after the epoch.
+fn event(secs: i64) -> intentgate::domain::audit::AuditEvent {
+    let mut e = intentgate::domain::audit::AuditEvent::new(
+        intentgate::domain::time::Timestamp::from_unix_seconds(secs),
+        "allow",
+        "t",
+    );
+    e.tenant = "acme".into();
+    e
+}
+
+#[tokio::test]
+async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
+    let (store, writer) = slow_writer(AuditDurability::Async, 2);
     for i in 0..10 {
         writer.record(event(i)).await.unwrap();
     }
@@ -219,23 +227,7 @@ async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
 /// still committed, and the next caller's round follows on the same chain.
 #[tokio::test]
 async fn a_commit_round_survives_its_caller_going_away() {
-    let store = Arc::new(SlowAudit(Default::default()));
-    let (writer, _task) = AuditWriter::spawn(
-        store.clone(),
-        AuditTarget::None,
-        AuditDurability::Sync,
-        16,
-        Vec::new(),
-    );
-    let event = |i: i64| {
-        let mut e = intentgate::domain::audit::AuditEvent::new(
-            intentgate::domain::time::Timestamp::from_unix_seconds(i),
-            "allow",
-            "t",
-        );
-        e.tenant = "acme".into();
-        e
-    };
+    let (store, writer) = slow_writer(AuditDurability::Sync, 16);
     let leader = tokio::spawn({
         let writer = Arc::clone(&writer);
         async move { writer.record(event(1)).await }
