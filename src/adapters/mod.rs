@@ -11,6 +11,7 @@ pub mod rego;
 pub mod siem;
 pub mod sled;
 pub mod telemetry;
+pub mod urlencode;
 pub mod webhook;
 
 use crate::config::StoreConfig;

@@ -24,8 +24,9 @@ async fn read_capped(
     Ok(Some(body))
 }
 
-/// An error with its causes, like Go prints wrapped errors.
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error with its causes, like Go prints wrapped errors
+/// (`error sending request: connection refused`).
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -1,6 +1,8 @@
 //! How one HTTP exchange with a SIEM becomes a delivery outcome, shared by every
 //! destination so they classify failures alike (reference `httpFlusher`).
 
+use crate::adapters::http_client::error_chain;
+
 /// Most bytes of an error answer's body kept in the error (and so in `last_error`).
 pub const ERROR_BODY_LIMIT: usize = 256;
 
@@ -81,21 +83,6 @@ async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
         }
     }
     body
-}
-
-/// An error with its causes (`error sending request: connection refused`).
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

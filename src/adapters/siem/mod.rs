@@ -11,7 +11,6 @@ mod delivery;
 mod sentinel;
 mod settings;
 mod splunk;
-mod urlencode;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use super::SentinelSettings;
 use super::batcher::Destination;
 use super::delivery::{self, DeliveryError};
-use super::urlencode;
+use crate::adapters::urlencode;
 use crate::config::Secret;
 use crate::domain::audit::AuditEvent;
 use crate::domain::time::Timestamp;

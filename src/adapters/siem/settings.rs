@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::urlencode::path_escape;
+use crate::adapters::urlencode::path_escape;
 use crate::config::Secret;
 
 pub const SPLUNK_URL: &str = "INTENTGATE_SIEM_SPLUNK_URL";

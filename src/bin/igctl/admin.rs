@@ -3,9 +3,9 @@
 //! `gateway returned HTTP <code>: <body>`, as the reference's `igctl revoke`.
 
 use std::error::Error as _;
-use std::fmt::Write as _;
 
 use clap::Args;
+use intentgate::adapters::urlencode::percent_encode;
 use reqwest::{Method, Response};
 
 /// Where the gateway is and how to authenticate; shared by every admin command.
@@ -311,33 +311,9 @@ impl QueryString {
     }
 }
 
-/// RFC 3986 percent-encoding of everything but the unreserved characters, so the
-/// result is safe in a query value and in a path segment.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_encoding_keeps_only_unreserved_characters() {
-        assert_eq!(percent_encode("a-Z_0.~"), "a-Z_0.~");
-        assert_eq!(
-            percent_encode("2026-05-12T10:00:00+02:00"),
-            "2026-05-12T10%3A00%3A00%2B02%3A00"
-        );
-        assert_eq!(percent_encode("a b&c/é"), "a%20b%26c%2F%C3%A9");
-    }
 
     #[test]
     fn query_strings_skip_absent_parameters() {

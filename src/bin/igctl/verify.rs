@@ -13,9 +13,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use indicatif::ProgressBar;
+use intentgate::adapters::http::admin::VerifyResponse;
 use intentgate::domain::audit::export::parse_ndjson_line;
 use intentgate::domain::audit::{ChainVerifier, ChainedEvent, VerifyReport};
-use serde::Serialize;
 
 use crate::Done;
 use crate::progress::bytes_bar;
@@ -91,46 +91,8 @@ fn verify_chain(records: &mut [ChainedEvent]) -> VerifyReport {
     verifier.finish(records.last().map(ChainedEvent::head))
 }
 
-/// The endpoint's verdict, field for field; absent fields are left out.
-#[derive(Serialize)]
-struct Verdict<'a> {
-    ok: bool,
-    tenant: &'a str,
-    verified: u64,
-    skipped: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    head_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    head_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    broken_at: Option<Broken>,
-}
-
-#[derive(Serialize)]
-struct Broken {
-    /// The broken record's `seq`.
-    id: u64,
-    ts: String,
-    stored_hash: String,
-    expected_hash: String,
-    reason: &'static str,
-}
-
+/// The endpoint's verdict, field for field: the very type it answers with.
 fn verdict_json(chain: &str, r: VerifyReport) -> Result<String, String> {
-    let verdict = Verdict {
-        ok: r.ok,
-        tenant: chain,
-        verified: r.verified,
-        skipped: r.skipped,
-        head_at: r.head.as_ref().map(|h| h.ts.to_rfc3339_nano()),
-        head_id: r.head.as_ref().map(|h| h.seq),
-        broken_at: r.broken_at.map(|b| Broken {
-            id: b.seq,
-            ts: b.ts.to_rfc3339_nano(),
-            stored_hash: b.stored_hash,
-            expected_hash: b.expected_hash,
-            reason: b.reason.as_str(),
-        }),
-    };
-    serde_json::to_string(&verdict).map_err(|e| e.to_string())
+    serde_json::to_string(&VerifyResponse::from_report(chain.to_owned(), r))
+        .map_err(|e| e.to_string())
 }

@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
 use super::auth::AdminAuth;
-use super::dto::{AuditPage, ChainBreakDto, VerifyResponse};
+use super::dto::{AuditPage, VerifyResponse};
 use super::errors::{ApiError, api_errors};
 use super::export::{ExportFormat, ExportResponse, export};
 use super::params::{page, query_tenant, time_param};
@@ -17,7 +17,7 @@ use crate::adapters::http::raw::Raw;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::{Caller, verify_chain};
-use crate::domain::audit::{AuditQuery, TenantScope, VerifyReport, chain_key};
+use crate::domain::audit::{AuditQuery, TenantScope, chain_key};
 
 api_errors!(
     /// Errors of the audit routes.
@@ -105,7 +105,7 @@ impl AuditApi {
         let report = verify_chain(gateway.stores.audit.as_ref(), chain_key(&tenant), from, to)
             .await
             .map_err(|e| ApiError::Unavailable(format!("verify error: {e}")))?;
-        Ok(GoJson::new(&verify_response(tenant, report)))
+        Ok(GoJson::new(&VerifyResponse::from_report(tenant, report)))
     }
 
     /// Streams matching events as CSV (default) or NDJSON (`format=json`), newest
@@ -180,23 +180,5 @@ impl Filters {
             limit: 0,
             offset: 0,
         })
-    }
-}
-
-fn verify_response(tenant: String, r: VerifyReport) -> VerifyResponse {
-    VerifyResponse {
-        ok: r.ok,
-        tenant,
-        verified: r.verified,
-        skipped: r.skipped,
-        head_at: r.head.as_ref().map(|h| h.ts.to_rfc3339_nano()),
-        head_id: r.head.as_ref().map(|h| h.seq),
-        broken_at: r.broken_at.map(|b| ChainBreakDto {
-            id: b.seq,
-            ts: b.ts.to_rfc3339_nano(),
-            stored_hash: b.stored_hash,
-            expected_hash: b.expected_hash,
-            reason: b.reason.as_str().to_owned(),
-        }),
     }
 }

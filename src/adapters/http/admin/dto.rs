@@ -247,6 +247,28 @@ pub struct VerifyResponse {
     pub broken_at: Option<ChainBreakDto>,
 }
 
+impl VerifyResponse {
+    /// The verdict on `tenant`'s chain, as the endpoint (and `igctl audit verify-file`)
+    /// prints it.
+    pub fn from_report(tenant: String, r: crate::domain::audit::VerifyReport) -> Self {
+        Self {
+            ok: r.ok,
+            tenant,
+            verified: r.verified,
+            skipped: r.skipped,
+            head_at: r.head.as_ref().map(|h| h.ts.to_rfc3339_nano()),
+            head_id: r.head.as_ref().map(|h| h.seq),
+            broken_at: r.broken_at.map(|b| ChainBreakDto {
+                id: b.seq,
+                ts: b.ts.to_rfc3339_nano(),
+                stored_hash: b.stored_hash,
+                expected_hash: b.expected_hash,
+                reason: b.reason.as_str().to_owned(),
+            }),
+        }
+    }
+}
+
 #[derive(Object, Serialize)]
 pub struct ApprovalsPage {
     pub approvals: Vec<ApprovalJson>,

@@ -14,6 +14,7 @@ mod tokens;
 
 pub use approvals::ApprovalsApi;
 pub use audit::AuditApi;
+pub use dto::VerifyResponse;
 pub use errors::{ApiError, ERROR_CODE_HEADER};
 pub use policies::PoliciesApi;
 pub use tokens::TokensApi;

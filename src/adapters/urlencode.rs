@@ -1,5 +1,6 @@
-//! Percent-encoding as Go's `net/url` does it, for the Sentinel token form and URL path
-//! segments (reqwest is built without its `form` feature).
+//! Percent-encoding as Go's `net/url` does it, for the Sentinel token form, URL path
+//! segments and igctl's query strings (reqwest is built without its `form` feature, and
+//! the `url` crate's form encoding escapes `~`, which Go keeps).
 
 use std::fmt::Write as _;
 
@@ -23,6 +24,12 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
         .map(|(key, value)| format!("{}={}", query_escape(key), query_escape(value)))
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// RFC 3986: everything but the unreserved characters is `%XX`, so the result is safe
+/// in a query value and in a path segment alike.
+pub fn percent_encode(text: &str) -> String {
+    escape(text, |_| false, "", |_| false)
 }
 
 fn escape(
@@ -61,6 +68,16 @@ mod tests {
     fn path_escape_matches_go() {
         assert_eq!(path_escape("Custom-IG_CL"), "Custom-IG_CL");
         assert_eq!(path_escape("a b/c?d;e,f$g@h"), "a%20b%2Fc%3Fd%3Be%2Cf$g@h");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(percent_encode("a-Z_0.~"), "a-Z_0.~");
+        assert_eq!(
+            percent_encode("2026-05-12T10:00:00+02:00"),
+            "2026-05-12T10%3A00%3A00%2B02%3A00"
+        );
+        assert_eq!(percent_encode("a b&c/é"), "a%20b%26c%2F%C3%A9");
     }
 
     #[test]
