@@ -2,19 +2,19 @@
 //! servers, for black-box tests.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use intentgate::app::Gateway;
 use intentgate::bootstrap;
 use intentgate::config::Config;
 use intentgate::domain::audit::{ChainedEvent, chain_key};
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::web::Data;
-use poem::{EndpointExt, Request, Response, Route, handler};
+use poem::listener::Acceptor;
 use serde_json::Value;
 use tokio::sync::oneshot;
+
+#[path = "../common/fake.rs"]
+mod fake;
+pub use fake::{FakeServer, Reply, Seen};
 
 /// The master key of the reference vectors.
 pub const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
@@ -144,103 +144,6 @@ impl TestGateway {
 
 pub fn tool_call(name: &str, args: Value) -> Value {
     serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":args}})
-}
-
-/// What a fake server answers: status, body, delay.
-#[derive(Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub body: String,
-    pub delay: Duration,
-}
-
-impl Reply {
-    pub fn json(body: &str) -> Self {
-        Self {
-            status: 200,
-            body: body.to_owned(),
-            delay: Duration::ZERO,
-        }
-    }
-}
-
-/// One request a fake server received.
-#[derive(Clone, Debug)]
-pub struct Seen {
-    pub path: String,
-    pub headers: HashMap<String, String>,
-    pub body: String,
-}
-
-type Script = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
-
-/// A scriptable HTTP server on a loopback port.
-pub struct FakeServer {
-    pub url: String,
-    pub seen: Arc<Mutex<Vec<Seen>>>,
-    _stop: oneshot::Sender<()>,
-}
-
-#[handler]
-async fn fake(
-    req: &Request,
-    body: String,
-    state: Data<&(Script, Arc<Mutex<Vec<Seen>>>)>,
-) -> Response {
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                v.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let seen = Seen {
-        path: req.uri().path().to_owned(),
-        headers,
-        body,
-    };
-    let reply = (state.0.0)(&seen);
-    state.0.1.lock().unwrap().push(seen);
-    tokio::time::sleep(reply.delay).await;
-    Response::builder()
-        .status(poem::http::StatusCode::from_u16(reply.status).unwrap())
-        .content_type("application/json")
-        .body(reply.body)
-}
-
-impl FakeServer {
-    pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
-        let addr: SocketAddr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let state: (Script, Arc<Mutex<Vec<Seen>>>) = (Arc::new(script), Arc::clone(&seen));
-        let app = Route::new().at("/*path", fake).at("/", fake).data(state);
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(
-            poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-                app,
-                async move {
-                    let _ = stopped.await;
-                },
-                Some(Duration::from_secs(1)),
-            ),
-        );
-        Self {
-            url: format!("http://{addr}"),
-            seen,
-            _stop: stop,
-        }
-    }
-
-    pub fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
 }
 
 /// Mints a token under the vector key.

@@ -3,5 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
 
+#[path = "../common/fake.rs"]
 mod fake;
 mod siem;

@@ -1,5 +1,8 @@
-//! A scriptable HTTP receiver on a loopback port that records every request (the
-//! `FakeServer` of `tests/api/support.rs`, plus method and query string).
+//! A scriptable HTTP receiver on a loopback port that records every request: the
+//! upstream, extractor, webhook and SIEM receivers of the test binaries that include it
+//! with `#[path]`.
+
+#![allow(dead_code)] // each including binary uses part of it
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,6 +29,11 @@ impl Reply {
             body: body.to_owned(),
             delay: Duration::ZERO,
         }
+    }
+
+    /// 200 with `body`.
+    pub fn json(body: &str) -> Self {
+        Self::new(200, body)
     }
 
     pub fn ok() -> Self {
