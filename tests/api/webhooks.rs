@@ -85,17 +85,6 @@ fn deny_event() -> AuditEvent {
     e
 }
 
-async fn wait_for(server: &FakeServer, n: usize) -> Vec<Seen> {
-    for _ in 0..500 {
-        let seen = server.requests();
-        if seen.len() >= n {
-            return seen;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("expected {n} requests, got {}", server.requests().len());
-}
-
 #[tokio::test]
 async fn s71_s72_a_blocked_call_is_delivered_signed() {
     let receiver = FakeServer::start(|_| Reply {
@@ -111,7 +100,7 @@ async fn s71_s72_a_blocked_call_is_delivered_signed() {
     ];
     let gw = TestGateway::start(Backend::Memory, &env).await;
     gw.call("read_invoice", json!({}), None).await;
-    let req = wait_for(&receiver, 1).await.remove(0);
+    let req = receiver.wait_for(1).await.remove(0);
     assert_eq!(req.headers["content-type"], "application/json");
     assert_eq!(req.headers["user-agent"], "intentgate-gateway/webhook");
     assert_eq!(req.headers["x-intentgate-signature"], sign(&req.body));
@@ -292,7 +281,7 @@ async fn s71_allowlist_and_approval_timeouts() {
         .as_str()
         .unwrap()
         .to_owned();
-    let seen = wait_for(&receiver, 2).await;
+    let seen = receiver.wait_for(2).await;
     let types: Vec<String> = seen
         .iter()
         .map(|s| {

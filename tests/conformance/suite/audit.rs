@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use intentgate::app::admin::verify_chain;
 use intentgate::domain::audit::{
-    AuditEvent, AuditQuery, ChainHead, ChainVerifier, ChainedEvent, TenantScope, seal,
+    AuditEvent, AuditQuery, BreakReason, ChainHead, ChainVerifier, ChainedEvent, TenantScope, seal,
 };
 use intentgate::ports::{AppendOutcome, AuditChainStore, StoreError};
 
@@ -442,6 +443,40 @@ pub async fn equal_timestamps_order_by_chain_then_seq(f: &Fixture) {
     let everything = tools_of(&store.query(&AuditQuery::default()).await.unwrap());
     assert_eq!(everything.first(), Some(&pair("acme", 4)));
     assert_eq!(everything.last(), Some(&pair("acme", 3)));
+}
+
+/// Appends `events` to a new chain in runs of 500 (one sealed run, split).
+async fn append_in_runs(store: &dyn AuditChainStore, run: Vec<ChainedEvent>) {
+    for part in run.chunks(500) {
+        assert!(matches!(
+            store.append(part).await.unwrap(),
+            AppendOutcome::Appended(_)
+        ));
+    }
+}
+
+/// Verification walks a chain of several pages (it reads the next page while hashing
+/// the current one), reports the head when intact, and stops at a body tampered with on
+/// a later page, counting only what it verified before.
+pub async fn verify_walks_many_pages_and_stops_at_a_late_break(f: &Fixture) {
+    let store = f.stores.audit.as_ref();
+    let events = |tenant: &str| (0..4500).map(|i| event(tenant, i, "t")).collect();
+    append_in_runs(store, seal("acme", None, events("acme"))).await;
+    let intact = verify_chain(store, "acme", None, None).await.unwrap();
+    assert!(intact.ok, "{intact:?}");
+    assert_eq!(
+        (intact.verified, intact.head.map(|h| h.seq)),
+        (4500, Some(4500))
+    );
+
+    let mut run = seal("globex", None, events("globex"));
+    run[4200].event.tool = "tampered".into();
+    append_in_runs(store, run).await;
+    let broken = verify_chain(store, "globex", None, None).await.unwrap();
+    assert!(!broken.ok && broken.head.is_none(), "{broken:?}");
+    assert_eq!(broken.verified, 4200);
+    let at = broken.broken_at.unwrap();
+    assert_eq!((at.seq, at.reason), (4201, BreakReason::HashMismatch));
 }
 
 pub async fn count_ignores_paging(f: &Fixture) {

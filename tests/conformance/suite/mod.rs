@@ -55,6 +55,7 @@ macro_rules! conformance_tests {
                 count_ignores_paging,
                 cursor_pages_visit_every_record_once,
                 equal_timestamps_order_by_chain_then_seq,
+                verify_walks_many_pages_and_stops_at_a_late_break,
             }
             revocation {
                 unknown_token_is_not_revoked,
