@@ -253,6 +253,9 @@ fn in_process_cost(store: &str, data_dir: &str, pg_url: Option<String>) -> f64 {
             intent_prompt: None,
             remote_addr: "127.0.0.1:1".into(),
             started: Instant::now(),
+            session_id: String::new(),
+            upstream_headers: Default::default(),
+            interim: None,
         };
         let n = if store == "memory" { 50_000 } else { 2_000 };
         let started = Instant::now();

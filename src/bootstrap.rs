@@ -13,6 +13,7 @@ use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
 use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
+use crate::app::mcp::{McpSettings, Sessions};
 use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings, PolicySync};
 use crate::config::Config;
 use crate::domain::token::MasterKey;
@@ -28,6 +29,8 @@ const INTENT_CACHE_TTL_SECS: i64 = 300;
 const APPROVAL_POLL: Duration = Duration::from_millis(500);
 /// How often promoted policies are re-read (changes made through other replicas).
 const POLICY_SYNC: Duration = Duration::from_millis(500);
+/// How often expired MCP sessions are removed from the store.
+const SESSION_PURGE: Duration = Duration::from_secs(300);
 
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +85,17 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
     if let Some(feed) = &stores.changes {
         route_changes(feed.subscribe(), policy_poke, approvals.clone());
     }
+    let sessions = Arc::new(Sessions::new(
+        Arc::clone(&stores.sessions),
+        Arc::clone(&clock),
+        i64::try_from(config.mcp_session_ttl_secs).unwrap_or(i64::MAX),
+    ));
+    sessions.spawn_purge(SESSION_PURGE);
     let gateway = Gateway {
+        sessions,
+        mcp: McpSettings {
+            allowed_origins: config.mcp_allowed_origins.clone(),
+        },
         extractor: extractor(config, &clock)?,
         upstream: upstream(config)?,
         stores,

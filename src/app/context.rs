@@ -73,6 +73,7 @@ impl<'a> CallContext<'a> {
         }
         e.latency_ms = self.latency_ms();
         e.remote_ip.clone_from(&self.req.remote_addr);
+        e.session_id.clone_from(&self.req.session_id);
         e.requires_step_up = self.requires_step_up;
         e
     }

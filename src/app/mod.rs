@@ -5,6 +5,7 @@ pub mod admin;
 mod approvals;
 mod audit_writer;
 mod context;
+pub mod mcp;
 pub mod metrics;
 mod pipeline;
 mod policy_sync;
@@ -50,6 +51,9 @@ pub struct Gateway {
     pub policy_label: String,
     /// Serve `GET /metrics` and record request metrics.
     pub metrics_enabled: bool,
+    /// MCP sessions issued to clients.
+    pub sessions: Arc<mcp::Sessions>,
+    pub mcp: mcp::McpSettings,
 }
 
 /// 12 random bytes for identifiers, from the operating system.

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::domain::approval::{Approval, ApprovalStatus};
+use crate::domain::audit::AuditEvent;
 use crate::domain::budget::{self, BudgetKey, WINDOW_SECS};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::intent;
 use crate::domain::jsonrpc::{ToolCallParams, UpstreamMessage};
 use crate::domain::token::{self, CapabilityError, new_token_id};
-use crate::ports::{CreateOutcome, UpstreamFailure};
+use crate::ports::{CreateOutcome, UpstreamFailure, UpstreamHeaders};
 
 use super::context::CallContext;
+use super::mcp::{Answer, Interim, exchange};
 use super::metrics::{self, CheckResult};
 use super::{AuditFailure, Gateway, random_bytes};
 
@@ -27,6 +29,12 @@ pub struct ToolCallRequest {
     pub intent_prompt: Option<String>,
     pub remote_addr: String,
     pub started: Instant,
+    /// The gateway's MCP session the call belongs to (empty outside sessions).
+    pub session_id: String,
+    /// Session, protocol version and request metadata headers for the tool server.
+    pub upstream_headers: UpstreamHeaders,
+    /// Where the tool server's messages before its answer go (progress, logging).
+    pub interim: Option<Interim>,
 }
 
 /// How a call ended.
@@ -397,9 +405,9 @@ impl Gateway {
             }
         }
         let sent = Instant::now();
-        let reply = upstream
-            .post(ctx.req.forward_body.clone().into_bytes())
-            .await;
+        let body = ctx.req.forward_body.clone().into_bytes();
+        let interim = ctx.req.interim.as_ref();
+        let reply = exchange(upstream.as_ref(), body, &ctx.req.upstream_headers, interim).await;
         let outcome = match &reply {
             Ok(_) => "success",
             Err(UpstreamFailure::Timeout { .. }) => "timeout",
@@ -423,37 +431,40 @@ impl Gateway {
                 e.upstream_status = i64::from(failure.status());
                 (CallOutcome::UpstreamFailed(failure), e)
             }
-            Ok(reply) if reply.body.is_empty() && ctx.req.is_notification => {
-                let mut e = ctx.event(self, Verdict::Allow, Some(Stage::Upstream), "forwarded");
-                e.upstream_status = i64::from(reply.status);
-                (CallOutcome::Accepted, e)
-            }
             Ok(reply) => {
-                let status = i64::from(reply.status);
-                let (outcome, mut e) = match UpstreamMessage::parse(&reply.body) {
-                    Ok(message) => {
-                        let e = ctx.event(self, Verdict::Allow, Some(Stage::Upstream), "forwarded");
-                        (
-                            CallOutcome::Forwarded {
-                                message,
-                                latency_ms: ctx.latency_ms(),
-                            },
-                            e,
-                        )
-                    }
-                    Err(why) => {
-                        let reason = format!("upstream returned non-JSON-RPC body: {why}");
-                        let e = ctx.event(self, Verdict::Block, Some(Stage::Upstream), &reason);
-                        (CallOutcome::UpstreamGarbage(why), e)
-                    }
-                };
-                e.upstream_status = status;
+                let (outcome, mut e) = self.upstream_outcome(ctx, reply.answer);
+                e.upstream_status = i64::from(reply.status);
                 (outcome, e)
             }
         };
         match self.audit.record(event).await {
             Ok(()) => outcome,
             Err(failure) => CallOutcome::AuditFailed(failure),
+        }
+    }
+
+    /// The outcome of an answer and the event that records it.
+    fn upstream_outcome(&self, ctx: &CallContext<'_>, answer: Answer) -> (CallOutcome, AuditEvent) {
+        let forwarded = |outcome| {
+            let e = ctx.event(self, Verdict::Allow, Some(Stage::Upstream), "forwarded");
+            (outcome, e)
+        };
+        let garbage = |why: String| {
+            let reason = format!("upstream returned non-JSON-RPC body: {why}");
+            let e = ctx.event(self, Verdict::Block, Some(Stage::Upstream), &reason);
+            (CallOutcome::UpstreamGarbage(why), e)
+        };
+        match answer {
+            Answer::Empty if ctx.req.is_notification => forwarded(CallOutcome::Accepted),
+            Answer::Empty => match UpstreamMessage::parse(b"") {
+                Err(why) => garbage(why),
+                Ok(_) => garbage("empty body".into()),
+            },
+            Answer::Garbage(why) => garbage(why),
+            Answer::Message(message) => forwarded(CallOutcome::Forwarded {
+                message,
+                latency_ms: ctx.latency_ms(),
+            }),
         }
     }
 }

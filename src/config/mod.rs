@@ -60,6 +60,11 @@ pub struct Config {
     pub approval_timeout_secs: u64,
     pub upstream_url: Option<String>,
     pub upstream_timeout_ms: u64,
+    /// Idle lifetime of an MCP session (`INTENTGATE_MCP_SESSION_TTL_S`).
+    pub mcp_session_ttl_secs: u64,
+    /// Browser origins allowed on `/v1/mcp` besides loopback
+    /// (`INTENTGATE_MCP_ALLOWED_ORIGINS`, comma-separated; `*` allows any).
+    pub mcp_allowed_origins: Vec<String>,
     pub admin_token: Option<Secret>,
     pub tenant_admins: TenantAdmins,
     pub metrics_enabled: bool,
@@ -89,6 +94,8 @@ impl std::error::Error for ConfigError {}
 pub const DEFAULT_APPROVAL_TIMEOUT_SECS: u64 = 300;
 /// Default upstream timeout.
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 30_000;
+/// Default idle lifetime of an MCP session: one hour.
+pub const DEFAULT_MCP_SESSION_TTL_SECS: u64 = 3600;
 
 impl Config {
     /// Reads the process environment.
@@ -145,6 +152,16 @@ impl Loader<'_> {
             approval_timeout_secs: self.approval_timeout(),
             upstream_url: self.http_url("INTENTGATE_UPSTREAM_URL"),
             upstream_timeout_ms: self.upstream_timeout(),
+            mcp_session_ttl_secs: self.mcp_session_ttl(),
+            mcp_allowed_origins: self
+                .var("INTENTGATE_MCP_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             admin_token: self.var("INTENTGATE_ADMIN_TOKEN").map(Secret::new),
             tenant_admins: self.tenant_admins(),
             metrics_enabled: self.flag("INTENTGATE_METRICS_ENABLED"),
@@ -309,6 +326,22 @@ impl Loader<'_> {
                     "INTENTGATE_UPSTREAM_TIMEOUT_MS={text:?} must be a positive integer"
                 ));
                 DEFAULT_UPSTREAM_TIMEOUT_MS
+            }
+        }
+    }
+
+    fn mcp_session_ttl(&mut self) -> u64 {
+        let Some(text) = self.var("INTENTGATE_MCP_SESSION_TTL_S") else {
+            return DEFAULT_MCP_SESSION_TTL_SECS;
+        };
+        match text.parse::<u64>() {
+            Ok(secs) if (1..=30 * 24 * 3600).contains(&secs) => secs,
+            _ => {
+                self.fail(format!(
+                    "INTENTGATE_MCP_SESSION_TTL_S={text:?} must be a whole number of seconds \
+                     from 1 to 2592000 (30 days)"
+                ));
+                DEFAULT_MCP_SESSION_TTL_SECS
             }
         }
     }

@@ -13,6 +13,10 @@ pub mod rpc_code {
     pub const INTENT: i64 = -32011;
     pub const POLICY: i64 = -32012;
     pub const BUDGET: i64 = -32013;
+    /// MCP 2026-07-28: the request metadata headers disagree with the body.
+    pub const HEADER_MISMATCH: i64 = -32020;
+    /// MCP 2026-07-28: the requested protocol version is not served.
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 }
 
 /// The checks of a `tools/call`, in pipeline order; `as_str` is the audit `check`.

@@ -8,6 +8,7 @@ pub mod decision;
 pub mod gojson;
 pub mod intent;
 pub mod jsonrpc;
+pub mod mcp;
 pub mod policy;
 pub mod revocation;
 pub mod time;

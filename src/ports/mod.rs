@@ -13,6 +13,7 @@ mod notices;
 mod policy;
 mod policy_engine;
 mod revocation;
+mod session;
 mod sink;
 mod upstream;
 
@@ -28,8 +29,11 @@ pub use notices::{Change, ChangeFeed};
 pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
 pub use policy_engine::{Candidate, PolicyEngine};
 pub use revocation::{RevocationStore, RevokeOutcome};
+pub use session::{SessionCreated, SessionStore};
 pub use sink::{EventSink, SinkStatus};
-pub use upstream::{ToolServer, UpstreamFailure, UpstreamReply};
+pub use upstream::{
+    EventStream, ReplyBody, ToolServer, UpstreamFailure, UpstreamHeaders, UpstreamReply,
+};
 
 /// One backend's implementations of every storage port, wired once at startup.
 #[derive(Clone)]
@@ -41,6 +45,7 @@ pub struct Stores {
     pub budgets: Arc<dyn BudgetStore>,
     pub approvals: Arc<dyn ApprovalStore>,
     pub policies: Arc<dyn PolicyStore>,
+    pub sessions: Arc<dyn SessionStore>,
     /// Changes made by other processes on the same store, where several can share it.
     pub changes: Option<Arc<dyn ChangeFeed>>,
 }

@@ -1,26 +1,82 @@
-//! The MCP tool server behind the gateway.
+//! The MCP tool server behind the gateway, spoken to over Streamable HTTP.
 
 use async_trait::async_trait;
 
-/// An HTTP answer from the tool server (status < 400, body within the size limit).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamReply {
-    pub status: u16,
-    pub body: Vec<u8>,
+use crate::domain::mcp::SseEvent;
+
+/// The transport headers the gateway passes on. Never the client's `Authorization`
+/// or anything else that identifies the client to the tool server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpstreamHeaders {
+    /// The upstream's own session id (never the one the gateway gave the client).
+    pub session_id: Option<String>,
+    /// `MCP-Protocol-Version`.
+    pub protocol_version: Option<String>,
+    /// `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` of the 2026-07-28 protocol, checked
+    /// against the body already, in the order the client sent them.
+    pub request_metadata: Vec<(String, String)>,
+    /// `Last-Event-ID`, when resuming a GET stream.
+    pub last_event_id: Option<String>,
 }
 
-/// Why the tool server gave no usable answer; maps to JSON-RPC -32603.
+/// What the tool server answered (HTTP status < 400).
+pub struct UpstreamReply {
+    pub status: u16,
+    /// The `Mcp-Session-Id` the tool server set, if any.
+    pub session_id: Option<String>,
+    pub body: ReplyBody,
+}
+
+/// A whole JSON body, or a stream of server-sent events.
+pub enum ReplyBody {
+    /// `application/json` (or anything not an event stream), read whole and bounded;
+    /// empty for an accepted notification.
+    Whole(Vec<u8>),
+    Events(Box<dyn EventStream>),
+}
+
+impl std::fmt::Debug for ReplyBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Whole(body) => write!(f, "Whole({} bytes)", body.len()),
+            Self::Events(_) => f.write_str("Events(..)"),
+        }
+    }
+}
+
+/// A `text/event-stream` answer, read as it arrives.
+#[async_trait]
+pub trait EventStream: Send {
+    /// The next event; `Ok(None)` when the tool server ended the stream. An event over
+    /// the message size limit, a broken connection or the upstream timeout is `Err`.
+    async fn next_event(&mut self) -> Result<Option<SseEvent>, UpstreamFailure>;
+}
+
+/// Why the tool server gave no usable answer; maps to JSON-RPC -32603 unless it
+/// carried a JSON-RPC error of its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UpstreamFailure {
     /// The call ran out of time.
     Timeout { cause: String },
     /// Connection, DNS, reset or body-read failure; `status` if headers had arrived.
     Transport { cause: String, status: Option<u16> },
-    /// HTTP status >= 400, or a body over the size limit.
-    Http { status: u16 },
+    /// HTTP status >= 400, or a body over the size limit. `rpc_error` is the JSON-RPC
+    /// `error` object the body carried, if it was a JSON-RPC error response.
+    Http {
+        status: u16,
+        rpc_error: Option<String>,
+    },
 }
 
 impl UpstreamFailure {
+    /// An HTTP failure without a JSON-RPC error body.
+    pub fn http(status: u16) -> Self {
+        Self::Http {
+            status,
+            rpc_error: None,
+        }
+    }
+
     /// The JSON-RPC `message` (`upstream timeout`, `upstream transport`,
     /// `upstream upstream_http`).
     pub fn message(&self) -> &'static str {
@@ -45,7 +101,7 @@ impl UpstreamFailure {
             } => {
                 format!("upstream transport error after HTTP {s}: {cause}")
             }
-            Self::Http { status } => format!("upstream HTTP {status}"),
+            Self::Http { status, .. } => format!("upstream HTTP {status}"),
         }
     }
 
@@ -56,13 +112,27 @@ impl UpstreamFailure {
             Self::Transport {
                 status: Some(s), ..
             }
-            | Self::Http { status: s } => *s,
+            | Self::Http { status: s, .. } => *s,
         }
     }
 }
 
 #[async_trait]
 pub trait ToolServer: Send + Sync {
-    /// POSTs `body` (a JSON-RPC message) and returns the answer. No retries.
-    async fn post(&self, body: Vec<u8>) -> Result<UpstreamReply, UpstreamFailure>;
+    /// POSTs `body` (one JSON-RPC message) with `headers`, accepting a JSON or an
+    /// event-stream answer. No retries. The upstream timeout bounds the whole exchange,
+    /// event stream included.
+    async fn post(
+        &self,
+        body: Vec<u8>,
+        headers: &UpstreamHeaders,
+    ) -> Result<UpstreamReply, UpstreamFailure>;
+
+    /// GET: the session's server-to-client event stream. Not bounded by the upstream
+    /// timeout (it is meant to stay open); a 405 is `Http { status: 405, .. }`.
+    async fn listen(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure>;
+
+    /// DELETE: ends the upstream session named in `headers`; returns the HTTP status
+    /// (405 when the tool server does not let clients end sessions).
+    async fn end_session(&self, headers: &UpstreamHeaders) -> Result<u16, UpstreamFailure>;
 }

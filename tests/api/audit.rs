@@ -101,6 +101,8 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         admin: g.admin.clone(),
         policy_label: g.policy_label.clone(),
         metrics_enabled: g.metrics_enabled,
+        sessions: Arc::clone(&g.sessions),
+        mcp: g.mcp.clone(),
     })
 }
 

@@ -178,7 +178,10 @@ pub async fn s70_forwarded_body_and_headers(backend: Backend) {
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"q":"\u003cx\u003e"},"_meta":{"progressToken":1}}}"#
     );
     assert_eq!(seen.headers["content-type"], "application/json");
-    assert_eq!(seen.headers["accept"], "application/json");
+    assert_eq!(
+        seen.headers["accept"],
+        "application/json, text/event-stream"
+    );
     assert!(!seen.headers.contains_key("authorization"));
     assert!(!seen.headers.contains_key("x-intent-prompt"));
 }
@@ -224,7 +227,7 @@ pub async fn notification_with_empty_202_is_accepted(backend: Backend) {
     .await;
     let body = r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"read_invoice"}}"#;
     let (status, text) = gw.post_raw(body.to_owned(), &[]).await;
-    assert_eq!((status, text.as_str()), (204, ""));
+    assert_eq!((status, text.as_str()), (202, ""));
     assert!(!up.requests()[0].body.contains("\"id\""));
     let last = gw.audit("").await.pop().unwrap().event;
     assert_eq!(

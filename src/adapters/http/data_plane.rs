@@ -7,7 +7,9 @@ use std::sync::Arc;
 use poem::web::Data;
 use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::Header;
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
@@ -16,13 +18,15 @@ use super::wire::RawBody;
 use super::{mcp, tool_call};
 use crate::app::Gateway;
 
-/// A JSON-RPC 2.0 request. `tools/call` runs the authorization pipeline; its
-/// `params` are `{"name": "<tool>", "arguments": {…}}`. `initialize`, `tools/list`
-/// and `ping` are relayed to the tool server.
+/// A JSON-RPC 2.0 message. `tools/call` runs the authorization pipeline; its
+/// `params` are `{"name": "<tool>", "arguments": {…}}`. `initialize` opens a session
+/// (`Mcp-Session-Id`); `tools/list` lists only the tools the token allows; `ping`,
+/// `server/discover`, `resources/*`, `prompts/*`, `completion/*` and `logging/*` are
+/// relayed to the tool server.
 #[derive(Object)]
 pub struct JsonRpcRequest {
     pub jsonrpc: String,
-    /// Absent for a notification (answered 204).
+    /// Absent for a notification (answered 202).
     pub id: Option<serde_json::Value>,
     pub method: String,
     pub params: Option<serde_json::Value>,
@@ -94,16 +98,101 @@ impl<T: Type> ApiResponse for Passthrough<T> {
         };
         MetaResponses {
             responses: vec![
-                json(200, "The answer (JSON-RPC errors included)"),
-                empty(202, "A relayed notification the tool server accepted"),
-                empty(204, "A notification, fully processed"),
-                json(400, "Malformed request (legacy endpoint only)"),
+                MetaResponse {
+                    content: vec![
+                        MetaMediaType {
+                            content_type: "application/json",
+                            schema: T::schema_ref(),
+                        },
+                        MetaMediaType {
+                            content_type: "text/event-stream",
+                            schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
+                        },
+                    ],
+                    ..json(
+                        200,
+                        "The answer (JSON-RPC errors included); an event stream when the \
+                         tool server sends progress or other messages before it",
+                    )
+                },
+                empty(202, "A notification or a client's response, passed on"),
+                json(
+                    400,
+                    "Malformed request (legacy endpoint), an unsupported MCP-Protocol-Version (-32022) or request headers that disagree with the body (-32020)",
+                ),
+                json(401, "A notification with a token that does not verify"),
+                json(403, "An Origin that is not allowed"),
+                json(
+                    404,
+                    "An unknown, expired or foreign Mcp-Session-Id: initialize again",
+                ),
             ],
         }
     }
 
     fn register(registry: &mut Registry) {
         T::register(registry);
+    }
+}
+
+/// Documents a GET stream's answers.
+pub struct EventStreamAnswer(Response);
+
+impl IntoResponse for EventStreamAnswer {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl ApiResponse for EventStreamAnswer {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                status_only(200, "The session's event stream (text/event-stream)"),
+                status_only(401, "The token does not verify"),
+                status_only(404, "An unknown, expired or foreign session"),
+                status_only(
+                    405,
+                    "No stream to offer: no tool server, no session, or the tool server has none",
+                ),
+            ],
+        }
+    }
+
+    fn register(_: &mut Registry) {}
+}
+
+/// Documents a DELETE's answers.
+pub struct SessionEndAnswer(Response);
+
+impl IntoResponse for SessionEndAnswer {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl ApiResponse for SessionEndAnswer {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                status_only(200, "The session ended"),
+                status_only(401, "The token does not verify"),
+                status_only(404, "An unknown, expired or foreign session"),
+                status_only(405, "No session named"),
+            ],
+        }
+    }
+
+    fn register(_: &mut Registry) {}
+}
+
+fn status_only(status: u16, description: &'static str) -> MetaResponse {
+    MetaResponse {
+        description,
+        status: Some(status),
+        status_range: None,
+        content: vec![],
+        headers: vec![],
     }
 }
 
@@ -125,9 +214,39 @@ impl DataPlaneApi {
         body: RawBody<JsonRpcRequest>,
     ) -> Passthrough<JsonRpcResponse> {
         Passthrough(
-            mcp::handle(req, body.body, &gateway).await,
+            mcp::post(req, body.body, &gateway).await,
             std::marker::PhantomData,
         )
+    }
+
+    /// The MCP session's server-to-client event stream (protocol 2025-03-26 to
+    /// 2025-11-25), relayed from the tool server. Needs the `Mcp-Session-Id` that
+    /// `initialize` returned; 405 when there is no stream to offer.
+    #[oai(path = "/v1/mcp", method = "get", operation_id = "mcpStream")]
+    async fn mcp_stream(
+        &self,
+        req: &Request,
+        gateway: Data<&Arc<Gateway>>,
+        _token: CapabilityToken,
+        /// The session `initialize` opened.
+        #[oai(name = "Mcp-Session-Id")]
+        _session: Header<Option<String>>,
+    ) -> EventStreamAnswer {
+        EventStreamAnswer(mcp::get(req, &gateway).await)
+    }
+
+    /// Ends the MCP session, on the tool server too.
+    #[oai(path = "/v1/mcp", method = "delete", operation_id = "mcpEndSession")]
+    async fn mcp_end_session(
+        &self,
+        req: &Request,
+        gateway: Data<&Arc<Gateway>>,
+        _token: CapabilityToken,
+        /// The session to end.
+        #[oai(name = "Mcp-Session-Id")]
+        _session: Header<Option<String>>,
+    ) -> SessionEndAnswer {
+        SessionEndAnswer(mcp::delete(req, &gateway).await)
     }
 
     /// The reference's legacy endpoint: validates the body, checks nothing, forwards

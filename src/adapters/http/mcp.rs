@@ -1,25 +1,43 @@
-//! `POST /v1/mcp`: the JSON-RPC 2.0 envelope, exactly as the reference answers it.
-//! Every JSON-RPC error is HTTP 200; notifications get 204 after full processing.
+//! `/v1/mcp`: the MCP Streamable HTTP transport, both protocol eras.
+//!
+//! POST carries one JSON-RPC message. Envelope errors keep the reference's answers
+//! (JSON-RPC errors with HTTP 200); a request is answered with JSON, or with an event
+//! stream when the tool server sent progress or other messages before its answer and
+//! the client accepts one; notifications and client responses get 202. GET relays the
+//! session's server-to-client stream, DELETE ends the session. The rules themselves
+//! (sessions, relaying, filtering) live in `app::mcp`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::StatusCode;
+use poem::http::{HeaderMap, StatusCode, header};
 use poem::{Body, Request, Response};
+use serde_json::value::RawValue;
 
+use super::mcp_stream::{self, Negotiated};
 use super::tool_call::read_error_text;
 use super::{MAX_BODY_BYTES, json_response};
-use crate::app::{CallOutcome, Gateway, ToolCallRequest};
-use crate::domain::decision::{Denial, rpc_code};
-use crate::domain::gojson::{ObjectWriter, write_str};
-use crate::domain::jsonrpc::{self, CallMeta, EnvelopeError, UpstreamMessage, stub_result};
-use crate::ports::UpstreamFailure;
+use crate::app::Gateway;
+use crate::app::mcp::{
+    EndOutcome, ListenOutcome, McpCall, McpReply, Refusal, envelope_error, json_string,
+};
+use crate::domain::decision::rpc_code;
+use crate::domain::jsonrpc;
+use crate::domain::mcp::{
+    BodyFacts, Era, MetadataHeaders, STATELESS_VERSION, SUPPORTED_VERSIONS, check_request_metadata,
+    is_supported_version,
+};
+use crate::ports::UpstreamHeaders;
 
-const INITIALIZE_FALLBACK: &str = r#"{"protocolVersion":"2025-03-26","serverInfo":{"name":"intentgate","version":"0.2"},"capabilities":{"tools":{}}}"#;
+pub const SESSION_HEADER: &str = "Mcp-Session-Id";
+const VERSION_HEADER: &str = "MCP-Protocol-Version";
 
-/// Answers one JSON-RPC request.
-pub async fn handle(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response {
+/// Answers one POSTed JSON-RPC message.
+pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response {
     let started = Instant::now();
+    if let Some(refused) = refuse_origin(req, gateway) {
+        return refused;
+    }
     let bytes = match body.into_bytes_limit(MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -38,144 +56,304 @@ pub async fn handle(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Respon
         Err(e) => return json_response(StatusCode::OK, envelope_error("null", &e)),
     };
     let id = request.id_json();
-    if let Err(e) = request.validate() {
+    if let Some(e) = (!request.is_response()).then(|| request.validate().err()).flatten() {
         return json_response(StatusCode::OK, envelope_error(&id, &e));
     }
-    let answer = match request.method.as_str() {
-        "tools/call" => tools_call(req, &request, &id, gateway, started).await,
-        "initialize" | "tools/list" | "ping" => passthrough(&bytes, &request, &id, gateway).await,
-        other => {
-            let message = format!("method not implemented in v0.1: {other}");
-            jsonrpc::error(&id, rpc_code::METHOD_NOT_FOUND, &message, None)
-        }
-    };
-    if request.is_notification() {
-        return json_response(StatusCode::NO_CONTENT, String::new());
+    let headers = req.headers();
+    let version = header_text(headers, VERSION_HEADER);
+    if let Some(v) = version.as_deref().filter(|v| !is_supported_version(v)) {
+        return refusal(StatusCode::BAD_REQUEST, unsupported_version(&id, v));
     }
-    json_response(StatusCode::OK, answer)
-}
-
-async fn tools_call(
-    http: &Request,
-    request: &jsonrpc::Request,
-    id: &str,
-    gateway: &Arc<Gateway>,
-    started: Instant,
-) -> String {
-    let params = match jsonrpc::parse_tool_call(request.params.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return envelope_error(id, &e),
+    let facts = ParamFacts::of(request.params.as_deref());
+    let era = Era::of(
+        &request.method,
+        version.as_deref(),
+        facts.version.as_deref(),
+    );
+    let metadata = MetadataHeaders {
+        protocol_version: version.as_deref(),
+        method: header_str(headers, "Mcp-Method"),
+        name: header_str(headers, "Mcp-Name"),
     };
-    let header = |name: &str| http.header(name).map(str::to_owned);
-    let call = ToolCallRequest {
-        params,
-        forward_body: request.forward_body(),
-        is_notification: request.is_notification(),
-        authorization: header("Authorization"),
-        intent_prompt: header("X-Intent-Prompt"),
-        remote_addr: http
+    let body_facts = BodyFacts {
+        method: &request.method,
+        name: facts.name.as_deref(),
+        meta_version: facts.version.as_deref(),
+    };
+    let required = era == Era::Stateless && !request.is_notification();
+    if let Err(mismatch) = check_request_metadata(&body_facts, &metadata, required) {
+        let data = None;
+        let body = jsonrpc::error(&id, rpc_code::HEADER_MISMATCH, &mismatch.to_string(), data);
+        return refusal(StatusCode::BAD_REQUEST, body);
+    }
+    let streams = accepts_event_stream(headers) && request.method != "initialize";
+    let call = McpCall {
+        raw: bytes.to_vec(),
+        authorization: header_text(headers, "Authorization"),
+        intent_prompt: header_text(headers, "X-Intent-Prompt"),
+        remote_addr: req
             .remote_addr()
             .as_socket_addr()
             .map(ToString::to_string)
             .unwrap_or_default(),
         started,
-    };
-    match gateway.tools_call(&call).await {
-        CallOutcome::Stub { latency_ms } => jsonrpc::success(id, &stub_result(latency_ms)),
-        CallOutcome::Forwarded {
-            message,
-            latency_ms,
-        } => {
-            let meta = CallMeta {
-                reason: "forwarded".into(),
-                latency_ms,
-            };
-            message.relay(id, Some(&meta))
-        }
-        CallOutcome::Accepted => jsonrpc::success(id, "{}"),
-        CallOutcome::Denied(denial) => denial_error(id, &denial),
-        CallOutcome::UpstreamFailed(failure) => upstream_error(id, &failure),
-        CallOutcome::UpstreamGarbage(why) => garbage_error(id, &why),
-        CallOutcome::AuditFailed(failure) => {
-            let data = json_string(&format!("{failure}; call denied (fail-closed)"));
-            jsonrpc::error(
-                id,
-                rpc_code::INTERNAL_ERROR,
-                "audit log unavailable",
-                Some(&data),
-            )
-        }
-    }
-}
-
-/// `initialize`, `tools/list`, `ping`: forwarded verbatim when an upstream exists,
-/// answered locally otherwise. No checks, no audit (as the reference).
-async fn passthrough(
-    raw: &[u8],
-    request: &jsonrpc::Request,
-    id: &str,
-    gateway: &Gateway,
-) -> String {
-    let Some(upstream) = &gateway.upstream else {
-        let result = match request.method.as_str() {
-            "initialize" => INITIALIZE_FALLBACK,
-            "tools/list" => r#"{"tools":[]}"#,
-            _ => "{}",
-        };
-        return jsonrpc::success(id, result);
-    };
-    match upstream.post(raw.to_vec()).await {
-        Err(failure) => upstream_error(id, &failure),
-        Ok(reply) => match UpstreamMessage::parse(&reply.body) {
-            Ok(message) => message.relay(id, None),
-            Err(why) => garbage_error(id, &why),
+        era,
+        session_id: header_text(headers, SESSION_HEADER).filter(|_| era == Era::Legacy),
+        upstream_headers: UpstreamHeaders {
+            protocol_version: version,
+            request_metadata: request_metadata(headers),
+            ..UpstreamHeaders::default()
         },
+        interim: None,
+        request,
+    };
+    match mcp_stream::negotiate(Arc::clone(gateway), call, streams).await {
+        Negotiated::Whole(reply) => reply_response(reply),
+        Negotiated::Stream(response) => response,
     }
 }
 
-fn envelope_error(id: &str, e: &EnvelopeError) -> String {
-    let data = e.data.as_deref().map(json_string);
-    jsonrpc::error(id, e.code, &e.message, data.as_deref())
-}
-
-/// The reason as `data`; approval outcomes also carry the `pending_id`, so the agent
-/// can correlate with the approval it waited for.
-fn denial_error(id: &str, denial: &Denial) -> String {
-    let data = match &denial.pending_id {
-        None => json_string(&denial.reason),
-        Some(pending_id) => {
-            let mut out = String::new();
-            let mut w = ObjectWriter::new(&mut out);
-            w.str("pending_id", pending_id)
-                .str("reason", &denial.reason);
-            w.finish();
-            out
-        }
+/// GET: the session's server-to-client stream, relayed from the tool server.
+pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
+    if let Some(refused) = refuse_origin(req, gateway) {
+        return refused;
+    }
+    let headers = req.headers();
+    if header_str(headers, VERSION_HEADER) == Some(STATELESS_VERSION) {
+        return not_offered();
+    }
+    let upstream = UpstreamHeaders {
+        protocol_version: header_text(headers, VERSION_HEADER),
+        last_event_id: header_text(headers, "Last-Event-ID"),
+        ..UpstreamHeaders::default()
     };
-    jsonrpc::error(id, denial.rpc_code(), denial.message, Some(&data))
+    let outcome = gateway
+        .mcp_listen(
+            header_str(headers, "Authorization"),
+            header_str(headers, SESSION_HEADER),
+            upstream,
+        )
+        .await;
+    match outcome {
+        ListenOutcome::Stream(events) => mcp_stream::relay_events(events),
+        ListenOutcome::NotOffered => not_offered(),
+        ListenOutcome::Refused { refusal: r, body } => refusal(status_of(r), body),
+    }
 }
 
-fn upstream_error(id: &str, failure: &UpstreamFailure) -> String {
-    let mut data = String::new();
-    let mut w = ObjectWriter::new(&mut data);
-    w.str("detail", &failure.detail())
-        .int("upstream_status", i64::from(failure.status()));
-    w.finish();
-    jsonrpc::error(id, rpc_code::INTERNAL_ERROR, failure.message(), Some(&data))
+/// DELETE: ends the caller's session, here and on the tool server.
+pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
+    if let Some(refused) = refuse_origin(req, gateway) {
+        return refused;
+    }
+    let headers = req.headers();
+    if header_str(headers, VERSION_HEADER) == Some(STATELESS_VERSION) {
+        return not_offered();
+    }
+    let outcome = gateway
+        .mcp_end(
+            header_str(headers, "Authorization"),
+            header_str(headers, SESSION_HEADER),
+        )
+        .await;
+    match outcome {
+        EndOutcome::Ended => Response::builder().status(StatusCode::OK).finish(),
+        EndOutcome::NotOffered => not_offered(),
+        EndOutcome::Refused { refusal: r, body } => refusal(status_of(r), body),
+    }
 }
 
-fn garbage_error(id: &str, why: &str) -> String {
-    let data = json_string(why);
+/// The HTTP form of a reply that was not streamed.
+pub fn reply_response(reply: McpReply) -> Response {
+    match reply {
+        McpReply::Answer { body, session_id } => {
+            let mut response = json_response(StatusCode::OK, body);
+            if let Some(value) = session_id.and_then(|id| id.parse().ok()) {
+                response.headers_mut().insert(SESSION_HEADER, value);
+            }
+            response
+        }
+        McpReply::Accepted => Response::builder().status(StatusCode::ACCEPTED).finish(),
+        McpReply::Refused { refusal: r, body } => refusal(status_of(r), body),
+    }
+}
+
+fn status_of(refusal: Refusal) -> StatusCode {
+    match refusal {
+        Refusal::BadRequest => StatusCode::BAD_REQUEST,
+        Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
+        Refusal::NotFound => StatusCode::NOT_FOUND,
+        Refusal::BadGateway => StatusCode::BAD_GATEWAY,
+        Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+fn refusal(status: StatusCode, body: String) -> Response {
+    json_response(status, body)
+}
+
+/// 405: there is no stream (or session) here to open or end; POST is what works.
+fn not_offered() -> Response {
+    Response::builder()
+        .status(StatusCode::METHOD_NOT_ALLOWED)
+        .header(header::ALLOW, "POST")
+        .content_type("text/plain; charset=utf-8")
+        .body("Method Not Allowed\n")
+}
+
+/// -32022 with the versions served, as the 2026-07-28 protocol asks.
+fn unsupported_version(id: &str, requested: &str) -> String {
+    let supported: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| json_string(v)).collect();
+    let data = format!(
+        "{{\"requested\":{},\"supported\":[{}]}}",
+        json_string(requested),
+        supported.join(",")
+    );
     jsonrpc::error(
         id,
-        rpc_code::INTERNAL_ERROR,
-        "upstream returned non-JSON-RPC body",
+        rpc_code::UNSUPPORTED_PROTOCOL_VERSION,
+        "Unsupported protocol version",
         Some(&data),
     )
 }
 
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    write_str(&mut out, s);
-    out
+/// A browser page on another site must not drive a gateway on this machine (DNS
+/// rebinding): an `Origin` that is neither loopback nor allowed is refused. Clients
+/// that are not browsers send no `Origin`.
+fn refuse_origin(req: &Request, gateway: &Gateway) -> Option<Response> {
+    let origin = header_str(req.headers(), "Origin")?;
+    if origin_allowed(origin, &gateway.mcp.allowed_origins) {
+        return None;
+    }
+    let body = jsonrpc::error(
+        "null",
+        rpc_code::INVALID_REQUEST,
+        "Origin not allowed",
+        Some(&json_string(origin)),
+    );
+    Some(refusal(StatusCode::FORBIDDEN, body))
+}
+
+/// Loopback origins (`http://localhost:6274`, `http://127.0.0.1`, `http://[::1]:3000`)
+/// and the configured ones pass; `*` lets every origin in.
+pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => rest.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
+
+/// `Mcp-Method`, `Mcp-Name` and every `Mcp-Param-*`, in the order received.
+fn request_metadata(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name == "mcp-method" || name == "mcp-name" || name.starts_with("mcp-param-")
+        })
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    header_str(headers, name).map(str::to_owned)
+}
+
+/// What `params` says that the transport checks: the target's name and the
+/// protocol version in `_meta`.
+#[derive(Default)]
+struct ParamFacts {
+    name: Option<String>,
+    version: Option<String>,
+}
+
+impl ParamFacts {
+    fn of(params: Option<&RawValue>) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Params {
+            name: Option<serde_json::Value>,
+            uri: Option<serde_json::Value>,
+            #[serde(rename = "_meta")]
+            meta: Option<Meta>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Meta {
+            #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+            version: Option<serde_json::Value>,
+        }
+        let Some(params) = params.and_then(|p| serde_json::from_str::<Params>(p.get()).ok()) else {
+            return Self::default();
+        };
+        let text = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_owned));
+        Self {
+            name: text(params.name.or(params.uri)),
+            version: text(params.meta.and_then(|m| m.version)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_and_listed_origins_pass_others_do_not() {
+        let none: Vec<String> = vec![];
+        for ok in [
+            "http://localhost:6274",
+            "http://127.0.0.1",
+            "https://127.0.0.1:8443",
+            "http://[::1]:3000",
+        ] {
+            assert!(origin_allowed(ok, &none), "{ok}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://localhost.evil.example",
+            "http://127.evil.example",
+            "null",
+            "file://",
+        ] {
+            assert!(!origin_allowed(bad, &none), "{bad}");
+        }
+        let listed = vec!["https://console.example.com".to_owned()];
+        assert!(origin_allowed("https://console.example.com", &listed));
+        assert!(!origin_allowed("https://other.example.com", &listed));
+        assert!(origin_allowed("https://anything", &["*".to_owned()]));
+    }
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 mod data_plane;
 mod mcp;
+mod mcp_stream;
 mod probes;
 mod raw;
 mod tool_call;

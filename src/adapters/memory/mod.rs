@@ -7,6 +7,7 @@ mod audit;
 mod budget;
 mod policy;
 mod revocation;
+mod session;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -15,6 +16,7 @@ pub use audit::MemoryAudit;
 pub use budget::MemoryBudgets;
 pub use policy::MemoryPolicies;
 pub use revocation::MemoryRevocations;
+pub use session::MemorySessions;
 
 use crate::ports::Stores;
 
@@ -27,6 +29,7 @@ pub fn open() -> Stores {
         budgets: Arc::new(MemoryBudgets::default()),
         approvals: Arc::new(MemoryApprovals::default()),
         policies: Arc::new(MemoryPolicies::default()),
+        sessions: Arc::new(MemorySessions::default()),
         changes: None,
     }
 }

@@ -13,6 +13,7 @@ mod budget;
 mod notices;
 mod policy;
 mod revocation;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,7 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
         budgets: Arc::new(budget::PgBudgets(pool.clone())),
         approvals: Arc::new(approval::PgApprovals(pool.clone())),
         policies: Arc::new(policy::PgPolicies(pool.clone())),
+        sessions: Arc::new(session::PgSessions(pool.clone())),
         changes: Some(Arc::new(notices::PgChanges::start(pool))),
     })
 }

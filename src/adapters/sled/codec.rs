@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::domain::approval::{Approval, ApprovalStatus};
 use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent};
+use crate::domain::mcp::{McpSession, SessionOwner};
 use crate::domain::policy::{ActivePolicy, PolicyDraft};
 use crate::domain::revocation::Revocation;
 use crate::domain::time::Timestamp;
@@ -388,6 +389,50 @@ impl From<ActiveRecord> for ActivePolicy {
             previous_draft_id: a.previous_draft_id,
             promoted_at: a.promoted_at.map(at),
             promoted_by: a.promoted_by,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SessionRecord {
+    id: String,
+    tenant: String,
+    subject: String,
+    root_jti: String,
+    upstream_id: Option<String>,
+    protocol_version: String,
+    created_at: i64,
+    pub expires_at: i64,
+}
+
+impl From<&McpSession> for SessionRecord {
+    fn from(s: &McpSession) -> Self {
+        Self {
+            id: s.id.clone(),
+            tenant: s.owner.tenant.clone(),
+            subject: s.owner.subject.clone(),
+            root_jti: s.owner.root_jti.clone(),
+            upstream_id: s.upstream_id.clone(),
+            protocol_version: s.protocol_version.clone(),
+            created_at: ts(s.created_at),
+            expires_at: ts(s.expires_at),
+        }
+    }
+}
+
+impl From<SessionRecord> for McpSession {
+    fn from(r: SessionRecord) -> Self {
+        Self {
+            id: r.id,
+            owner: SessionOwner {
+                tenant: r.tenant,
+                subject: r.subject,
+                root_jti: r.root_jti,
+            },
+            upstream_id: r.upstream_id,
+            protocol_version: r.protocol_version,
+            created_at: at(r.created_at),
+            expires_at: at(r.expires_at),
         }
     }
 }

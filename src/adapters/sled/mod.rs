@@ -15,6 +15,7 @@ mod budget;
 mod codec;
 mod policy;
 mod revocation;
+mod session;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub(crate) struct SledDb {
     approvals: sled::Tree,
     drafts: sled::Tree,
     active: sled::Tree,
+    sessions: sled::Tree,
 }
 
 /// Why the sled store could not be opened.
@@ -90,6 +92,7 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         approvals: tree("approvals").map_err(fail)?,
         drafts: tree("policy_drafts").map_err(fail)?,
         active: tree("policy_active").map_err(fail)?,
+        sessions: tree("mcp_sessions").map_err(fail)?,
         db,
     });
     if from_v1 {
@@ -107,7 +110,8 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         revocations: Arc::new(revocation::SledRevocations(Arc::clone(&inner))),
         budgets: Arc::new(budget::SledBudgets(Arc::clone(&inner))),
         approvals: Arc::new(approval::SledApprovals(Arc::clone(&inner))),
-        policies: Arc::new(policy::SledPolicies(inner)),
+        policies: Arc::new(policy::SledPolicies(Arc::clone(&inner))),
+        sessions: Arc::new(session::SledSessions(inner)),
         changes: None,
     })
 }

@@ -26,6 +26,8 @@ pub struct Request {
     pub id: Option<Box<RawValue>>,
     pub method: String,
     pub params: Option<Box<RawValue>>,
+    /// The message has a `result` or `error` member.
+    pub has_outcome: bool,
 }
 
 /// Why the envelope was rejected: JSON-RPC code, message, optional data.
@@ -51,6 +53,12 @@ impl Request {
 
     pub fn is_notification(&self) -> bool {
         self.id.is_none()
+    }
+
+    /// A response the client sends to a request of the server's (a sampling or
+    /// elicitation answer): `result` or `error`, and no `method`.
+    pub fn is_response(&self) -> bool {
+        self.has_outcome && self.method.is_empty()
     }
 
     /// The id to echo: the raw id compacted, or `null`.
@@ -189,6 +197,10 @@ impl<'de> Visitor<'de> for RequestVisitor {
                 "method" => string_member(&mut map, &mut r.method, "Request", "method")?,
                 "id" => r.id = Some(map.next_value()?),
                 "params" => r.params = Some(map.next_value()?),
+                "result" | "error" => {
+                    map.next_value::<IgnoredAny>()?;
+                    r.has_outcome = true;
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -42,6 +42,25 @@ impl UpstreamMessage {
         self.error.as_ref().is_some_and(|e| e.get() != "null")
     }
 
+    /// A response (it has `result` or `error`, even `null`, and no `method`), not a
+    /// notification or a request of the server's. One request per POST means the first
+    /// response on an answer's event stream is that request's.
+    pub fn is_response(&self) -> bool {
+        (self.result.is_some() || self.error.is_some())
+            && !self
+                .extras
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("method"))
+    }
+
+    /// The `error` member, compacted, when the message is an error response.
+    pub fn error_json(&self) -> Option<String> {
+        self.error
+            .as_ref()
+            .filter(|_| self.is_error())
+            .map(|e| compact_html(e.get()))
+    }
+
     /// The response for the client, with `meta` (for `tools/call`) merged into an
     /// object result.
     pub fn relay(&self, client_id_json: &str, meta: Option<&CallMeta>) -> String {

@@ -14,7 +14,8 @@ pub use decode::decode;
 pub use key::{MasterKey, MasterKeyError};
 pub use mint::{AttenuateError, MintRequest, attenuate, mint, new_token_id, sign};
 pub use verify::{
-    CapabilityError, CaveatFailure, check_claims, check_structure, verify_offline, verify_signature,
+    CapabilityError, CaveatFailure, allows_tool, check_claims, check_structure, check_validity,
+    verify_offline, verify_signature,
 };
 
 use base64::Engine as _;

@@ -104,11 +104,40 @@ pub fn verify_signature(token: &Token, key: &MasterKey) -> Result<(), Capability
 
 /// `nbf`, then every caveat in chain order; the first failure wins.
 pub fn check_claims(token: &Token, now: Timestamp, tool: &str) -> Result<(), CapabilityError> {
+    check_caveats(token, now, tool, |_| true)
+}
+
+/// `nbf` and every caveat that does not name tools: whether the token is good at
+/// `now` at all. What a caller must pass to use the MCP methods that are not a call.
+pub fn check_validity(token: &Token, now: Timestamp) -> Result<(), CapabilityError> {
+    check_caveats(token, now, "", |c| !names_tools(c))
+}
+
+/// Whether every `tool_allow` and `tool_deny` caveat in the chain lets the token call
+/// `tool` (the narrowest of them decides): what `tools/list` shows the caller.
+pub fn allows_tool(token: &Token, tool: &str) -> bool {
+    token
+        .cav
+        .iter()
+        .filter(|c| names_tools(c))
+        .all(|c| check_caveat(c, &token.sub, 0, tool).is_ok())
+}
+
+fn names_tools(caveat: &super::Caveat) -> bool {
+    matches!(caveat.t.as_str(), "tool_allow" | "tool_deny")
+}
+
+fn check_caveats(
+    token: &Token,
+    now: Timestamp,
+    tool: &str,
+    applies: impl Fn(&super::Caveat) -> bool,
+) -> Result<(), CapabilityError> {
     let now = now.unix_seconds();
     if token.nbf != 0 && now < token.nbf {
         return Err(CapabilityError::NotYetValid);
     }
-    for (index, caveat) in token.cav.iter().enumerate() {
+    for (index, caveat) in token.cav.iter().enumerate().filter(|(_, c)| applies(c)) {
         check_caveat(caveat, &token.sub, now, tool).map_err(|failure| CapabilityError::Caveat {
             index,
             kind: caveat.t.clone(),
@@ -157,4 +186,45 @@ pub fn verify_offline(
     verify_signature(&token, key)?;
     check_claims(&token, now, tool)?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::token::Caveat;
+
+    fn token(cav: Vec<Caveat>) -> Token {
+        Token {
+            sub: "agent".into(),
+            cav,
+            ..Token::default()
+        }
+    }
+
+    #[test]
+    fn every_tool_caveat_in_the_chain_narrows_what_is_listed() {
+        let parent = Caveat::tool_allow(vec!["read_invoice".into(), "send_email".into()]);
+        let child = Caveat::tool_allow(vec!["read_invoice".into(), "slow_count".into()]);
+        let deny = Caveat::tool_deny(vec!["read_invoice".into()]);
+        let t = token(vec![parent.clone(), child]);
+        assert!(allows_tool(&t, "read_invoice"));
+        assert!(!allows_tool(&t, "send_email"), "the child dropped it");
+        assert!(!allows_tool(&t, "slow_count"), "the parent never had it");
+        assert!(!allows_tool(&token(vec![parent, deny]), "read_invoice"));
+        assert!(allows_tool(&token(vec![Caveat::max_calls(1)]), "anything"));
+    }
+
+    #[test]
+    fn validity_ignores_tool_caveats_but_not_expiry_or_unknown_types() {
+        let now = Timestamp::from_unix_seconds(1_000);
+        let allow = Caveat::tool_allow(vec!["x".into()]);
+        assert_eq!(check_validity(&token(vec![allow.clone()]), now), Ok(()));
+        let expired = token(vec![allow, Caveat::expires_at(999)]);
+        assert!(check_validity(&expired, now).is_err());
+        let unknown = token(vec![Caveat {
+            t: "geo_fence".into(),
+            ..Caveat::default()
+        }]);
+        assert!(check_validity(&unknown, now).is_err());
+    }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod budget;
 pub mod policy;
 pub mod revocation;
+pub mod session;
 pub mod tenancy;
 
 use std::any::Any;
@@ -85,6 +86,13 @@ macro_rules! conformance_tests {
                 referenced_drafts_cannot_be_deleted,
                 clearing_a_tenant_falls_back_to_default,
                 concurrent_promotes_leave_a_consistent_pointer,
+            }
+            session {
+                created_sessions_read_back_with_every_field,
+                expired_sessions_are_gone_and_stay_gone,
+                renewal_extends_and_never_shortens,
+                exactly_one_of_concurrent_deletes_wins,
+                concurrent_creates_of_one_id_store_exactly_one,
             }
             tenancy {
                 tenants_are_isolated_across_every_port,
