@@ -128,6 +128,11 @@ pub trait ToolServer: Send + Sync {
         headers: &UpstreamHeaders,
     ) -> Result<UpstreamReply, UpstreamFailure>;
 
+    /// GET with `Last-Event-ID` (in `headers`): the rest of a POST's event stream that
+    /// the tool server closed before answering. Bounded by the upstream timeout like
+    /// the POST it continues.
+    async fn resume(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure>;
+
     /// GET: the session's server-to-client event stream. Not bounded by the upstream
     /// timeout (it is meant to stay open); a 405 is `Http { status: 405, .. }`.
     async fn listen(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure>;

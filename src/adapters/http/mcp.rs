@@ -56,7 +56,10 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
         Err(e) => return json_response(StatusCode::OK, envelope_error("null", &e)),
     };
     let id = request.id_json();
-    if let Some(e) = (!request.is_response()).then(|| request.validate().err()).flatten() {
+    if let Some(e) = (!request.is_response())
+        .then(|| request.validate().err())
+        .flatten()
+    {
         return json_response(StatusCode::OK, envelope_error(&id, &e));
     }
     let headers = req.headers();

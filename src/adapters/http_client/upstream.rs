@@ -156,6 +156,17 @@ impl ToolServer for HttpToolServer {
         self.reply("Post", response).await
     }
 
+    async fn resume(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure> {
+        let response = self
+            .request(reqwest::Method::GET, headers)
+            .timeout(self.timeout)
+            .header(ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| self.failure("Get", &e, None))?;
+        self.reply("Get", response).await
+    }
+
     async fn listen(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure> {
         let response = self
             .request(reqwest::Method::GET, headers)

@@ -207,7 +207,10 @@ mod tests {
             decode_header_value("=?BASE64?abc?=").unwrap(),
             "=?BASE64?abc?="
         );
-        assert_eq!(decode_header_value("=?base64?not base64!?="), Err(BadEncoding));
+        assert_eq!(
+            decode_header_value("=?base64?not base64!?="),
+            Err(BadEncoding)
+        );
         let body = call("Hello, 世界");
         let h = headers("tools/call", Some("=?base64?SGVsbG8sIOS4lueVjA==?="));
         assert_eq!(check_request_metadata(&body, &h, true), Ok(()));
