@@ -78,6 +78,16 @@ fn floor_server() -> String {
 }
 
 fn gateway_server(store: &'static str, data_dir: String, pg_url: Option<String>) -> String {
+    gateway_server_to(store, data_dir, pg_url, None)
+}
+
+/// The gateway, forwarding to `upstream` when given (else the stub answers).
+fn gateway_server_to(
+    store: &'static str,
+    data_dir: String,
+    pg_url: Option<String>,
+    upstream: Option<String>,
+) -> String {
     spawn_server("gateway", move |tx| {
         Box::pin(async move {
             let mut vars: HashMap<&str, String> = HashMap::from([
@@ -90,12 +100,74 @@ fn gateway_server(store: &'static str, data_dir: String, pg_url: Option<String>)
             if let Some(url) = pg_url {
                 vars.insert("INTENTGATE_POSTGRES_URL", url);
             }
+            if let Some(url) = upstream {
+                vars.insert("INTENTGATE_UPSTREAM_URL", url);
+            }
             let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
             let started = bootstrap::build(&config).await.unwrap();
             let acceptor = bootstrap::bind("127.0.0.1:0").await.unwrap();
             let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
             tx.send(format!("http://{addr}/v1/mcp")).unwrap();
             intentgate::adapters::http::serve(acceptor, started.gateway, std::future::pending())
+                .await
+                .unwrap();
+        })
+    })
+}
+
+/// What both bench upstreams answer to the call (the tool's result).
+const RESULT: &str =
+    r#"{"content":[{"type":"text","text":"Invoice inv-42: 1240.00 EUR"}],"isError":false}"#;
+
+/// The request's `id`, as raw JSON, from the body the gateway forwarded.
+fn request_id(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("id").cloned())
+        .map_or_else(|| "null".into(), |id| id.to_string())
+}
+
+#[handler]
+fn json_tool(body: String) -> poem::Response {
+    let answer = format!(
+        r#"{{"jsonrpc":"2.0","id":{},"result":{RESULT}}}"#,
+        request_id(&body)
+    );
+    poem::Response::builder()
+        .content_type("application/json")
+        .body(answer)
+}
+
+/// Answers as the Python SDK's server does by default: an event stream with a priming
+/// event, then the response event.
+#[handler]
+fn sse_tool(body: String) -> poem::Response {
+    let answer = format!(
+        "id: 1\ndata: \n\nid: 2\nevent: message\ndata: {{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{RESULT}}}\n\n",
+        request_id(&body)
+    );
+    poem::Response::builder()
+        .content_type("text/event-stream")
+        .header("Cache-Control", "no-cache")
+        .body(answer)
+}
+
+/// A tool server on its own runtime: `sse` answers with an event stream, else JSON.
+fn upstream_server(sse: bool) -> String {
+    spawn_server("upstream", move |tx| {
+        Box::pin(async move {
+            let acceptor = TcpListener::bind("127.0.0.1:0")
+                .into_acceptor()
+                .await
+                .unwrap();
+            let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+            tx.send(format!("http://{addr}/mcp")).unwrap();
+            let route = match sse {
+                true => Route::new().at("/mcp", post(sse_tool)),
+                false => Route::new().at("/mcp", post(json_tool)),
+            };
+            Server::new_with_acceptor(acceptor)
+                .run(route)
                 .await
                 .unwrap();
         })
@@ -307,7 +379,117 @@ fn bench_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+/// `-- --transport`: the gateway (memory store) forwarding to a JSON-answering and to
+/// an event-stream-answering tool server, each also called directly, in one run. The
+/// difference between the two gateway columns is what reading an event stream adds.
+fn transport_comparison() {
+    let dir = std::env::temp_dir().join(format!("intentgate-bench-t-{}", std::process::id()));
+    let auth = Some(format!("Bearer {}", token()));
+    let (json_up, sse_up) = (upstream_server(false), upstream_server(true));
+    let gateway = |up: &str, sub: &str| {
+        let data = dir.join(sub).display().to_string();
+        gateway_server_to("memory", data, None, Some(up.to_owned()))
+    };
+    let targets = vec![
+        (
+            "JSON upstream, direct",
+            Arc::new(Target {
+                url: json_up.clone(),
+                auth: None,
+            }),
+        ),
+        (
+            "SSE upstream, direct",
+            Arc::new(Target {
+                url: sse_up.clone(),
+                auth: None,
+            }),
+        ),
+        (
+            "gateway → JSON upstream",
+            Arc::new(Target {
+                url: gateway(&json_up, "j"),
+                auth: auth.clone(),
+            }),
+        ),
+        (
+            "gateway → SSE upstream",
+            Arc::new(Target {
+                url: gateway(&sse_up, "s"),
+                auth,
+            }),
+        ),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for (_, t) in &targets {
+            let c = client();
+            for _ in 0..2000 {
+                assert!(send(&c, t).await);
+            }
+        }
+        println!(
+            "| measurement | {} |",
+            targets
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        println!("|---|{}", "---|".repeat(targets.len()));
+        let mut rps = Vec::new();
+        for (_, t) in &targets {
+            rps.push(saturation(Arc::clone(t)).await);
+        }
+        let cells: Vec<String> = rps.iter().map(|r| format!("{r:.0} req/s")).collect();
+        println!(
+            "| saturation, {CONNECTIONS} connections | {} |",
+            cells.join(" | ")
+        );
+        let mut medians = Vec::new();
+        for rate in [1000, 2000] {
+            let mut cells = Vec::new();
+            for (_, t) in &targets {
+                let (p50, p99, failed) = fixed_rate(Arc::clone(t), rate).await;
+                let note = if failed > 0 {
+                    format!(" ({failed} failed)")
+                } else {
+                    String::new()
+                };
+                cells.push(format!("{p50} / {p99} µs{note}"));
+                medians.push((rate, p50, p99));
+            }
+            println!("| {rate} req/s p50 / p99 | {} |", cells.join(" | "));
+        }
+        let per_call = |r: f64| 1e6 / r;
+        println!(
+            "\nevent stream instead of JSON: gateway {:+.1} µs per call at saturation \
+             ({:.0} → {:.0} req/s), upstream alone {:+.1} µs",
+            per_call(rps[3]) - per_call(rps[2]),
+            rps[2],
+            rps[3],
+            per_call(rps[1]) - per_call(rps[0]),
+        );
+        for chunk in medians.chunks(4) {
+            let (rate, _, _) = chunk[0];
+            println!(
+                "at {rate} req/s: p50 {:+} µs, p99 {:+} µs (gateway, SSE − JSON)",
+                chunk[3].1 as i64 - chunk[2].1 as i64,
+                chunk[3].2 as i64 - chunk[2].2 as i64,
+            );
+        }
+    });
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--transport") {
+        transport_comparison();
+        return;
+    }
     if std::env::args().any(|a| a == "--in-process") {
         let dir = std::env::temp_dir().join(format!("intentgate-bench-ip-{}", std::process::id()));
         let dir = |s: &str| dir.join(s).display().to_string();

@@ -119,6 +119,9 @@ impl UpstreamFailure {
 
 #[async_trait]
 pub trait ToolServer: Send + Sync {
+    /// How long one exchange may take, resumed streams included.
+    fn timeout(&self) -> std::time::Duration;
+
     /// POSTs `body` (one JSON-RPC message) with `headers`, accepting a JSON or an
     /// event-stream answer. No retries. The upstream timeout bounds the whole exchange,
     /// event stream included.

@@ -17,6 +17,7 @@ mod envelope;
 mod escalation;
 mod igctl_verify;
 mod intent;
+mod mcp_transport;
 mod metrics;
 #[path = "../common/pg.rs"]
 mod pg;
@@ -42,14 +43,16 @@ macro_rules! backend_suite {
             escalation { s52_escalation_with_approvals_off, s53_approved_call_completes_with_the_audit_sequence, s54_rejected_call_names_the_reviewer_and_pending_id, s55_nobody_decides_and_the_window_expires, an_abandoned_wait_expires_its_approval }
             intent { s37_s38_extractor_lists_decide, s39_cache_hits_by_prompt_and_agent, s40_extractor_failures_deny, s41_strict_intent }
             policy { s42_to_s46_default_policy, s47_requires_step_up_is_audited, s48_policy_sees_step_up_and_identity, s49_s51_undefined_and_empty_reasons, s50_per_tenant_policies_dispatch_and_fall_back }
+            mcp_transport { sse_answer_goes_out_as_the_client_accepts, a_stalled_answer_stream_times_out, sessions_are_bound_to_the_caller_and_mapped_upstream, notifications_and_client_responses_are_passed_on, get_relays_the_session_stream_or_is_405, tools_list_is_filtered_by_the_token, data_methods_are_relayed_and_audited, a_closed_answer_stream_is_resumed_in_the_session, a_session_the_tool_server_lost_ends }
             upstream { s63_forwarded_result_gets_metadata_and_is_audited, s64_upstream_jsonrpc_error_passes_through, s65_upstream_http_errors, s66_upstream_timeout, s67_unreachable_upstream_is_a_transport_error, s68_oversized_upstream_body, s69_non_json_upstream_body, s70_forwarded_body_and_headers, null_and_odd_results_do_not_crash, notification_with_empty_202_is_accepted }
         );
     };
-    (@modules $variant:ident; $($module:ident { $($scenario:ident),* $(,)? })*) => {
+    (@modules $variant:ident; $($module:ident { $($(#[$attr:meta])* $scenario:ident),* $(,)? })*) => {
         $(
             mod $module {
                 $(
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    $(#[$attr])*
                     async fn $scenario() {
                         let backend = crate::support::Backend::$variant;
                         if crate::support::available(backend).await {
@@ -72,4 +75,21 @@ mod sled {
 
 mod postgres {
     backend_suite!(Postgres);
+}
+
+/// Scenarios that touch no store: one backend is enough.
+mod memory_only {
+    backend_suite!(@modules Memory;
+        mcp_transport { sse_framing_survives_tiny_chunks, an_oversize_event_is_an_upstream_http_error, upstream_4xx_jsonrpc_errors_pass_through, protocol_versions_are_checked_and_forwarded, stateless_request_headers_must_match_the_body, foreign_origins_are_refused, progress_reaches_the_client_before_the_answer,
+            a_repeated_mcp_name_header_is_a_mismatch,
+            get_and_delete_check_the_protocol_version,
+            strict_mode_needs_a_token_for_everything_but_ping }
+    );
+}
+
+/// Scenarios about replicas sharing one database.
+mod postgres_only {
+    backend_suite!(@modules Postgres;
+        mcp_transport { a_session_opened_on_one_replica_is_usable_on_another }
+    );
 }

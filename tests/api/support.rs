@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 #[path = "../common/fake.rs"]
 mod fake;
-pub use fake::{FakeServer, Reply, Seen};
+pub use fake::{FakeServer, Reply, Seen, Streamed};
 
 /// The master key of the reference vectors.
 pub const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
@@ -31,6 +31,8 @@ pub struct TestGateway {
     pub url: String,
     pub gateway: Arc<Gateway>,
     client: reqwest::Client,
+    /// The Postgres database the gateway runs on, if it does.
+    postgres_url: Option<String>,
     _stop: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
     _database: Option<Database>,
@@ -40,11 +42,28 @@ impl TestGateway {
     /// Starts a gateway on `backend` (a fresh store) with the vector key, audit echo
     /// off, and the given extra environment. `None` when Postgres is unavailable.
     pub async fn try_start(backend: Backend, env: &[(&str, &str)]) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
         let database = match backend {
             Backend::Postgres => Some(Database::create().await?),
             _ => None,
         };
+        let url = database.as_ref().map(|db| db.url.clone());
+        Some(Self::launch(backend, url, database, env).await)
+    }
+
+    /// A second gateway on this one's Postgres database (another replica), with its
+    /// own data directory and the given extra environment.
+    pub async fn replica(&self, env: &[(&str, &str)]) -> Self {
+        let url = self.postgres_url.clone().expect("a gateway on Postgres");
+        Self::launch(Backend::Postgres, Some(url), None, env).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        postgres_url: Option<String>,
+        database: Option<Database>,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
         let store = match backend {
             Backend::Memory => "memory",
             Backend::Sled => "sled",
@@ -59,8 +78,8 @@ impl TestGateway {
                 dir.path().display().to_string(),
             ),
         ]);
-        if let Some(db) = &database {
-            vars.insert("INTENTGATE_POSTGRES_URL".into(), db.url.clone());
+        if let Some(url) = &postgres_url {
+            vars.insert("INTENTGATE_POSTGRES_URL".into(), url.clone());
         }
         vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
@@ -76,14 +95,15 @@ impl TestGateway {
                 let _ = stopped.await;
             },
         ));
-        Some(Self {
+        Self {
             url: format!("http://{addr}"),
             gateway: started.gateway,
             client: reqwest::Client::new(),
+            postgres_url,
             _stop: stop,
             _dir: dir,
             _database: database,
-        })
+        }
     }
 
     /// [`TestGateway::try_start`] for tests that have already checked availability.

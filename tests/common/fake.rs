@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Data;
-use poem::{EndpointExt, Request, Response, Route, handler};
+use poem::{Body, EndpointExt, Request, Response, Route, handler};
 use tokio::sync::oneshot;
 
 /// What the receiver answers: status, body, and how long it waits first.
@@ -46,6 +46,77 @@ impl Reply {
     }
 }
 
+/// A richer answer than [`Reply`]: any content type, extra response headers, and a
+/// body sent in pieces with a pause before each (an event stream, say), optionally held
+/// open after the last piece. A script may return either; a `Reply` is one piece.
+#[derive(Clone)]
+pub struct Streamed {
+    pub status: u16,
+    pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    /// How long the receiver waits before sending the status and headers.
+    pub delay: Duration,
+    /// The body: each piece is sent after its pause.
+    pub pieces: Vec<(Duration, String)>,
+    /// How long the body stays open after the last piece (zero: it ends there).
+    pub hold: Duration,
+}
+
+impl Streamed {
+    pub fn new(status: u16, content_type: &str) -> Self {
+        Self {
+            status,
+            content_type: content_type.to_owned(),
+            headers: Vec::new(),
+            delay: Duration::ZERO,
+            pieces: Vec::new(),
+            hold: Duration::ZERO,
+        }
+    }
+
+    /// 200 `application/json` with `body`, to which headers can be added.
+    pub fn json(body: &str) -> Self {
+        Self::new(200, "application/json").then(body)
+    }
+
+    /// 200 `text/event-stream`, no events yet.
+    pub fn sse() -> Self {
+        Self::new(200, "text/event-stream")
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sends `text` right after what came before.
+    pub fn then(self, text: &str) -> Self {
+        self.after(Duration::ZERO, text)
+    }
+
+    /// Sends `text` once `pause` has passed after what came before.
+    pub fn after(mut self, pause: Duration, text: &str) -> Self {
+        self.pieces.push((pause, text.to_owned()));
+        self
+    }
+
+    /// Keeps the body open for `hold` after the last piece.
+    pub fn hold(mut self, hold: Duration) -> Self {
+        self.hold = hold;
+        self
+    }
+}
+
+impl From<Reply> for Streamed {
+    fn from(reply: Reply) -> Self {
+        Self {
+            delay: reply.delay,
+            ..Self::new(reply.status, "application/json").then(&reply.body)
+        }
+    }
+}
+
 /// One request the receiver saw. Header names are lower-case.
 #[derive(Clone, Debug)]
 pub struct Seen {
@@ -65,7 +136,7 @@ impl Seen {
     }
 }
 
-type Script = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
+type Script = Arc<dyn Fn(&Seen) -> Streamed + Send + Sync>;
 type State = (Script, Arc<Mutex<Vec<Seen>>>);
 
 pub struct FakeServer {
@@ -96,22 +167,48 @@ async fn receive(req: &Request, body: String, state: Data<&State>) -> Response {
     let reply = (state.0.0)(&seen);
     state.0.1.lock().unwrap().push(seen);
     tokio::time::sleep(reply.delay).await;
-    Response::builder()
+    let mut response = Response::builder()
         .status(poem::http::StatusCode::from_u16(reply.status).unwrap())
-        .content_type("application/json")
-        .body(reply.body)
+        .content_type(reply.content_type.as_str());
+    for (name, value) in &reply.headers {
+        response = response.header(name.as_str(), value.as_str());
+    }
+    match reply.pieces.as_slice() {
+        // One piece sent at once: a plain body with a Content-Length.
+        [(pause, body)] if pause.is_zero() && reply.hold.is_zero() => response.body(body.clone()),
+        [] if reply.hold.is_zero() => response.body(""),
+        _ => response.body(piecewise(reply.pieces, reply.hold)),
+    }
+}
+
+/// A chunked body: each piece after its pause, then open for `hold`.
+fn piecewise(pieces: Vec<(Duration, String)>, hold: Duration) -> Body {
+    let pieces = futures_util::stream::unfold(pieces.into_iter(), |mut rest| async move {
+        let (pause, text) = rest.next()?;
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, std::io::Error>(text.into_bytes()), rest))
+    });
+    let held = futures_util::stream::unfold(hold, |hold| async move {
+        tokio::time::sleep(hold).await;
+        None::<(Result<Vec<u8>, std::io::Error>, Duration)>
+    });
+    Body::from_bytes_stream(futures_util::StreamExt::chain(pieces, held))
 }
 
 impl FakeServer {
-    /// Starts a receiver that answers each request with `script(request)`.
-    pub async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Self {
+    /// Starts a receiver that answers each request with `script(request)` (a [`Reply`]
+    /// or a [`Streamed`]).
+    pub async fn start<R: Into<Streamed>>(
+        script: impl Fn(&Seen) -> R + Send + Sync + 'static,
+    ) -> Self {
         let acceptor = TcpListener::bind("127.0.0.1:0")
             .into_acceptor()
             .await
             .unwrap();
         let addr: SocketAddr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let state: State = (Arc::new(script), Arc::clone(&seen));
+        let script: Script = Arc::new(move |seen| script(seen).into());
+        let state: State = (script, Arc::clone(&seen));
         let app = Route::new()
             .at("/*path", receive)
             .at("/", receive)

@@ -196,7 +196,9 @@ async def run(args: argparse.Namespace) -> None:
             except BaseException as e:  # noqa: BLE001
                 code = error_code(e)
                 if args.send_email == "deny":
-                    emit("send_email", code == -32010, {"code": code, "error": describe(e)}, code=code)
+                    # The reference's reason for a tool outside the token's tool_allow.
+                    reason_ok = 'tool \\"send_email\\" not in allowed set' in describe(e)
+                    emit("send_email", code == -32010 and reason_ok, {"code": code, "error": describe(e)}, code=code)
                 else:
                     emit("send_email", False, describe(e), code=code)
 

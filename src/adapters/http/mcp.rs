@@ -24,8 +24,8 @@ use crate::app::mcp::{
 use crate::domain::decision::rpc_code;
 use crate::domain::jsonrpc;
 use crate::domain::mcp::{
-    BodyFacts, Era, MetadataHeaders, STATELESS_VERSION, SUPPORTED_VERSIONS, check_request_metadata,
-    is_supported_version,
+    BodyFacts, Era, HeaderMismatch, MetadataHeaders, STATELESS_VERSION, SUPPORTED_VERSIONS,
+    check_request_metadata, is_supported_version,
 };
 use crate::ports::UpstreamHeaders;
 
@@ -83,8 +83,11 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
         name: facts.name.as_deref(),
         meta_version: facts.version.as_deref(),
     };
-    let required = era == Era::Stateless && !request.is_notification();
-    if let Err(mismatch) = check_request_metadata(&body_facts, &metadata, required) {
+    let required = era == Era::Stateless && !request.is_notification() && !request.is_response();
+    let checked = repeated_metadata(headers)
+        .map_or(Ok(()), Err)
+        .and_then(|()| check_request_metadata(&body_facts, &metadata, required));
+    if let Err(mismatch) = checked {
         let data = None;
         let body = jsonrpc::error(&id, rpc_code::HEADER_MISMATCH, &mismatch.to_string(), data);
         return refusal(StatusCode::BAD_REQUEST, body);
@@ -101,7 +104,7 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
             .unwrap_or_default(),
         started,
         era,
-        session_id: header_text(headers, SESSION_HEADER).filter(|_| era == Era::Legacy),
+        session_id: session_header(headers).filter(|_| era == Era::Legacy),
         upstream_headers: UpstreamHeaders {
             protocol_version: version,
             request_metadata: request_metadata(headers),
@@ -122,8 +125,8 @@ pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
         return refused;
     }
     let headers = req.headers();
-    if header_str(headers, VERSION_HEADER) == Some(STATELESS_VERSION) {
-        return not_offered();
+    if let Some(refused) = refuse_stream_version(headers) {
+        return refused;
     }
     let upstream = UpstreamHeaders {
         protocol_version: header_text(headers, VERSION_HEADER),
@@ -133,7 +136,7 @@ pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
     let outcome = gateway
         .mcp_listen(
             header_str(headers, "Authorization"),
-            header_str(headers, SESSION_HEADER),
+            session_header(headers).as_deref(),
             upstream,
         )
         .await;
@@ -150,13 +153,13 @@ pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
         return refused;
     }
     let headers = req.headers();
-    if header_str(headers, VERSION_HEADER) == Some(STATELESS_VERSION) {
-        return not_offered();
+    if let Some(refused) = refuse_stream_version(headers) {
+        return refused;
     }
     let outcome = gateway
         .mcp_end(
             header_str(headers, "Authorization"),
-            header_str(headers, SESSION_HEADER),
+            session_header(headers).as_deref(),
         )
         .await;
     match outcome {
@@ -164,6 +167,23 @@ pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
         EndOutcome::NotOffered => not_offered(),
         EndOutcome::Refused { refusal: r, body } => refusal(status_of(r), body),
     }
+}
+
+/// GET and DELETE exist in the 2025 protocol only: 405 in the stateless one, 400 for
+/// a version the gateway does not serve (nothing reaches the tool server).
+fn refuse_stream_version(headers: &HeaderMap) -> Option<Response> {
+    let version = header_str(headers, VERSION_HEADER)?;
+    if version == STATELESS_VERSION {
+        return Some(not_offered());
+    }
+    let unsupported =
+        !is_supported_version(version) || headers.get_all(VERSION_HEADER).iter().count() > 1;
+    unsupported.then(|| {
+        refusal(
+            StatusCode::BAD_REQUEST,
+            unsupported_version("null", version),
+        )
+    })
 }
 
 /// The HTTP form of a reply that was not streamed.
@@ -275,6 +295,21 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
         })
 }
 
+/// A request metadata header sent twice: which of its values would the tool server
+/// act on? Refused rather than guessed.
+fn repeated_metadata(headers: &HeaderMap) -> Option<HeaderMismatch> {
+    let metadata = |name: &str| {
+        name == "mcp-method"
+            || name == "mcp-name"
+            || name == "mcp-protocol-version"
+            || name.starts_with("mcp-param-")
+    };
+    headers
+        .keys()
+        .find(|name| metadata(name.as_str()) && headers.get_all(*name).iter().count() > 1)
+        .map(|name| HeaderMismatch(format!("{name} header sent more than once")))
+}
+
 /// `Mcp-Method`, `Mcp-Name` and every `Mcp-Param-*`, in the order received.
 fn request_metadata(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
@@ -287,6 +322,14 @@ fn request_metadata(headers: &HeaderMap) -> Vec<(String, String)> {
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect()
+}
+
+/// The `Mcp-Session-Id` presented, even one that is not text (it then matches no
+/// session, so the client hears 404 rather than being served outside its session).
+fn session_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(SESSION_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

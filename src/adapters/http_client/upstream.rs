@@ -139,6 +139,10 @@ fn is_event_stream(headers: &HeaderMap) -> bool {
 
 #[async_trait]
 impl ToolServer for HttpToolServer {
+    fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     async fn post(
         &self,
         body: Vec<u8>,

@@ -39,6 +39,7 @@ pub async fn exchange(
     headers: &UpstreamHeaders,
     interim: Option<&Interim>,
 ) -> Result<Exchanged, UpstreamFailure> {
+    let deadline = tokio::time::Instant::now() + upstream.timeout();
     let reply = upstream.post(body, headers).await?;
     let answer = match reply.body {
         ReplyBody::Whole(bytes) if bytes.is_empty() => Answer::Empty,
@@ -47,7 +48,13 @@ pub async fn exchange(
             Err(why) => Answer::Garbage(why),
         },
         ReplyBody::Events(events) => {
-            read_answer(upstream, events, headers, interim, reply.status).await?
+            let answer = read_answer(upstream, events, headers, interim, reply.status);
+            // Resuming never stretches the exchange past the upstream timeout.
+            tokio::time::timeout_at(deadline, answer)
+                .await
+                .map_err(|_| UpstreamFailure::Timeout {
+                    cause: "the answer's event stream outlived the upstream timeout".into(),
+                })??
         }
     };
     Ok(Exchanged {

@@ -98,8 +98,9 @@ pub enum Refusal {
 /// Who is calling, as far as the endpoint checked.
 struct Caller {
     token: Option<Token>,
-    /// The token (if any) verified. `false` only for a `tools/call`, whose pipeline
-    /// refuses it with the reference's reasons.
+    /// Whether the identity was established here. A `tools/call` leaves every check to
+    /// its pipeline (which refuses a bad token with the reference's reasons) and is
+    /// identified only to find its session.
     verified: bool,
 }
 
@@ -146,7 +147,14 @@ impl Gateway {
     /// tool server's data needs one in strict mode.
     async fn caller(&self, call: &McpCall, kind: MethodKind) -> Result<Caller, Denial> {
         let header = call.authorization.as_deref();
-        if kind == MethodKind::ToolCall && !call.request.is_response() {
+        if kind == MethodKind::ToolCall {
+            // Only a session needs the identity before the pipeline runs.
+            if call.session_id.is_none() || call.era == Era::Stateless {
+                return Ok(Caller {
+                    token: None,
+                    verified: false,
+                });
+            }
             return Ok(match self.identify(header) {
                 Ok(token) => Caller {
                     token,
@@ -158,12 +166,10 @@ impl Gateway {
                 },
             });
         }
-        let required = self.settings.require_capability
-            && !call.request.is_notification()
-            && matches!(
-                kind,
-                MethodKind::ListTools | MethodKind::Discover | MethodKind::Relayed
-            );
+        // Strict mode: every message but `ping` (a liveness probe that reaches no tool
+        // and no data) needs a token, so no anonymous caller holds a session or talks
+        // to the tool server.
+        let required = self.settings.require_capability && kind != MethodKind::Ping;
         let token = self.authenticate(header, required).await?;
         Ok(Caller {
             token,

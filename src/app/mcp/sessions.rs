@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::app::random_bytes;
-use crate::domain::mcp::{McpSession, SessionOwner, SessionRefused, new_session_id};
+use crate::domain::mcp::{
+    McpSession, SessionOwner, SessionRefused, new_session_id, plausible_session_id,
+};
 use crate::ports::{Clock, SessionCreated, SessionStore, StoreError};
 
 /// Why a presented session cannot be used.
@@ -66,6 +68,9 @@ impl Sessions {
         id: &str,
         owner: &SessionOwner,
     ) -> Result<McpSession, ResolveError> {
+        if !plausible_session_id(id) {
+            return Err(SessionRefused::Unknown.into()); // never one of ours: no store trip
+        }
         let now = self.clock.now();
         let Some(session) = self.store.get(id, now).await? else {
             return Err(SessionRefused::Unknown.into());

@@ -126,6 +126,8 @@ impl SseDecoder {
         self.pending_bytes = 0;
         let had_data = std::mem::replace(&mut self.has_data, false);
         if !had_data {
+            // Not dispatched; a reconnection time it set still holds for what follows.
+            self.pending.retry = event.retry;
             return;
         }
         event.id.clone_from(&self.last_id);
@@ -253,6 +255,8 @@ mod tests {
         let events = decode_in(&[b"id: 41\n\ndata: x\n\n"], 1024).unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].id.as_deref(), Some("41"));
+        let retry_alone = decode_in(&[b"retry: 500\n\ndata: x\n\n"], 1024).unwrap();
+        assert_eq!(retry_alone[0].retry, Some(500), "a retry hint is not lost");
         // A priming event (an id and empty data) is dispatched with empty data.
         let priming = decode_in(&[b"id: 1\ndata:\n\n"], 1024).unwrap();
         assert_eq!(
