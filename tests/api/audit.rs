@@ -145,6 +145,41 @@ pub async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded(bac
     );
 }
 
+/// A relayed data read (`resources/read`) whose record cannot be committed does not
+/// hand out what the tool server returned.
+pub async fn a_relayed_read_whose_audit_fails_returns_no_data(backend: Backend) {
+    let up = FakeServer::start(|_| {
+        Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///x","text":"secret"}]}}"#)
+    })
+    .await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
+    let broken = with_broken_audit(&gw);
+    let acceptor = intentgate::bootstrap::bind("127.0.0.1:0").await.unwrap();
+    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
+        .as_socket_addr()
+        .copied()
+        .unwrap();
+    tokio::spawn(intentgate::adapters::http::serve(
+        acceptor,
+        broken,
+        std::future::pending(),
+    ));
+    let body =
+        json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///x"}});
+    let text = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/mcp"))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("secret"), "{text}");
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(r["error"]["message"], "audit log unavailable");
+}
+
 pub async fn async_durability_answers_without_waiting(backend: Backend) {
     let gw = TestGateway::start(backend, &[("INTENTGATE_AUDIT_DURABILITY", "async")]).await;
     let r = gw.call("read_invoice", json!({}), None).await;

@@ -9,7 +9,7 @@ use super::exchange::{Answer, exchange};
 use super::render;
 use super::{McpCall, McpReply, Refusal, upstream_headers};
 use crate::app::pipeline::{CallOutcome, ToolCallRequest};
-use crate::app::{Gateway, metrics};
+use crate::app::{AuditFailure, Gateway, metrics};
 use crate::domain::audit::{AuditEvent, arg_keys};
 use crate::domain::decision::{Denial, Stage, Verdict, rpc_code};
 use crate::domain::jsonrpc::{self, UpstreamMessage, parse_tool_call};
@@ -153,7 +153,10 @@ impl Gateway {
         )
         .await;
         if kind == MethodKind::Relayed {
-            self.audit_relayed(call, token, session, &exchanged).await;
+            // Fail closed: what the tool server returned is not handed out unrecorded.
+            if let Err(failure) = self.audit_relayed(call, token, session, &exchanged).await {
+                return McpReply::answer(render::audit_failed(&id, &failure));
+            }
         }
         let exchanged = match exchanged {
             Ok(e) => e,
@@ -204,7 +207,7 @@ impl Gateway {
         token: Option<&Token>,
         session: Option<&McpSession>,
         exchanged: &Result<super::Exchanged, UpstreamFailure>,
-    ) {
+    ) -> Result<(), AuditFailure> {
         let (verdict, reason, status) = match exchanged {
             Ok(e) => (Verdict::Allow, "forwarded".to_owned(), e.status),
             Err(f) => (Verdict::Block, f.detail(), f.status()),
@@ -213,9 +216,7 @@ impl Gateway {
         event.check = Stage::Upstream.as_str().to_owned();
         event.upstream_status = i64::from(status);
         event.session_id = session.map(|s| s.id.clone()).unwrap_or_default();
-        if let Err(failure) = self.audit.record(event).await {
-            tracing::error!(error = %failure, "audit of a relayed MCP request failed");
-        }
+        self.audit.record(event).await
     }
 
     /// Records a data method refused because of its token.

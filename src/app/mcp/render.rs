@@ -1,6 +1,6 @@
 //! JSON-RPC answers of the MCP endpoint, byte for byte as the reference writes them.
 
-use crate::app::CallOutcome;
+use crate::app::{AuditFailure, CallOutcome};
 use crate::domain::decision::{Denial, rpc_code};
 use crate::domain::gojson::{ObjectWriter, write_str};
 use crate::domain::jsonrpc::{self, CallMeta, EnvelopeError, stub_result};
@@ -24,16 +24,19 @@ pub fn call_outcome(id: &str, outcome: CallOutcome) -> String {
         CallOutcome::Denied(denial) => denial_error(id, &denial),
         CallOutcome::UpstreamFailed(failure) => upstream_error(id, &failure),
         CallOutcome::UpstreamGarbage(why) => garbage_error(id, &why),
-        CallOutcome::AuditFailed(failure) => {
-            let data = json_string(&format!("{failure}; call denied (fail-closed)"));
-            jsonrpc::error(
-                id,
-                rpc_code::INTERNAL_ERROR,
-                "audit log unavailable",
-                Some(&data),
-            )
-        }
+        CallOutcome::AuditFailed(failure) => audit_failed(id, &failure),
     }
+}
+
+/// The call's record could not be committed, so the call is refused.
+pub fn audit_failed(id: &str, failure: &AuditFailure) -> String {
+    let data = json_string(&format!("{failure}; call denied (fail-closed)"));
+    jsonrpc::error(
+        id,
+        rpc_code::INTERNAL_ERROR,
+        "audit log unavailable",
+        Some(&data),
+    )
 }
 
 pub fn envelope_error(id: &str, e: &EnvelopeError) -> String {
