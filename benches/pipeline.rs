@@ -61,16 +61,21 @@ fn spawn_server(
 }
 
 fn floor_server() -> String {
-    spawn_server("floor", |tx| {
+    route_server("floor", "/", || Route::new().at("/", post(echo)))
+}
+
+/// A poem server for `route()` on its own runtime; returns the URL of `path`.
+fn route_server(name: &str, path: &'static str, route: fn() -> Route) -> String {
+    spawn_server(name, move |tx| {
         Box::pin(async move {
             let acceptor = TcpListener::bind("127.0.0.1:0")
                 .into_acceptor()
                 .await
                 .unwrap();
             let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-            tx.send(format!("http://{addr}/")).unwrap();
+            tx.send(format!("http://{addr}{path}")).unwrap();
             Server::new_with_acceptor(acceptor)
-                .run(Route::new().at("/", post(echo)))
+                .run(route())
                 .await
                 .unwrap();
         })
@@ -154,24 +159,14 @@ fn sse_tool(body: String) -> poem::Response {
 
 /// A tool server on its own runtime: `sse` answers with an event stream, else JSON.
 fn upstream_server(sse: bool) -> String {
-    spawn_server("upstream", move |tx| {
-        Box::pin(async move {
-            let acceptor = TcpListener::bind("127.0.0.1:0")
-                .into_acceptor()
-                .await
-                .unwrap();
-            let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-            tx.send(format!("http://{addr}/mcp")).unwrap();
-            let route = match sse {
-                true => Route::new().at("/mcp", post(sse_tool)),
-                false => Route::new().at("/mcp", post(json_tool)),
-            };
-            Server::new_with_acceptor(acceptor)
-                .run(route)
-                .await
-                .unwrap();
-        })
-    })
+    match sse {
+        true => route_server("upstream", "/mcp", || {
+            Route::new().at("/mcp", post(sse_tool))
+        }),
+        false => route_server("upstream", "/mcp", || {
+            Route::new().at("/mcp", post(json_tool))
+        }),
+    }
 }
 
 fn token() -> String {

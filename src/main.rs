@@ -1,5 +1,6 @@
 //! `intentgate`: the gateway server and its operator subcommands.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -34,8 +35,14 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Some(Command::Openapi)) {
-        println!("{}", http::api::document(http::VERSION));
-        return ExitCode::SUCCESS;
+        // A closed pipe (`| head`) ends the output quietly instead of panicking.
+        let mut out = std::io::stdout().lock();
+        let written = writeln!(out, "{}", http::api::document(http::VERSION));
+        return if written.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     let telemetry = telemetry::init();
     let code = run(cli).await;

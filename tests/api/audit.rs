@@ -106,10 +106,8 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
     })
 }
 
-pub async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded(backend: Backend) {
-    let up = FakeServer::start(|_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
-    let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
-    let broken = with_broken_audit(&gw);
+/// Serves a test gateway's services around a broken audit store; returns its address.
+async fn serve_with_broken_audit(gw: &TestGateway) -> std::net::SocketAddr {
     let acceptor = intentgate::bootstrap::bind("127.0.0.1:0").await.unwrap();
     let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
         .as_socket_addr()
@@ -117,11 +115,14 @@ pub async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded(bac
         .unwrap();
     tokio::spawn(intentgate::adapters::http::serve(
         acceptor,
-        broken,
+        with_broken_audit(gw),
         std::future::pending(),
     ));
-    let body = crate::support::tool_call("read_invoice", json!({}));
-    let text = reqwest::Client::new()
+    addr
+}
+
+async fn post_text(addr: &std::net::SocketAddr, body: &serde_json::Value) -> String {
+    reqwest::Client::new()
         .post(format!("http://{addr}/v1/mcp"))
         .body(body.to_string())
         .send()
@@ -129,7 +130,15 @@ pub async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded(bac
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+pub async fn an_allowed_call_whose_audit_fails_is_denied_and_never_forwarded(backend: Backend) {
+    let up = FakeServer::start(|_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
+    let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
+    let addr = serve_with_broken_audit(&gw).await;
+    let body = crate::support::tool_call("read_invoice", json!({}));
+    let text = post_text(&addr, &body).await;
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["error"]["code"], -32603);
     assert_eq!(r["error"]["message"], "audit log unavailable");
@@ -153,28 +162,10 @@ pub async fn a_relayed_read_whose_audit_fails_returns_no_data(backend: Backend) 
     })
     .await;
     let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &up.url)]).await;
-    let broken = with_broken_audit(&gw);
-    let acceptor = intentgate::bootstrap::bind("127.0.0.1:0").await.unwrap();
-    let addr = poem::listener::Acceptor::local_addr(&acceptor)[0]
-        .as_socket_addr()
-        .copied()
-        .unwrap();
-    tokio::spawn(intentgate::adapters::http::serve(
-        acceptor,
-        broken,
-        std::future::pending(),
-    ));
+    let addr = serve_with_broken_audit(&gw).await;
     let body =
         json!({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///x"}});
-    let text = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/mcp"))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = post_text(&addr, &body).await;
     assert!(!text.contains("secret"), "{text}");
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(r["error"]["message"], "audit log unavailable");

@@ -12,7 +12,7 @@ use intentgate::domain::token::{Caveat, attenuate, decode};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Answer, Backend, FakeServer, Reply, Seen, Streamed, TestGateway, mint, tool_call,
+    Answer, Backend, FakeServer, Reply, Seen, Streamed, TestGateway, mint, tool_call, with_upstream,
 };
 
 /// What a client that takes either answer sends.
@@ -29,17 +29,6 @@ const SESSION: &str = "Mcp-Session-Id";
 /// One `data:` event.
 fn event(data: &str) -> String {
     format!("data: {data}\n\n")
-}
-
-async fn with_upstream<R: Into<Streamed>>(
-    backend: Backend,
-    script: impl Fn(&Seen) -> R + Send + Sync + 'static,
-    extra: &[(&str, &str)],
-) -> (TestGateway, FakeServer) {
-    let up = FakeServer::start(script).await;
-    let mut env = vec![("INTENTGATE_UPSTREAM_URL", up.url.as_str())];
-    env.extend_from_slice(extra);
-    (TestGateway::start(backend, &env).await, up)
 }
 
 async fn within<T>(answer: impl Future<Output = T>) -> T {

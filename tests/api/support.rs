@@ -162,6 +162,18 @@ impl TestGateway {
     }
 }
 
+/// A scriptable fake tool server and a gateway forwarding to it, with `extra` env.
+pub async fn with_upstream<R: Into<Streamed>>(
+    backend: Backend,
+    script: impl Fn(&Seen) -> R + Send + Sync + 'static,
+    extra: &[(&str, &str)],
+) -> (TestGateway, FakeServer) {
+    let up = FakeServer::start(script).await;
+    let mut env = vec![("INTENTGATE_UPSTREAM_URL", up.url.as_str())];
+    env.extend_from_slice(extra);
+    (TestGateway::start(backend, &env).await, up)
+}
+
 pub fn tool_call(name: &str, args: Value) -> Value {
     serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":name,"arguments":args}})
 }

@@ -5,18 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{FakeServer, Reply, TestGateway};
-
-async fn with_upstream(
-    backend: Backend,
-    script: impl Fn(&crate::support::Seen) -> Reply + Send + Sync + 'static,
-    extra: &[(&str, &str)],
-) -> (TestGateway, FakeServer) {
-    let up = FakeServer::start(script).await;
-    let mut env = vec![("INTENTGATE_UPSTREAM_URL", up.url.as_str())];
-    env.extend_from_slice(extra);
-    (TestGateway::start(backend, &env).await, up)
-}
+use crate::support::{Reply, TestGateway, with_upstream};
 
 pub async fn s63_forwarded_result_gets_metadata_and_is_audited(backend: Backend) {
     let (gw, up) = with_upstream(backend, |_| Reply::json(r#"{"jsonrpc":"2.0","id":77,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#), &[]).await;

@@ -135,65 +135,71 @@ impl<T: Type> ApiResponse for Passthrough<T> {
     }
 }
 
-/// Documents a GET stream's answers.
-pub struct EventStreamAnswer(Response);
+/// The statuses an operation that answers with bodies written elsewhere documents.
+pub trait Statuses {
+    const LIST: &'static [(u16, &'static str)];
+}
 
-impl IntoResponse for EventStreamAnswer {
+/// A response made by a handler, documented by the statuses of `S`.
+pub struct Documented<S>(Response, std::marker::PhantomData<fn() -> S>);
+
+impl<S> Documented<S> {
+    fn new(response: Response) -> Self {
+        Self(response, std::marker::PhantomData)
+    }
+}
+
+impl<S> IntoResponse for Documented<S> {
     fn into_response(self) -> Response {
         self.0
     }
 }
 
-impl ApiResponse for EventStreamAnswer {
+impl<S: Statuses> ApiResponse for Documented<S> {
     fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![
-                status_only(200, "The session's event stream (text/event-stream)"),
-                status_only(401, "The token does not verify"),
-                status_only(404, "An unknown, expired or foreign session"),
-                status_only(
-                    405,
-                    "No stream to offer: no tool server, no session, or the tool server has none",
-                ),
-            ],
-        }
+        let responses = S::LIST
+            .iter()
+            .map(|&(status, description)| MetaResponse {
+                description,
+                status: Some(status),
+                status_range: None,
+                content: vec![],
+                headers: vec![],
+            })
+            .collect();
+        MetaResponses { responses }
     }
 
     fn register(_: &mut Registry) {}
 }
 
-/// Documents a DELETE's answers.
-pub struct SessionEndAnswer(Response);
+/// GET `/v1/mcp`.
+pub struct StreamStatuses;
 
-impl IntoResponse for SessionEndAnswer {
-    fn into_response(self) -> Response {
-        self.0
-    }
+impl Statuses for StreamStatuses {
+    const LIST: &'static [(u16, &'static str)] = &[
+        (200, "The session's event stream (text/event-stream)"),
+        (400, "An MCP-Protocol-Version the gateway does not serve"),
+        (401, "The token does not verify"),
+        (404, "An unknown, expired or foreign session"),
+        (
+            405,
+            "No stream to offer: no tool server, no session, the tool server has none, or the 2026-07-28 protocol",
+        ),
+    ];
 }
 
-impl ApiResponse for SessionEndAnswer {
-    fn meta() -> MetaResponses {
-        MetaResponses {
-            responses: vec![
-                status_only(200, "The session ended"),
-                status_only(401, "The token does not verify"),
-                status_only(404, "An unknown, expired or foreign session"),
-                status_only(405, "No session named"),
-            ],
-        }
-    }
+/// DELETE `/v1/mcp`.
+pub struct EndStatuses;
 
-    fn register(_: &mut Registry) {}
-}
-
-fn status_only(status: u16, description: &'static str) -> MetaResponse {
-    MetaResponse {
-        description,
-        status: Some(status),
-        status_range: None,
-        content: vec![],
-        headers: vec![],
-    }
+impl Statuses for EndStatuses {
+    const LIST: &'static [(u16, &'static str)] = &[
+        (200, "The session ended"),
+        (400, "An MCP-Protocol-Version the gateway does not serve"),
+        (401, "The token does not verify"),
+        (404, "An unknown, expired or foreign session"),
+        (405, "No session named, or the 2026-07-28 protocol"),
+    ];
 }
 
 pub struct DataPlaneApi;
@@ -231,8 +237,8 @@ impl DataPlaneApi {
         /// The session `initialize` opened.
         #[oai(name = "Mcp-Session-Id")]
         _session: Header<Option<String>>,
-    ) -> EventStreamAnswer {
-        EventStreamAnswer(mcp::get(req, &gateway).await)
+    ) -> Documented<StreamStatuses> {
+        Documented::new(mcp::get(req, &gateway).await)
     }
 
     /// Ends the MCP session, on the tool server too.
@@ -245,8 +251,8 @@ impl DataPlaneApi {
         /// The session to end.
         #[oai(name = "Mcp-Session-Id")]
         _session: Header<Option<String>>,
-    ) -> SessionEndAnswer {
-        SessionEndAnswer(mcp::delete(req, &gateway).await)
+    ) -> Documented<EndStatuses> {
+        Documented::new(mcp::delete(req, &gateway).await)
     }
 
     /// The reference's legacy endpoint: validates the body, checks nothing, forwards

@@ -121,13 +121,10 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
 
 /// GET: the session's server-to-client stream, relayed from the tool server.
 pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
-    if let Some(refused) = refuse_origin(req, gateway) {
+    if let Some(refused) = refuse_session_request(req, gateway) {
         return refused;
     }
     let headers = req.headers();
-    if let Some(refused) = refuse_stream_version(headers) {
-        return refused;
-    }
     let upstream = UpstreamHeaders {
         protocol_version: header_text(headers, VERSION_HEADER),
         last_event_id: header_text(headers, "Last-Event-ID"),
@@ -149,13 +146,10 @@ pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
 
 /// DELETE: ends the caller's session, here and on the tool server.
 pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
-    if let Some(refused) = refuse_origin(req, gateway) {
+    if let Some(refused) = refuse_session_request(req, gateway) {
         return refused;
     }
     let headers = req.headers();
-    if let Some(refused) = refuse_stream_version(headers) {
-        return refused;
-    }
     let outcome = gateway
         .mcp_end(
             header_str(headers, "Authorization"),
@@ -167,6 +161,12 @@ pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
         EndOutcome::NotOffered => not_offered(),
         EndOutcome::Refused { refusal: r, body } => refusal(status_of(r), body),
     }
+}
+
+/// What GET and DELETE refuse before anything else: a foreign origin, and a protocol
+/// version without sessions or not served.
+fn refuse_session_request(req: &Request, gateway: &Gateway) -> Option<Response> {
+    refuse_origin(req, gateway).or_else(|| refuse_stream_version(req.headers()))
 }
 
 /// GET and DELETE exist in the 2025 protocol only: 405 in the stateless one, 400 for

@@ -65,6 +65,25 @@ impl HttpToolServer {
         req
     }
 
+    /// A GET for an event stream, bounded by `timeout` when given.
+    async fn get_stream(
+        &self,
+        headers: &UpstreamHeaders,
+        timeout: Option<Duration>,
+    ) -> Result<UpstreamReply, UpstreamFailure> {
+        let mut request = self
+            .request(reqwest::Method::GET, headers)
+            .header(ACCEPT, "text/event-stream");
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| self.failure("Get", &e, None))?;
+        self.reply("Get", response).await
+    }
+
     /// Turns a response into a reply: an event stream is handed over as it arrives,
     /// anything else is read whole (bounded).
     async fn reply(
@@ -161,24 +180,11 @@ impl ToolServer for HttpToolServer {
     }
 
     async fn resume(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure> {
-        let response = self
-            .request(reqwest::Method::GET, headers)
-            .timeout(self.timeout)
-            .header(ACCEPT, "text/event-stream")
-            .send()
-            .await
-            .map_err(|e| self.failure("Get", &e, None))?;
-        self.reply("Get", response).await
+        self.get_stream(headers, Some(self.timeout)).await
     }
 
     async fn listen(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure> {
-        let response = self
-            .request(reqwest::Method::GET, headers)
-            .header(ACCEPT, "text/event-stream")
-            .send()
-            .await
-            .map_err(|e| self.failure("Get", &e, None))?;
-        self.reply("Get", response).await
+        self.get_stream(headers, None).await
     }
 
     async fn end_session(&self, headers: &UpstreamHeaders) -> Result<u16, UpstreamFailure> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
-use super::exchange::{Answer, exchange};
+use super::exchange::{Answer, Exchanged, exchange};
 use super::render;
 use super::{McpCall, McpReply, Refusal, upstream_headers};
 use crate::app::pipeline::{CallOutcome, ToolCallRequest};
@@ -18,7 +18,7 @@ use crate::domain::mcp::{
     filter_tools, relays_notification,
 };
 use crate::domain::token::{Token, allows_tool};
-use crate::ports::UpstreamFailure;
+use crate::ports::{ToolServer, UpstreamFailure};
 
 const INITIALIZE_FALLBACK: &str = r#"{"protocolVersion":"2025-03-26","serverInfo":{"name":"intentgate","version":"0.2"},"capabilities":{"tools":{}}}"#;
 
@@ -68,16 +68,7 @@ impl Gateway {
                 .opened(&id, owner, None, DEFAULT_VERSION, INITIALIZE_FALLBACK)
                 .await;
         };
-        let mut headers = call.upstream_headers.clone();
-        headers.session_id = None;
-        let exchanged = exchange(
-            upstream.as_ref(),
-            call.raw.clone(),
-            &headers,
-            call.interim.as_ref(),
-        )
-        .await;
-        let exchanged = match exchanged {
+        let exchanged = match relay_raw(upstream.as_ref(), call, None).await {
             Ok(e) => e,
             Err(failure) => return McpReply::answer(render::upstream_error(&id, &failure)),
         };
@@ -144,14 +135,7 @@ impl Gateway {
             };
             return McpReply::answer(jsonrpc::success(&id, &result));
         };
-        let headers = upstream_headers(call, session);
-        let exchanged = exchange(
-            upstream.as_ref(),
-            call.raw.clone(),
-            &headers,
-            call.interim.as_ref(),
-        )
-        .await;
+        let exchanged = relay_raw(upstream.as_ref(), call, session).await;
         if kind == MethodKind::Relayed {
             // Fail closed: what the tool server returned is not handed out unrecorded.
             if let Err(failure) = self.audit_relayed(call, token, session, &exchanged).await {
@@ -206,7 +190,7 @@ impl Gateway {
         call: &McpCall,
         token: Option<&Token>,
         session: Option<&McpSession>,
-        exchanged: &Result<super::Exchanged, UpstreamFailure>,
+        exchanged: &Result<Exchanged, UpstreamFailure>,
     ) -> Result<(), AuditFailure> {
         let (verdict, reason, status) = match exchanged {
             Ok(e) => (Verdict::Allow, "forwarded".to_owned(), e.status),
@@ -262,6 +246,17 @@ impl Gateway {
         e.remote_ip.clone_from(&call.remote_addr);
         e
     }
+}
+
+/// Forwards the message as the client sent it, in `session` (none: outside any, as
+/// `initialize` is).
+async fn relay_raw(
+    upstream: &dyn ToolServer,
+    call: &McpCall,
+    session: Option<&McpSession>,
+) -> Result<Exchanged, UpstreamFailure> {
+    let headers = upstream_headers(call, session);
+    exchange(upstream, call.raw.clone(), &headers, call.interim.as_ref()).await
 }
 
 /// Cuts a relayed result down to what the caller may use.
