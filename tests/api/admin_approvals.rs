@@ -117,7 +117,13 @@ pub async fn s47_to_s50_list_and_decide(backend: Backend) {
             None,
         )
         .await;
-    assert!(ids(&unknown_status.json()).is_empty());
+    // The reference matched nothing; the document lists the statuses, so an unknown
+    // one is a client error the server names.
+    assert_eq!(unknown_status.status, 400, "{}", unknown_status.text);
+    assert_eq!(
+        unknown_status.json()["error"],
+        "status must be one of pending, approved, rejected, timeout"
+    );
 }
 
 pub async fn s51_tenants_see_and_decide_only_their_rows(backend: Backend) {

@@ -278,11 +278,14 @@ pub async fn s39_to_s42_export_errors_formats_and_names(backend: Backend) {
     ));
     let json = get(
         &gw,
-        "/v1/admin/audit/export?format=%20JSON&tenant=acme",
+        "/v1/admin/audit/export?format=json&tenant=acme",
         "super",
     )
     .await;
     assert_eq!(json.header("content-type"), "application/x-ndjson");
+    // The reference also read ` JSON`; the document lists `csv` and `json` exactly.
+    let spaced = get(&gw, "/v1/admin/audit/export?format=%20JSON", "super").await;
+    assert_eq!(spaced.status, 400);
     let cd = json.header("content-disposition");
     assert!(
         cd.contains("intentgate-audit-acme-") && cd.ends_with(".ndjson\""),

@@ -5,6 +5,7 @@ use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use super::admin::{ApprovalsApi, AuditApi, PoliciesApi, TokensApi};
 use super::data_plane::DataPlaneApi;
+use super::probes::ProbesApi;
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -16,15 +17,31 @@ pub enum ApiTags {
     Audit,
     /// Human decisions on escalated calls.
     Approvals,
+    /// Liveness, readiness and metrics.
+    Operations,
     /// Rego policy drafts, promotion, rollback and dry-runs.
     Policies,
 }
 
-pub type Apis = (DataPlaneApi, TokensApi, AuditApi, ApprovalsApi, PoliciesApi);
+pub type Apis = (
+    DataPlaneApi,
+    TokensApi,
+    AuditApi,
+    ApprovalsApi,
+    PoliciesApi,
+    ProbesApi,
+);
 
 pub fn service(version: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (DataPlaneApi, TokensApi, AuditApi, ApprovalsApi, PoliciesApi),
+        (
+            DataPlaneApi,
+            TokensApi,
+            AuditApi,
+            ApprovalsApi,
+            PoliciesApi,
+            ProbesApi,
+        ),
         "IntentGate gateway",
         version,
     )

@@ -4,16 +4,15 @@
 
 use std::sync::Arc;
 
+use poem::Request;
 use poem::web::Data;
-use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::Header;
-use poem_openapi::registry::{
-    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
-};
+use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{Object, OpenApi};
 
 use super::api::ApiTags;
+use super::documented::{Body, Documented, Statuses};
 use super::wire::RawBody;
 use super::{mcp, tool_call};
 use crate::app::Gateway;
@@ -68,138 +67,148 @@ pub struct ToolCallResponse {
     pub latency_ms: i64,
 }
 
-/// A handler's response, passed through untouched; `T` documents the 200 body.
-pub struct Passthrough<T>(Response, std::marker::PhantomData<fn() -> T>);
-
-impl<T> IntoResponse for Passthrough<T> {
-    fn into_response(self) -> Response {
-        self.0
-    }
+/// The legacy endpoint's refusal of a malformed body.
+#[derive(Object)]
+pub struct ToolCallError {
+    pub detail: String,
+    /// `read_body_failed`, `invalid_json` or `missing_tool`.
+    pub error: String,
 }
 
-impl<T: Type> ApiResponse for Passthrough<T> {
-    fn meta() -> MetaResponses {
-        let json = |status, description| MetaResponse {
-            description,
-            status: Some(status),
-            status_range: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json",
-                schema: T::schema_ref(),
-            }],
-            headers: vec![],
-        };
-        let empty = |status, description| MetaResponse {
-            description,
-            status: Some(status),
-            status_range: None,
-            content: vec![],
-            headers: vec![],
-        };
-        MetaResponses {
-            responses: vec![
-                MetaResponse {
-                    content: vec![
-                        MetaMediaType {
-                            content_type: "application/json",
-                            schema: T::schema_ref(),
-                        },
-                        MetaMediaType {
-                            content_type: "text/event-stream",
-                            schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
-                        },
-                    ],
-                    ..json(
-                        200,
-                        "The answer (JSON-RPC errors included); an event stream when the \
-                         tool server sends progress or other messages before it",
-                    )
-                },
-                empty(202, "A notification or a client's response, passed on"),
-                json(
-                    400,
-                    "Malformed request (legacy endpoint), an unsupported MCP-Protocol-Version (-32022) or request headers that disagree with the body (-32020)",
-                ),
-                json(401, "A notification with a token that does not verify"),
-                json(403, "An Origin that is not allowed"),
-                json(
-                    404,
-                    "An unknown, expired or foreign Mcp-Session-Id: initialize again",
-                ),
-            ],
-        }
-    }
+fn rpc() -> MetaSchemaRef {
+    JsonRpcResponse::schema_ref()
+}
+
+/// POST `/v1/mcp`.
+pub struct McpStatuses;
+
+impl Statuses for McpStatuses {
+    const LIST: &'static [(u16, &'static str, Body)] = &[
+        (
+            200,
+            "The answer (JSON-RPC errors included); an event stream when the tool server \
+             sends progress or other messages before it and the client accepts one",
+            Body::JsonOrStream(rpc),
+        ),
+        (
+            202,
+            "A notification or a client's response, passed on",
+            Body::Empty,
+        ),
+        (
+            400,
+            "An unsupported MCP-Protocol-Version (-32022) or request headers that disagree \
+             with the body (-32020)",
+            Body::Json(rpc),
+        ),
+        (
+            401,
+            "A notification whose token does not verify",
+            Body::Json(rpc),
+        ),
+        (403, "An Origin that is not allowed", Body::Json(rpc)),
+        (
+            404,
+            "An unknown, expired or foreign Mcp-Session-Id (initialize again), or an \
+             unknown method in the 2026-07-28 protocol",
+            Body::Json(rpc),
+        ),
+        (
+            502,
+            "The tool server refused a notification",
+            Body::Json(rpc),
+        ),
+        (503, "The session store did not answer", Body::Json(rpc)),
+    ];
 
     fn register(registry: &mut Registry) {
-        T::register(registry);
+        JsonRpcResponse::register(registry);
     }
-}
-
-/// The statuses an operation that answers with bodies written elsewhere documents.
-pub trait Statuses {
-    const LIST: &'static [(u16, &'static str)];
-}
-
-/// A response made by a handler, documented by the statuses of `S`.
-pub struct Documented<S>(Response, std::marker::PhantomData<fn() -> S>);
-
-impl<S> Documented<S> {
-    fn new(response: Response) -> Self {
-        Self(response, std::marker::PhantomData)
-    }
-}
-
-impl<S> IntoResponse for Documented<S> {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
-
-impl<S: Statuses> ApiResponse for Documented<S> {
-    fn meta() -> MetaResponses {
-        let responses = S::LIST
-            .iter()
-            .map(|&(status, description)| MetaResponse {
-                description,
-                status: Some(status),
-                status_range: None,
-                content: vec![],
-                headers: vec![],
-            })
-            .collect();
-        MetaResponses { responses }
-    }
-
-    fn register(_: &mut Registry) {}
 }
 
 /// GET `/v1/mcp`.
 pub struct StreamStatuses;
 
 impl Statuses for StreamStatuses {
-    const LIST: &'static [(u16, &'static str)] = &[
-        (200, "The session's event stream (text/event-stream)"),
-        (400, "An MCP-Protocol-Version the gateway does not serve"),
-        (401, "The token does not verify"),
-        (404, "An unknown, expired or foreign session"),
+    const LIST: &'static [(u16, &'static str, Body)] = &[
+        (200, "The session's event stream", Body::Stream),
+        (
+            400,
+            "An MCP-Protocol-Version the gateway does not serve",
+            Body::Json(rpc),
+        ),
+        (401, "The token does not verify", Body::Json(rpc)),
+        (
+            404,
+            "An unknown, expired or foreign session",
+            Body::Json(rpc),
+        ),
         (
             405,
-            "No stream to offer: no tool server, no session, the tool server has none, or the 2026-07-28 protocol",
+            "No stream to offer: no tool server, no session, the tool server has none, or \
+             the 2026-07-28 protocol",
+            Body::Text,
         ),
+        (502, "The tool server failed", Body::Json(rpc)),
+        (503, "The session store did not answer", Body::Json(rpc)),
     ];
+
+    fn register(registry: &mut Registry) {
+        JsonRpcResponse::register(registry);
+    }
 }
 
 /// DELETE `/v1/mcp`.
 pub struct EndStatuses;
 
 impl Statuses for EndStatuses {
-    const LIST: &'static [(u16, &'static str)] = &[
-        (200, "The session ended"),
-        (400, "An MCP-Protocol-Version the gateway does not serve"),
-        (401, "The token does not verify"),
-        (404, "An unknown, expired or foreign session"),
-        (405, "No session named, or the 2026-07-28 protocol"),
+    const LIST: &'static [(u16, &'static str, Body)] = &[
+        (200, "The session ended", Body::Empty),
+        (
+            400,
+            "An MCP-Protocol-Version the gateway does not serve",
+            Body::Json(rpc),
+        ),
+        (401, "The token does not verify", Body::Json(rpc)),
+        (
+            404,
+            "An unknown, expired or foreign session",
+            Body::Json(rpc),
+        ),
+        (
+            405,
+            "No session named, or the 2026-07-28 protocol",
+            Body::Text,
+        ),
+        (503, "The session store did not answer", Body::Json(rpc)),
     ];
+
+    fn register(registry: &mut Registry) {
+        JsonRpcResponse::register(registry);
+    }
+}
+
+/// POST `/v1/tool-call`.
+pub struct ToolCallStatuses;
+
+impl Statuses for ToolCallStatuses {
+    const LIST: &'static [(u16, &'static str, Body)] = &[
+        (
+            200,
+            "The stub's answer",
+            Body::Json(ToolCallResponse::schema_ref),
+        ),
+        (
+            400,
+            "A malformed body",
+            Body::Json(ToolCallError::schema_ref),
+        ),
+    ];
+
+    fn register(registry: &mut Registry) {
+        ToolCallResponse::register(registry);
+        ToolCallError::register(registry);
+    }
 }
 
 pub struct DataPlaneApi;
@@ -218,11 +227,8 @@ impl DataPlaneApi {
         #[oai(name = "X-Intent-Prompt")]
         _intent_prompt: Header<Option<String>>,
         body: RawBody<JsonRpcRequest>,
-    ) -> Passthrough<JsonRpcResponse> {
-        Passthrough(
-            mcp::post(req, body.body, &gateway).await,
-            std::marker::PhantomData,
-        )
+    ) -> Documented<McpStatuses> {
+        Documented::new(mcp::post(req, body.body, &gateway).await)
     }
 
     /// The MCP session's server-to-client event stream (protocol 2025-03-26 to
@@ -262,8 +268,8 @@ impl DataPlaneApi {
         method = "post",
         operation_id = "legacyToolCall"
     )]
-    async fn tool_call(&self, body: RawBody<ToolCallRequest>) -> Passthrough<ToolCallResponse> {
-        Passthrough(tool_call::handle(body.body).await, std::marker::PhantomData)
+    async fn tool_call(&self, body: RawBody<ToolCallRequest>) -> Documented<ToolCallStatuses> {
+        Documented::new(tool_call::handle(body.body).await)
     }
 }
 
@@ -298,6 +304,11 @@ impl<'a> poem_openapi::ApiExtractor<'a> for CapabilityToken {
 
     fn security_schemes() -> Vec<&'static str> {
         vec!["CapabilityToken"]
+    }
+
+    /// Optional: without `INTENTGATE_REQUIRE_CAPABILITY=true` a call may carry none.
+    fn has_security_fallback() -> bool {
+        true
     }
 
     async fn from_request(

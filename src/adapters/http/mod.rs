@@ -6,9 +6,10 @@
 pub mod admin;
 pub mod api;
 mod data_plane;
+mod documented;
 mod mcp;
 mod mcp_stream;
-mod probes;
+pub mod probes;
 mod raw;
 mod tool_call;
 mod wire;
@@ -43,22 +44,10 @@ pub fn routes(gateway: Arc<Gateway>) -> impl Endpoint<Output = Response> {
     let service = api::service(VERSION);
     let (spec, docs) = (service.spec_endpoint(), service.swagger_ui());
     let metrics = gateway.metrics_enabled;
-    let mut route = Route::new();
-    if metrics {
-        route = route.at(
-            "/metrics",
-            only(&[Method::GET, Method::HEAD], probes::metrics),
-        );
-    }
-    route
-        .at(
-            "/healthz",
-            only(&[Method::GET, Method::HEAD], probes::health),
-        )
-        .at("/readyz", only(&[Method::GET, Method::HEAD], probes::ready))
+    Route::new()
         .at(OPENAPI_PATH, only(&[Method::GET, Method::HEAD], spec))
         .nest(DOCS_PATH, docs)
-        .nest_no_strip("/v1", service)
+        .nest_no_strip("/", service)
         .data(gateway)
         .around(go_mux_errors)
         .with(poem::middleware::CatchPanic::new().with_handler(internal_error))

@@ -1,18 +1,112 @@
-//! Liveness and readiness.
+//! Liveness, readiness and the Prometheus exposition, in the OpenAPI document like
+//! every other route.
 
 use std::sync::Arc;
 
+use poem::Response;
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem::{Response, handler};
+use poem_openapi::registry::Registry;
+use poem_openapi::types::Type;
+use poem_openapi::{Object, OpenApi};
 
+use super::api::ApiTags;
+use super::documented::{Body, Documented, Statuses};
 use super::{VERSION, json_response};
 use crate::app::Gateway;
 use crate::domain::gojson::ObjectWriter;
 
+/// `GET /healthz`.
+#[derive(Object)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+    pub version: String,
+}
+
+/// `GET /readyz`.
+#[derive(Object)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    pub status: String,
+    /// The storage backend: `memory`, `sled` or `postgres`.
+    pub store: String,
+    /// Why the store did not answer.
+    pub error: Option<String>,
+}
+
+/// GET `/healthz`.
+pub struct HealthStatuses;
+
+impl Statuses for HealthStatuses {
+    const LIST: &'static [(u16, &'static str, Body)] =
+        &[(200, "The process is alive", Body::Json(Health::schema_ref))];
+
+    fn register(registry: &mut Registry) {
+        Health::register(registry);
+    }
+}
+
+/// GET `/readyz`.
+pub struct ReadyStatuses;
+
+impl Statuses for ReadyStatuses {
+    const LIST: &'static [(u16, &'static str, Body)] = &[
+        (200, "The store answers", Body::Json(Readiness::schema_ref)),
+        (
+            503,
+            "The store does not answer",
+            Body::Json(Readiness::schema_ref),
+        ),
+    ];
+
+    fn register(registry: &mut Registry) {
+        Readiness::register(registry);
+    }
+}
+
+/// GET `/metrics`.
+pub struct MetricsStatuses;
+
+impl Statuses for MetricsStatuses {
+    const LIST: &'static [(u16, &'static str, Body)] = &[
+        (200, "Prometheus text exposition", Body::Text),
+        (404, "INTENTGATE_METRICS_ENABLED is not true", Body::Text),
+        (
+            503,
+            "The metrics recorder could not be installed",
+            Body::Text,
+        ),
+    ];
+
+    fn register(_: &mut Registry) {}
+}
+
+pub struct ProbesApi;
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl ProbesApi {
+    /// Liveness: always 200.
+    #[oai(path = "/healthz", method = "get", operation_id = "health")]
+    async fn healthz(&self) -> Documented<HealthStatuses> {
+        Documented::new(health())
+    }
+
+    /// Readiness: 200 when the store answers, 503 otherwise.
+    #[oai(path = "/readyz", method = "get", operation_id = "ready")]
+    async fn readyz(&self, gateway: Data<&Arc<Gateway>>) -> Documented<ReadyStatuses> {
+        Documented::new(ready(&gateway).await)
+    }
+
+    /// Prometheus metrics, when `INTENTGATE_METRICS_ENABLED=true`.
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
+    async fn metrics(&self, gateway: Data<&Arc<Gateway>>) -> Documented<MetricsStatuses> {
+        Documented::new(metrics(&gateway))
+    }
+}
+
 /// Liveness: always 200 `{"status":"ok","version":…}` (the reference's shape).
-#[handler]
-pub fn health() -> Response {
+fn health() -> Response {
     let mut body = String::new();
     let mut w = ObjectWriter::new(&mut body);
     w.str("status", "ok").str("version", VERSION);
@@ -22,8 +116,7 @@ pub fn health() -> Response {
 }
 
 /// Readiness: 200 when the store answers, 503 otherwise.
-#[handler]
-pub async fn ready(gateway: Data<&Arc<Gateway>>) -> Response {
+async fn ready(gateway: &Gateway) -> Response {
     let probe = gateway.stores.audit.head("default").await;
     let mut body = String::new();
     let mut w = ObjectWriter::new(&mut body);
@@ -43,9 +136,15 @@ pub async fn ready(gateway: Data<&Arc<Gateway>>) -> Response {
     json_response(status, body)
 }
 
-/// Prometheus exposition (only routed when `INTENTGATE_METRICS_ENABLED=true`).
-#[handler]
-pub fn metrics(gateway: Data<&Arc<Gateway>>) -> Response {
+/// Prometheus exposition when `INTENTGATE_METRICS_ENABLED=true`; otherwise the route
+/// does not exist (the mux's 404, as in the reference).
+fn metrics(gateway: &Gateway) -> Response {
+    if !gateway.metrics_enabled {
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .content_type("text/plain; charset=utf-8")
+            .body("404 page not found\n");
+    }
     let Some(handle) = crate::adapters::metrics::install() else {
         return Response::builder()
             .status(StatusCode::SERVICE_UNAVAILABLE)

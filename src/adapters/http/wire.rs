@@ -135,12 +135,13 @@ pub const LARGE_BODY: usize = 1 << 20;
 
 /// A JSON request body, read whole (up to `LIMIT` bytes) but decoded only when the
 /// handler asks, so that authentication is checked first, as in the reference.
-pub struct JsonBody<T, const LIMIT: usize = SMALL_BODY> {
+/// `REQUIRED`: whether the document says a body must be sent (rollback's is optional).
+pub struct JsonBody<T, const LIMIT: usize = SMALL_BODY, const REQUIRED: bool = true> {
     bytes: Result<Vec<u8>, String>,
     schema: PhantomData<fn() -> T>,
 }
 
-impl<T, const LIMIT: usize> JsonBody<T, LIMIT> {
+impl<T, const LIMIT: usize, const REQUIRED: bool> JsonBody<T, LIMIT, REQUIRED> {
     /// The body's top-level object, or `None` when it is not one (for routes that
     /// ignore decode errors and use whatever fields are readable).
     pub fn object(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
@@ -153,7 +154,7 @@ impl<T, const LIMIT: usize> JsonBody<T, LIMIT> {
     }
 }
 
-impl<T: DeserializeOwned, const LIMIT: usize> JsonBody<T, LIMIT> {
+impl<T: DeserializeOwned, const LIMIT: usize, const REQUIRED: bool> JsonBody<T, LIMIT, REQUIRED> {
     /// Decodes with Go's error texts; DTOs with `deny_unknown_fields` are strict.
     pub fn decode(&self, prefix: &str) -> Result<T, ApiError> {
         let bytes = self
@@ -197,7 +198,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     })
 }
 
-impl<T: Type, const LIMIT: usize> Payload for JsonBody<T, LIMIT> {
+impl<T: Type, const LIMIT: usize, const REQUIRED: bool> Payload for JsonBody<T, LIMIT, REQUIRED> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(_: &str) -> bool {
@@ -213,7 +214,9 @@ impl<T: Type, const LIMIT: usize> Payload for JsonBody<T, LIMIT> {
     }
 }
 
-impl<T: Type, const LIMIT: usize> ParsePayload for JsonBody<T, LIMIT> {
+impl<T: Type, const LIMIT: usize, const REQUIRED: bool> ParsePayload
+    for JsonBody<T, LIMIT, REQUIRED>
+{
     const IS_REQUIRED: bool = false;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
@@ -234,7 +237,9 @@ impl<T: Type, const LIMIT: usize> ParsePayload for JsonBody<T, LIMIT> {
     }
 }
 
-impl<'a, T: Type, const LIMIT: usize> ApiExtractor<'a> for JsonBody<T, LIMIT> {
+impl<'a, T: Type, const LIMIT: usize, const REQUIRED: bool> ApiExtractor<'a>
+    for JsonBody<T, LIMIT, REQUIRED>
+{
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();
@@ -250,7 +255,7 @@ impl<'a, T: Type, const LIMIT: usize> ApiExtractor<'a> for JsonBody<T, LIMIT> {
                 content_type: <Self as Payload>::CONTENT_TYPE,
                 schema: <Self as Payload>::schema_ref(),
             }],
-            required: false,
+            required: REQUIRED,
         })
     }
 

@@ -10,7 +10,8 @@ use poem_openapi::param::{Path, Query};
 use super::auth::AdminAuth;
 use super::dto::{ApprovalJson, ApprovalsPage, DecideRequest};
 use super::errors::{ApiError, api_errors};
-use super::params::page;
+use super::params::{one_of, page};
+use super::typed_param::{ApprovalStatusParam, Limit, Offset, Param, STATUSES, raw};
 use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::raw::Raw;
 use crate::adapters::http::wire::{GoJson, JsonBody};
@@ -46,30 +47,26 @@ impl ApprovalsApi {
         &self,
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
-        status: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
+        status: Query<Option<Param<ApprovalStatusParam>>>,
+        limit: Query<Option<Param<Limit>>>,
+        offset: Query<Option<Param<Offset>>>,
     ) -> Result<GoJson<ApprovalsPage>, ApprovalListErrors> {
         let caller = auth.caller()?;
         let gate = gate(&gateway)?;
-        let (limit, offset) = page(limit.as_deref(), offset.as_deref());
-        let wanted = status.as_deref().unwrap_or_default();
-        let status = ApprovalStatus::parse(wanted);
+        let (limit, offset) = page(raw(&limit), raw(&offset))?;
+        let wanted = one_of(raw(&status), "status", STATUSES)?;
+        let status = wanted.as_deref().and_then(ApprovalStatus::parse);
         let tenant = if caller.is_superadmin() {
             TenantScope::All
         } else {
             TenantScope::Only(caller.tenant().to_owned())
         };
-        // An unknown status matches nothing, as an SQL equality filter would.
-        let rows = if !wanted.is_empty() && status.is_none() {
-            Vec::new()
-        } else {
-            let filter = ApprovalFilter { tenant, status };
-            gate.store()
-                .list(&filter, limit, offset)
-                .await
-                .map_err(ApiError::from)?
-        };
+        let filter = ApprovalFilter { tenant, status };
+        let rows = gate
+            .store()
+            .list(&filter, limit, offset)
+            .await
+            .map_err(ApiError::from)?;
         let approvals = rows.iter().map(|a| Raw::new(a.to_json())).collect();
         Ok(GoJson::new(&ApprovalsPage {
             approvals,
@@ -124,8 +121,8 @@ async fn decide(
     }
     let decision = ApprovalDecision {
         verdict,
-        decided_by: req.decided_by,
-        note: req.note,
+        decided_by: req.decided_by.unwrap_or_default(),
+        note: req.note.unwrap_or_default(),
         at: super::now(gateway),
     };
     match gate.decide(id, &decision).await? {

@@ -11,7 +11,11 @@ use super::auth::AdminAuth;
 use super::dto::{AuditPage, VerifyResponse};
 use super::errors::{ApiError, api_errors};
 use super::export::{ExportFormat, ExportResponse, export};
-use super::params::{page, query_tenant, time_param};
+use super::params::{flag, one_of, page, query_tenant, time_param};
+use super::typed_param::{
+    CHECKS, CheckParam, DECISIONS, DecisionParam, ExportFormatParam, Flag, Instant, Limit, Offset,
+    Param, raw,
+};
 use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::raw::Raw;
 use crate::adapters::http::wire::GoJson;
@@ -36,36 +40,36 @@ impl AuditApi {
         &self,
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        from: Query<Option<Param<Instant>>>,
+        to: Query<Option<Param<Instant>>>,
         agent_id: Query<Option<String>>,
         tool: Query<Option<String>>,
-        decision: Query<Option<String>>,
-        check: Query<Option<String>>,
+        decision: Query<Option<Param<DecisionParam>>>,
+        check: Query<Option<Param<CheckParam>>>,
         jti: Query<Option<String>>,
         elevation_id: Query<Option<String>>,
         tenant: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
-        count: Query<Option<String>>,
+        limit: Query<Option<Param<Limit>>>,
+        offset: Query<Option<Param<Offset>>>,
+        count: Query<Option<Param<Flag>>>,
     ) -> Result<GoJson<AuditPage>, AuditErrors> {
         let caller = auth.caller()?;
         let filters = Filters {
-            from: from.0,
-            to: to.0,
+            from: raw(&from).map(str::to_owned),
+            to: raw(&to).map(str::to_owned),
             agent_id: agent_id.0,
             tool: tool.0,
-            decision: decision.0,
-            check: check.0,
+            decision: one_of(raw(&decision), "decision", DECISIONS)?,
+            check: one_of(raw(&check), "check", CHECKS)?,
             jti: jti.0,
             elevation_id: elevation_id.0,
             tenant: tenant.0,
         };
         let mut query = filters.into_query(caller)?;
-        (query.limit, query.offset) = page(limit.as_deref(), offset.as_deref());
+        (query.limit, query.offset) = page(raw(&limit), raw(&offset))?;
         let store = &gateway.stores.audit;
         let rows = store.query(&query).await.map_err(ApiError::from)?;
-        let total = if count.as_deref() == Some("true") {
+        let total = if flag(raw(&count), "count")? {
             Some(
                 store
                     .count(&query)
@@ -95,13 +99,13 @@ impl AuditApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        from: Query<Option<Param<Instant>>>,
+        to: Query<Option<Param<Instant>>>,
     ) -> Result<GoJson<VerifyResponse>, AuditErrors> {
         let caller = auth.caller()?;
         let tenant = query_tenant(caller, tenant.as_deref().unwrap_or_default().trim())?;
-        let from = time_param(from.as_deref(), "from")?;
-        let to = time_param(to.as_deref(), "to")?;
+        let from = time_param(raw(&from), "from")?;
+        let to = time_param(raw(&to), "to")?;
         let report = verify_chain(gateway.stores.audit.as_ref(), chain_key(&tenant), from, to)
             .await
             .map_err(|e| ApiError::Unavailable(format!("verify error: {e}")))?;
@@ -120,26 +124,26 @@ impl AuditApi {
         &self,
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
-        format: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        format: Query<Option<Param<ExportFormatParam>>>,
+        from: Query<Option<Param<Instant>>>,
+        to: Query<Option<Param<Instant>>>,
         agent_id: Query<Option<String>>,
         tool: Query<Option<String>>,
-        decision: Query<Option<String>>,
-        check: Query<Option<String>>,
+        decision: Query<Option<Param<DecisionParam>>>,
+        check: Query<Option<Param<CheckParam>>>,
         jti: Query<Option<String>>,
         elevation_id: Query<Option<String>>,
         tenant: Query<Option<String>>,
     ) -> Result<ExportResponse, AuditErrors> {
         let caller = auth.caller()?;
-        let format = ExportFormat::parse(format.as_deref().unwrap_or_default())?;
+        let format = ExportFormat::parse(raw(&format).unwrap_or_default())?;
         let filters = Filters {
-            from: from.0,
-            to: to.0,
+            from: raw(&from).map(str::to_owned),
+            to: raw(&to).map(str::to_owned),
             agent_id: agent_id.0,
             tool: tool.0,
-            decision: decision.0,
-            check: check.0,
+            decision: one_of(raw(&decision), "decision", DECISIONS)?,
+            check: one_of(raw(&check), "check", CHECKS)?,
             jti: jti.0,
             elevation_id: elevation_id.0,
             tenant: tenant.0,

@@ -1,7 +1,10 @@
 //! `POST /v1/admin/policies/dry-run`: request validation and the response shape; the
 //! replay itself is [`crate::app::admin::DryRun`].
 
-use super::dto::{DryRunRequest, DryRunResponse, DryRunSampleDto, DryRunSummaryDto, DryRunWindow};
+use super::dto::{
+    DryRunRequest, DryRunResponse, DryRunSampleDto, DryRunSummaryDto, DryRunWindow, non_empty,
+    non_empty_list,
+};
 use super::errors::ApiError;
 use super::params::{body_tenant, time_param};
 use crate::adapters::http::wire::{JsonBody, LARGE_BODY};
@@ -20,14 +23,17 @@ pub async fn dry_run(
             "missing required field \"rego\"".into(),
         ));
     }
-    let tenant = body_tenant(caller, &req.tenant)?;
-    let (limit, max_samples) = DryRun::clamp(req.limit, req.max_samples);
+    let tenant = body_tenant(caller, req.tenant.as_deref().unwrap_or_default())?;
+    let (limit, max_samples) = DryRun::clamp(
+        req.limit.unwrap_or_default(),
+        req.max_samples.unwrap_or_default(),
+    );
     let query = AuditQuery {
-        from: time_param(Some(&req.from), "from")?,
-        to: time_param(Some(&req.to), "to")?,
+        from: time_param(req.from.as_deref(), "from")?,
+        to: time_param(req.to.as_deref(), "to")?,
         tenant: TenantScope::from_filter(&tenant),
-        agent_id: req.agent_id,
-        tool: req.tool,
+        agent_id: req.agent_id.unwrap_or_default(),
+        tool: req.tool.unwrap_or_default(),
         ..AuditQuery::default()
     };
     let run = DryRun {
@@ -44,9 +50,9 @@ pub async fn dry_run(
             DryRunError::Store(_) => ApiError::Unavailable(e.to_string()),
         })?;
     let window = DryRunWindow {
-        from: req.from,
-        to: req.to,
-        tenant,
+        from: req.from.and_then(non_empty),
+        to: req.to.and_then(non_empty),
+        tenant: non_empty(tenant),
         limit,
     };
     Ok(response(report, window))
@@ -75,18 +81,18 @@ fn response(report: DryRunReport, window: DryRunWindow) -> DryRunResponse {
             .map(|x| DryRunSampleDto {
                 ts: x.ts,
                 tool: x.tool,
-                agent_id: x.agent_id,
-                tenant: x.tenant,
+                agent_id: non_empty(x.agent_id),
+                tenant: non_empty(x.tenant),
                 original_decision: x.original_decision,
-                original_check: x.original_check,
-                original_reason: x.original_reason,
+                original_check: non_empty(x.original_check),
+                original_reason: non_empty(x.original_reason),
                 candidate_decision: x.candidate_decision.to_owned(),
-                candidate_reason: x.candidate_reason,
-                candidate_error: x.candidate_error,
-                arg_keys: x.arg_keys,
+                candidate_reason: non_empty(x.candidate_reason),
+                candidate_error: non_empty(x.candidate_error),
+                arg_keys: non_empty_list(x.arg_keys),
             })
             .collect(),
-        warnings: report.warnings,
+        warnings: non_empty_list(report.warnings),
         window,
     }
 }

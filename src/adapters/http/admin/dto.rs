@@ -16,10 +16,20 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A list of strings where `null` (the list or an item) is the zero value.
-fn null_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let items = Option::<Vec<Option<String>>>::deserialize(d)?.unwrap_or_default();
-    Ok(items.into_iter().map(Option::unwrap_or_default).collect())
+/// Empty text is left out of a response (Go's `omitempty`); the schema says optional.
+pub fn non_empty(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// An empty list is left out of a response (Go's `omitempty`).
+pub fn non_empty_list(items: Vec<String>) -> Option<Vec<String>> {
+    (!items.is_empty()).then_some(items)
+}
+
+/// A list of strings where a `null` item is the zero value (and a `null` list none).
+fn null_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let items = Option::<Vec<Option<String>>>::deserialize(d)?;
+    Ok(items.map(|items| items.into_iter().map(Option::unwrap_or_default).collect()))
 }
 
 /// An audit event, schema "6" (reference §3.1). Exports add `chain`, `seq`,
@@ -109,27 +119,30 @@ pub type ActiveJson = Raw<ActiveDoc>;
 
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
 pub struct MintRequest {
     #[serde(default, deserialize_with = "null_default")]
+    /// Not blank.
+    #[oai(validator(pattern = r"\S"))]
     pub subject: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub issuer: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub tenant: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub ttl_seconds: i64,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub tenant: Option<String>,
+    #[serde(default)]
+    #[oai(nullable, validator(minimum(value = "0")))]
+    pub ttl_seconds: Option<i64>,
     #[serde(default, deserialize_with = "null_strings")]
-    #[oai(default)]
-    pub tools: Vec<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub max_calls: i64,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub step_up: bool,
+    #[oai(nullable)]
+    pub tools: Option<Vec<String>>,
+    #[serde(default)]
+    #[oai(nullable, validator(minimum(value = "0")))]
+    pub max_calls: Option<i64>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub step_up: Option<bool>,
 }
 
 #[derive(Object, Serialize)]
@@ -143,22 +156,28 @@ pub struct MintResponse {
 
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
 pub struct RevokeRequest {
     #[serde(default, deserialize_with = "null_default")]
+    /// Not blank.
+    #[oai(validator(pattern = r"\S"))]
     pub jti: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub reason: String,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub reason: Option<String>,
 }
 
+/// A token id was revoked (or its reason updated).
 #[derive(Object, Serialize)]
-pub struct OkResponse {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
+pub struct RevokeResponse {
     pub jti: String,
+    pub ok: bool,
+}
+
+/// A policy draft was deleted.
+#[derive(Object, Serialize)]
+pub struct DeleteDraftResponse {
+    pub id: String,
     pub ok: bool,
 }
 
@@ -166,12 +185,12 @@ pub struct OkResponse {
 pub struct RevocationDto {
     pub jti: String,
     pub revoked_at: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub reason: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub tenant: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -196,16 +215,16 @@ pub struct TenantsResponse {
 pub struct IntegrationStatus {
     pub name: String,
     pub configured: bool,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub endpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub endpoint: Option<String>,
     /// Last successful flush; `0001-01-01T00:00:00Z` when none.
     pub last_flush_ts: String,
     pub total_events: u64,
     pub dropped_count: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub last_error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub last_error: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -278,16 +297,18 @@ pub struct ApprovalsPage {
 
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
 pub struct DecideRequest {
     /// `approve` or `reject`.
     #[serde(default, deserialize_with = "null_default")]
+    #[oai(validator(pattern = "^(approve|reject)$"))]
     pub decision: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub decided_by: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub note: String,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub decided_by: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub note: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -299,21 +320,24 @@ pub struct DraftsPage {
 
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
 pub struct DraftRequest {
+    #[serde(default)]
+    #[oai(nullable)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub description: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub description: String,
-    #[serde(default, deserialize_with = "null_default")]
+    /// A Rego module that compiles.
+    #[oai(validator(pattern = r"\S"))]
     pub rego_source: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub created_by: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub tenant: String,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -329,15 +353,18 @@ pub struct ActiveView {
 
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
 pub struct PromoteRequest {
     #[serde(default, deserialize_with = "null_default")]
+    /// Not blank.
+    #[oai(validator(pattern = r"\S"))]
     pub draft_id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub promoted_by: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub tenant: String,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub promoted_by: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -349,12 +376,12 @@ pub struct PromoteResponse {
 
 #[derive(Object, Deserialize)]
 pub struct RollbackRequest {
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub rolled_back_by: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub tenant: String,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub rolled_back_by: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -372,28 +399,30 @@ pub struct ClearResponse {
 #[derive(Object, Deserialize)]
 pub struct DryRunRequest {
     #[serde(default, deserialize_with = "null_default")]
+    /// Not blank.
+    #[oai(validator(pattern = r"\S"))]
     pub rego: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub from: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub to: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub limit: i64,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub agent_id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub tool: String,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub max_samples: i64,
-    #[serde(default, deserialize_with = "null_default")]
-    #[oai(default)]
-    pub tenant: String,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub from: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub to: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub tool: Option<String>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub max_samples: Option<i64>,
+    #[serde(default)]
+    #[oai(nullable)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Object, Serialize)]
@@ -415,42 +444,42 @@ pub struct DryRunSummaryDto {
 pub struct DryRunSampleDto {
     pub ts: String,
     pub tool: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub agent_id: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub tenant: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub agent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub tenant: Option<String>,
     pub original_decision: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub original_check: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub original_reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub original_check: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub original_reason: Option<String>,
     pub candidate_decision: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub candidate_reason: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub candidate_error: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub arg_keys: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub candidate_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub candidate_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub arg_keys: Option<Vec<String>>,
 }
 
 #[derive(Object, Serialize)]
 pub struct DryRunWindow {
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub from: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub to: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub tenant: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub tenant: Option<String>,
     pub limit: i64,
 }
 
@@ -458,8 +487,8 @@ pub struct DryRunWindow {
 pub struct DryRunResponse {
     pub summary: DryRunSummaryDto,
     pub samples: Vec<DryRunSampleDto>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[oai(skip_serializing_if_is_empty)]
-    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    pub warnings: Option<Vec<String>>,
     pub window: DryRunWindow,
 }

@@ -24,9 +24,9 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    /// `csv` (default) or `json`, trimmed and case-insensitive.
+    /// `csv` (default) or `json`, exactly as the document lists them.
     pub fn parse(value: &str) -> Result<Self, ApiError> {
-        match value.trim().to_ascii_lowercase().as_str() {
+        match value {
             "" | "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Ndjson),
             _ => Err(ApiError::BadRequest(

@@ -11,6 +11,7 @@ mod export;
 mod params;
 mod policies;
 mod tokens;
+mod typed_param;
 
 pub use approvals::ApprovalsApi;
 pub use audit::AuditApi;

@@ -10,15 +10,17 @@ use poem_openapi::param::{Path, Query};
 use super::auth::AdminAuth;
 use super::dry_run::dry_run;
 use super::dto::{
-    ActiveView, ClearResponse, DraftJson, DraftRequest, DraftsPage, DryRunRequest, DryRunResponse,
-    OkResponse, PromoteRequest, PromoteResponse, RollbackRequest, RollbackResponse,
+    ActiveView, ClearResponse, DeleteDraftResponse, DraftJson, DraftRequest, DraftsPage,
+    DryRunRequest, DryRunResponse, PromoteRequest, PromoteResponse, RollbackRequest,
+    RollbackResponse,
 };
 use super::errors::{ApiError, api_errors};
 use super::params::{body_tenant, page, query_tenant};
 use super::tokens::record_or_log;
+use super::typed_param::{Limit, Offset, Param, raw};
 use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::raw::Raw;
-use crate::adapters::http::wire::{GoJson, JsonBody, LARGE_BODY};
+use crate::adapters::http::wire::{GoJson, JsonBody, LARGE_BODY, SMALL_BODY};
 use crate::app::Gateway;
 use crate::app::admin::{AdminContext, Caller, admin_event};
 use crate::domain::audit::TenantScope;
@@ -67,12 +69,12 @@ impl PoliciesApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
+        limit: Query<Option<Param<Limit>>>,
+        offset: Query<Option<Param<Offset>>>,
     ) -> Result<GoJson<DraftsPage>, PolicyReadErrors> {
         let caller = auth.caller()?;
         let tenant = query_tenant(caller, tenant.as_deref().unwrap_or_default())?;
-        let (limit, offset) = page(limit.as_deref(), offset.as_deref());
+        let (limit, offset) = page(raw(&limit), raw(&offset))?;
         let scope = TenantScope::from_filter(&tenant);
         let rows = gateway
             .stores
@@ -136,8 +138,8 @@ impl PoliciesApi {
         let req = body.decode("invalid JSON: ")?;
         compile_check(&gateway, &req.rego_source)?;
         let update = DraftUpdate {
-            name: req.name,
-            description: req.description,
+            name: req.name.unwrap_or_default(),
+            description: req.description.unwrap_or_default(),
             rego_source: req.rego_source,
             at: super::now(&gateway),
         };
@@ -162,15 +164,13 @@ impl PoliciesApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         id: Path<String>,
-    ) -> Result<GoJson<OkResponse>, DraftDeleteErrors> {
+    ) -> Result<GoJson<DeleteDraftResponse>, DraftDeleteErrors> {
         owned_draft(auth.caller()?, &gateway, &id).await?;
         let outcome = gateway.stores.policies.delete_draft(&id).await;
         match outcome.map_err(ApiError::from)? {
-            DeleteDraftOutcome::Deleted => Ok(GoJson::new(&OkResponse {
-                id: id.0,
-                jti: String::new(),
-                ok: true,
-            })),
+            DeleteDraftOutcome::Deleted => {
+                Ok(GoJson::new(&DeleteDraftResponse { id: id.0, ok: true }))
+            }
             DeleteDraftOutcome::NotFound => Err(ApiError::NotFound(DRAFT_NOT_FOUND.into()).into()),
             DeleteDraftOutcome::InUse => Err(ApiError::Conflict(
                 "draft is the current or previous active policy; promote a different draft or \
@@ -263,7 +263,7 @@ impl PoliciesApi {
         &self,
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
-        body: JsonBody<RollbackRequest>,
+        body: JsonBody<RollbackRequest, { SMALL_BODY }, false>,
     ) -> Result<GoJson<RollbackResponse>, PromoteErrors> {
         Ok(rollback(&auth, &gateway, &body).await?)
     }
@@ -326,17 +326,17 @@ async fn create_draft(
     let caller = auth.caller()?;
     let req = body.decode("invalid JSON: ")?;
     compile_check(gateway, &req.rego_source)?;
-    let tenant = body_tenant(caller, req.tenant.trim())?;
+    let tenant = body_tenant(caller, req.tenant.as_deref().unwrap_or_default().trim())?;
     let now = super::now(gateway);
     let draft = PolicyDraft {
         id: new_draft_id(crate::app::random_bytes::<8>()),
-        name: req.name,
-        description: req.description,
+        name: req.name.unwrap_or_default(),
+        description: req.description.unwrap_or_default(),
         rego_source: req.rego_source,
         tenant,
         created_at: now,
         updated_at: now,
-        created_by: req.created_by,
+        created_by: req.created_by.unwrap_or_default(),
     };
     gateway.stores.policies.create_draft(&draft).await?;
     Ok(CreatedDraft::Created(
@@ -390,14 +390,15 @@ async fn promote(
     if req.draft_id.trim().is_empty() {
         return Err(ApiError::BadRequest("draft_id is required".into()));
     }
-    let tenant = body_tenant(caller, req.tenant.trim())?;
+    let tenant = body_tenant(caller, req.tenant.as_deref().unwrap_or_default().trim())?;
     let draft = owned_draft(caller, gateway, &req.draft_id).await?;
+    let promoted_by = req.promoted_by.as_deref().unwrap_or_default();
     compile_check(gateway, &draft.rego_source)?;
     let now = super::now(gateway);
     let outcome = gateway
         .stores
         .policies
-        .promote(&tenant, &draft.id, &req.promoted_by, now)
+        .promote(&tenant, &draft.id, promoted_by, now)
         .await?;
     let active = match outcome {
         PromoteOutcome::Promoted(a) | PromoteOutcome::Unchanged(a) => a,
@@ -409,7 +410,7 @@ async fn promote(
         .map_err(|e| ApiError::Internal(format!("promote recorded but engine swap failed: {e}")))?;
     let reason = format!(
         "policy promoted: tenant={tenant} draft={} prior={} by={}",
-        draft.id, active.previous_draft_id, req.promoted_by
+        draft.id, active.previous_draft_id, promoted_by
     );
     emit_policy_event(
         gateway,
@@ -430,7 +431,7 @@ async fn promote(
 async fn rollback(
     auth: &AdminAuth,
     gateway: &Gateway,
-    body: &JsonBody<RollbackRequest>,
+    body: &JsonBody<RollbackRequest, { SMALL_BODY }, false>,
 ) -> Result<GoJson<RollbackResponse>, ApiError> {
     let caller = auth.caller()?;
     // The body is optional and decode errors are ignored, as in the reference: a
@@ -443,11 +444,8 @@ async fn rollback(
             .unwrap_or_default()
             .to_owned()
     };
-    let req = RollbackRequest {
-        rolled_back_by: field("rolled_back_by"),
-        tenant: field("tenant"),
-    };
-    let tenant = body_tenant(caller, req.tenant.trim())?;
+    let (rolled_back_by, tenant) = (field("rolled_back_by"), field("tenant"));
+    let tenant = body_tenant(caller, tenant.trim())?;
     let nothing = || ApiError::NotFound("no previous policy to roll back to".into());
     let policies = &gateway.stores.policies;
     let current = policies.active(&tenant).await?;
@@ -464,7 +462,7 @@ async fn rollback(
         })?;
     compile_check(gateway, &previous.rego_source)?;
     let now = super::now(gateway);
-    let active: ActivePolicy = match policies.rollback(&tenant, &req.rolled_back_by, now).await? {
+    let active: ActivePolicy = match policies.rollback(&tenant, &rolled_back_by, now).await? {
         RollbackOutcome::RolledBack(a) => a,
         RollbackOutcome::NothingToRollBack => return Err(nothing()),
     };
@@ -476,7 +474,7 @@ async fn rollback(
         })?;
     let reason = format!(
         "policy rolled back to: tenant={tenant} draft={} by={}",
-        active.current_draft_id, req.rolled_back_by
+        active.current_draft_id, rolled_back_by
     );
     emit_policy_event(
         gateway,

@@ -8,12 +8,13 @@ use poem_openapi::param::Query;
 
 use super::auth::AdminAuth;
 use super::dto::{
-    IntegrationStatus, IntegrationsResponse, MintRequest, MintResponse, OkResponse, RevocationDto,
-    RevocationsPage, RevokeRequest, TenantDto, TenantsResponse,
+    IntegrationStatus, IntegrationsResponse, MintRequest, MintResponse, RevocationDto,
+    RevocationsPage, RevokeRequest, RevokeResponse, TenantDto, TenantsResponse, non_empty,
 };
 use super::errors::{ApiError, api_errors};
 use super::params::{body_tenant, page};
 use super::record;
+use super::typed_param::{Limit, Offset, Param, raw};
 use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::wire::{GoJson, JsonBody};
 use crate::app::Gateway;
@@ -64,7 +65,7 @@ impl TokensApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         body: JsonBody<RevokeRequest>,
-    ) -> Result<GoJson<OkResponse>, RevokeErrors> {
+    ) -> Result<GoJson<RevokeResponse>, RevokeErrors> {
         Ok(revoke(&auth, &gateway, &body).await?)
     }
 
@@ -78,11 +79,11 @@ impl TokensApi {
         &self,
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
+        limit: Query<Option<Param<Limit>>>,
+        offset: Query<Option<Param<Offset>>>,
     ) -> Result<GoJson<RevocationsPage>, ListErrors> {
         let caller = auth.caller()?;
-        let (limit, offset) = page(limit.as_deref(), offset.as_deref());
+        let (limit, offset) = page(raw(&limit), raw(&offset))?;
         let scope = if caller.is_superadmin() {
             TenantScope::All
         } else {
@@ -164,11 +165,11 @@ fn unconfigured(name: &str) -> IntegrationStatus {
     IntegrationStatus {
         name: name.to_owned(),
         configured: false,
-        endpoint: String::new(),
+        endpoint: None,
         last_flush_ts: ZERO_TIME.to_owned(),
         total_events: 0,
         dropped_count: 0,
-        last_error: String::new(),
+        last_error: None,
     }
 }
 
@@ -176,13 +177,13 @@ fn integration(s: &SinkStatus) -> IntegrationStatus {
     IntegrationStatus {
         name: s.name.to_owned(),
         configured: true,
-        endpoint: s.endpoint.clone(),
+        endpoint: non_empty(s.endpoint.clone()),
         last_flush_ts: s
             .last_flush
             .map_or_else(|| ZERO_TIME.to_owned(), |t| t.to_rfc3339_nano()),
         total_events: s.total_events,
         dropped_count: s.dropped_count,
-        last_error: s.last_error.clone(),
+        last_error: non_empty(s.last_error.clone()),
     }
 }
 
@@ -190,8 +191,8 @@ fn revocation_dto(r: Revocation) -> RevocationDto {
     RevocationDto {
         jti: r.jti,
         revoked_at: r.revoked_at.to_rfc3339_nano(),
-        reason: r.reason,
-        tenant: r.tenant,
+        reason: non_empty(r.reason),
+        tenant: non_empty(r.tenant),
     }
 }
 
@@ -201,23 +202,25 @@ async fn mint(
     body: &JsonBody<MintRequest>,
 ) -> Result<GoJson<MintResponse>, ApiError> {
     let caller = auth.caller()?;
-    let req = body.decode("invalid JSON: ")?;
+    let req: MintRequest = body.decode("invalid JSON: ")?;
+    let (ttl_seconds, max_calls) = (req.ttl_seconds.unwrap_or(0), req.max_calls.unwrap_or(0));
     if req.subject.trim().is_empty() {
         return Err(ApiError::BadRequest("subject is required".into()));
     }
-    if req.ttl_seconds < 0 {
+    if ttl_seconds < 0 {
         return Err(ApiError::BadRequest("ttl_seconds must be >= 0".into()));
     }
-    if req.max_calls < 0 {
+    if max_calls < 0 {
         return Err(ApiError::BadRequest("max_calls must be >= 0".into()));
     }
-    let tenant = body_tenant(caller, req.tenant.trim())?;
+    let tenant = body_tenant(caller, req.tenant.as_deref().unwrap_or_default().trim())?;
     let now = super::now(gateway);
-    let expires_at = (req.ttl_seconds > 0).then(|| now.plus_seconds(req.ttl_seconds));
+    let expires_at = (ttl_seconds > 0).then(|| now.plus_seconds(ttl_seconds));
     let mut caveats = Vec::new();
     let tools: Vec<String> = req
         .tools
         .iter()
+        .flatten()
         .map(|t| t.trim())
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
@@ -225,10 +228,10 @@ async fn mint(
     if !tools.is_empty() {
         caveats.push(Caveat::tool_allow(tools));
     }
-    if req.max_calls > 0 {
-        caveats.push(Caveat::max_calls(req.max_calls));
+    if max_calls > 0 {
+        caveats.push(Caveat::max_calls(max_calls));
     }
-    if req.step_up {
+    if req.step_up.unwrap_or(false) {
         caveats.push(Caveat::step_up(now.unix_seconds()));
     }
     let jti = token::new_token_id(now, crate::app::random_bytes::<12>());
@@ -236,7 +239,7 @@ async fn mint(
         &gateway.key,
         token::MintRequest {
             subject: req.subject.clone(),
-            issuer: req.issuer.trim().to_owned(),
+            issuer: req.issuer.as_deref().unwrap_or_default().trim().to_owned(),
             tenant,
             not_before: None,
             expires_at,
@@ -276,7 +279,7 @@ async fn revoke(
     auth: &AdminAuth,
     gateway: &Gateway,
     body: &JsonBody<RevokeRequest>,
-) -> Result<GoJson<OkResponse>, ApiError> {
+) -> Result<GoJson<RevokeResponse>, ApiError> {
     let caller = auth.caller()?;
     let req = body.decode("invalid JSON: ")?;
     let jti = req.jti.trim();
@@ -287,7 +290,7 @@ async fn revoke(
     let row = Revocation {
         jti: jti.to_owned(),
         tenant: caller.tenant().to_owned(),
-        reason: req.reason.clone(),
+        reason: req.reason.clone().unwrap_or_default(),
         revoked_at: now,
     };
     gateway.stores.revocations.revoke(&row).await?;
@@ -297,13 +300,12 @@ async fn revoke(
         "block",
         "capability",
         "admin/revoke",
-        format!("token revoked: {}", req.reason),
+        format!("token revoked: {}", req.reason.unwrap_or_default()),
     );
     event.capability_token_id = jti.to_owned();
     event.tenant = caller.tenant().to_owned();
     record_or_log(gateway, event).await;
-    Ok(GoJson::new(&OkResponse {
-        id: String::new(),
+    Ok(GoJson::new(&RevokeResponse {
         jti: jti.to_owned(),
         ok: true,
     }))

@@ -1,0 +1,161 @@
+//! Query parameters documented with their real types (integer, boolean, date-time,
+//! enumerations) but read as raw text, so the handler checks them and a bad value gets
+//! the API's own JSON error, with its stable code, rather than the framework's text.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
+
+/// What a parameter is documented as.
+pub trait ParamSchema: Send + Sync {
+    fn schema() -> MetaSchema;
+}
+
+/// A query parameter's raw text, documented as `S`.
+pub struct Param<S>(String, PhantomData<fn() -> S>);
+
+impl<S> Param<S> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The raw text of an optional parameter.
+pub fn raw<S>(param: &Option<Param<S>>) -> Option<&str> {
+    param.as_ref().map(Param::as_str)
+}
+
+impl<S: ParamSchema> Type for Param<S> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(S::schema().ty.to_owned())
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(S::schema()))
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl<S: ParamSchema> ParseFromParameter for Param<S> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.to_owned(), PhantomData))
+    }
+}
+
+/// An integer the server clamps into range (the reference's rule, pinned by its
+/// scenarios), so every integer is valid; only text that is not one is refused.
+fn clamped_integer(default: i64, description: &'static str) -> MetaSchema {
+    MetaSchema {
+        format: Some("int64"),
+        default: Some(default.into()),
+        description: Some(description),
+        ..MetaSchema::new("integer")
+    }
+}
+
+/// `limit`: default 100, clamped into 1..=1000.
+pub struct Limit;
+
+impl ParamSchema for Limit {
+    fn schema() -> MetaSchema {
+        clamped_integer(
+            100,
+            "Page size; values outside 1..1000 are clamped into it.",
+        )
+    }
+}
+
+/// `offset`: default 0; negative means 0.
+pub struct Offset;
+
+impl ParamSchema for Offset {
+    fn schema() -> MetaSchema {
+        clamped_integer(0, "Rows to skip; a negative value means 0.")
+    }
+}
+
+/// `count`: add the unpaged total.
+pub struct Flag;
+
+impl ParamSchema for Flag {
+    fn schema() -> MetaSchema {
+        MetaSchema::new("boolean")
+    }
+}
+
+/// `from` / `to`: an RFC 3339 instant.
+pub struct Instant;
+
+impl ParamSchema for Instant {
+    fn schema() -> MetaSchema {
+        MetaSchema::new_with_format("string", "date-time")
+    }
+}
+
+fn one_of(values: &[&'static str]) -> MetaSchema {
+    MetaSchema {
+        enum_items: values.iter().map(|v| serde_json::Value::from(*v)).collect(),
+        ..MetaSchema::new("string")
+    }
+}
+
+/// Export formats.
+pub const FORMATS: &[&str] = &["csv", "json"];
+/// Approval statuses.
+pub const STATUSES: &[&str] = &["pending", "approved", "rejected", "timeout"];
+/// Audit decisions.
+pub const DECISIONS: &[&str] = &["allow", "block", "escalate"];
+/// The stages that decide a call.
+pub const CHECKS: &[&str] = &["capability", "intent", "policy", "budget", "upstream"];
+
+/// Export `format`.
+pub struct ExportFormatParam;
+
+impl ParamSchema for ExportFormatParam {
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            default: Some("csv".into()),
+            ..one_of(FORMATS)
+        }
+    }
+}
+
+/// Approval `status`.
+pub struct ApprovalStatusParam;
+
+impl ParamSchema for ApprovalStatusParam {
+    fn schema() -> MetaSchema {
+        one_of(STATUSES)
+    }
+}
+
+/// Audit `decision`.
+pub struct DecisionParam;
+
+impl ParamSchema for DecisionParam {
+    fn schema() -> MetaSchema {
+        one_of(DECISIONS)
+    }
+}
+
+/// Audit `check` (the stage that decided).
+pub struct CheckParam;
+
+impl ParamSchema for CheckParam {
+    fn schema() -> MetaSchema {
+        one_of(CHECKS)
+    }
+}
