@@ -311,18 +311,25 @@ pub async fn s17_revocation_listing(backend: Backend) {
 pub async fn go_decoding_nulls_trailing_data_and_oversize(backend: Backend) {
     let gw = TestGateway::start(backend, &ADMIN_ENV).await;
     let body =
-        r#"{"subject":"a","issuer":null,"tools":["x",null],"ttl_seconds":null,"tenant":null}"#;
+        r#"{"subject":"a","issuer":null,"tools":["x"," "],"ttl_seconds":null,"tenant":null}"#;
     let v = mint(&gw, "super", serde_json::from_str(body).unwrap()).await;
     let t = decode(v["token"].as_str().unwrap()).unwrap();
     assert_eq!(
         (t.iss.as_str(), t.tenant.as_str()),
-        ("intentgate", "default")
+        ("intentgate", "default"),
+        "a null optional field is as good as absent"
     );
-    assert_eq!(
-        t.cav[1].tools,
-        ["x"],
-        "a null item is the empty string, then dropped"
-    );
+    assert_eq!(t.cav[1].tools, ["x"], "a blank name is dropped");
+    // Go read a null item as ""; the document says the items are strings.
+    let null_item = gw
+        .admin(
+            "POST",
+            "/v1/admin/mint",
+            Some("super"),
+            Some(r#"{"subject":"a","tools":["x",null]}"#),
+        )
+        .await;
+    assert_eq!(null_item.status, 400, "{}", null_item.text);
     let trailing = gw
         .admin(
             "POST",

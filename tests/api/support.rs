@@ -14,6 +14,16 @@ use tokio::sync::oneshot;
 
 #[path = "../common/fake.rs"]
 mod fake;
+
+#[path = "../common/contract.rs"]
+mod contract;
+
+/// Fails the test when an answer departs from the committed OpenAPI document.
+fn assert_documented(method: &str, path: &str, status: u16, content_type: &str, body: &str) {
+    if let Err(drift) = contract::check(method, path, status, content_type, body) {
+        panic!("answer not as documented: {drift}");
+    }
+}
 pub use fake::{FakeServer, Reply, Seen, Streamed};
 
 /// The master key of the reference vectors.
@@ -125,7 +135,10 @@ impl TestGateway {
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
-        (status, resp.text().await.unwrap())
+        let content_type = content_type(resp.headers());
+        let text = resp.text().await.unwrap();
+        assert_documented("POST", "/v1/mcp", status, &content_type, &text);
+        (status, text)
     }
 
     /// A JSON-RPC call; returns the parsed response.
@@ -230,6 +243,14 @@ pub const ADMIN_ENV: [(&str, &str); 2] = [
     ),
 ];
 
+fn content_type(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// An HTTP answer, read whole.
 pub struct Answer {
     pub status: u16,
@@ -270,6 +291,7 @@ impl TestGateway {
         body: Option<&str>,
         headers: &[(&str, &str)],
     ) -> Answer {
+        let method_name = method;
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.client.request(method, format!("{}{path}", self.url));
         if let Some(t) = token {
@@ -282,11 +304,20 @@ impl TestGateway {
             req = req.header(*k, *v);
         }
         let resp = req.send().await.unwrap();
-        Answer {
+        let answer = Answer {
             status: resp.status().as_u16(),
             headers: resp.headers().clone(),
             text: resp.text().await.unwrap(),
-        }
+        };
+        let content_type = content_type(&answer.headers);
+        assert_documented(
+            method_name,
+            path,
+            answer.status,
+            &content_type,
+            &answer.text,
+        );
+        answer
     }
 
     /// Records events through the gateway's own audit writer.

@@ -150,15 +150,26 @@ def seed(url: str, out: str) -> None:
     if worker.is_alive() or "error" in result:
         sys.exit(f"seed: escalated call did not finish cleanly: {result}")
 
-    expect("revoke", *request("POST", f"{url}/v1/admin/revoke", {"jti": minted["jti"], "reason": "seed: leaked"}, token=admin))
+    expect(
+        "revoke",
+        *request("POST", f"{url}/v1/admin/revoke", {"jti": minted["jti"], "reason": "seed: leaked"}, token=admin),
+    )
     expect("revoke", *request("POST", f"{url}/v1/admin/revoke", {"jti": "seed-without-reason"}, token=admin))
-    expect("tenant revoke", *request("POST", f"{url}/v1/admin/revoke", {"jti": "seed-acme", "reason": "acme"}, token=tenant_admin))
+    expect(
+        "tenant revoke",
+        *request("POST", f"{url}/v1/admin/revoke", {"jti": "seed-acme", "reason": "acme"}, token=tenant_admin),
+    )
     expect(
         "draft",
         *request(
             "POST",
             f"{url}/v1/admin/policies/drafts",
-            {"name": "seed-draft", "description": "the startup policy", "rego_source": SEED_DRAFT_REGO, "created_by": "seed"},
+            {
+                "name": "seed-draft",
+                "description": "the startup policy",
+                "rego_source": SEED_DRAFT_REGO,
+                "created_by": "seed",
+            },
             token=admin,
         ),
         want=201,
@@ -211,6 +222,7 @@ def st_digest(path: str) -> None:
     lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
     op = None
     in_failures = False
+    in_errors = False
     cur: dict | None = None
     rows: list[dict] = []
 
@@ -224,11 +236,26 @@ def st_digest(path: str) -> None:
     while i < len(lines):
         line = lines[i].rstrip()
         text = line.strip()
-        if text.startswith("=") and "FAILURES" in text:
+        if text.startswith("=") and " ERRORS " in text:
+            in_errors = True
+        elif text.startswith("=") and "FAILURES" in text:
+            in_errors = False
             in_failures = True
         elif text.startswith("=") and in_failures and "FAILURES" not in text:
             flush()
             break
+        elif in_errors:
+            m = SECTION.match(text)
+            if m:
+                op = m.group(1)
+                # the error title, then its first message line
+                j = i + 1
+                msg: list[str] = []
+                while j < len(lines) and len(msg) < 2:
+                    if lines[j].strip():
+                        msg.append(lines[j].strip()[:200])
+                    j += 1
+                rows.append({"op": op, "check": "ERROR " + " | ".join(msg), "checks": ["ERROR " + " - ".join(msg)]})
         elif in_failures:
             m = SECTION.match(text)
             if m:

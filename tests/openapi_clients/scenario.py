@@ -35,7 +35,6 @@ import time
 import traceback
 import types
 import typing
-from http import HTTPStatus
 from typing import Any, Callable
 
 PKG = os.environ.get("IG_PY_CLIENT_PKG", "intentgate_client")
@@ -95,9 +94,10 @@ def _convert(hint: Any, value: Any) -> Any:
             if issubclass(cls, enum.Enum):
                 return cls(value)
     if isinstance(value, list):
-        inner = [a for a in typing.get_args(hint)]
-        for h in inner:
-            for item_hint in typing.get_args(h) or []:
+        # list[X] | Unset -> convert each item against X
+        for option in typing.get_args(hint) or (hint,):
+            if typing.get_origin(option) is list:
+                (item_hint,) = typing.get_args(option)
                 return [_convert(item_hint, v) for v in value]
     return value
 
@@ -200,7 +200,11 @@ def step(name: str, needs: tuple[str, ...] = ()) -> Callable[[Callable[[], None]
         except Exception as err:  # noqa: BLE001 - every failure is reported, none stops the run
             where = traceback.extract_tb(err.__traceback__)
             gen = [f for f in where if f"/{PKG}/" in f.filename]
-            at = f" [in generated {os.path.relpath(gen[-1].filename, os.path.dirname(gen[-1].filename) + '/../..')}:{gen[-1].lineno}]" if gen else ""
+            at = (
+                f" [in generated {os.path.relpath(gen[-1].filename, os.path.dirname(gen[-1].filename) + '/../..')}:{gen[-1].lineno}]"
+                if gen
+                else ""
+            )
             msg = f"{type(err).__name__}: {err}{at}"
             results.append((name, False, msg))
             print(f"FAIL {name}: {msg}", flush=True)
@@ -243,7 +247,9 @@ def _():
 
 @step("POST /v1/admin/mint (token to revoke, no ttl)")
 def _():
-    parsed = status(call(op("POST", "/v1/admin/mint"), admin, body={"subject": "py-doomed", "tools": ["read_invoice"]}), 200)
+    parsed = status(
+        call(op("POST", "/v1/admin/mint"), admin, body={"subject": "py-doomed", "tools": ["read_invoice"]}), 200
+    )
     eq(parsed.expires_at, "", "expires_at without ttl")
     state["doomed_token"] = parsed.token
     state["doomed_jti"] = parsed.jti
@@ -281,7 +287,9 @@ def _():
 
 @step("POST /v1/tool-call (legacy stub)")
 def _():
-    parsed = status(call(op("POST", "/v1/tool-call"), anonymous, body={"tool": "read_invoice", "args": {"id": "1"}}), 200)
+    parsed = status(
+        call(op("POST", "/v1/tool-call"), anonymous, body={"tool": "read_invoice", "args": {"id": "1"}}), 200
+    )
     eq(parsed.decision, "allow", "decision")
     eq(parsed.reason, "stub: pipeline not implemented", "reason")
 
@@ -295,7 +303,9 @@ def _():
 
 @step("POST /v1/admin/revoke", needs=("doomed_jti",))
 def _():
-    parsed = status(call(op("POST", "/v1/admin/revoke"), admin, body={"jti": state["doomed_jti"], "reason": "py: leaked"}), 200)
+    parsed = status(
+        call(op("POST", "/v1/admin/revoke"), admin, body={"jti": state["doomed_jti"], "reason": "py: leaked"}), 200
+    )
     eq(parsed.jti, state["doomed_jti"], "jti")
     eq(parsed.ok, True, "ok")
 
@@ -308,7 +318,9 @@ def _():
 
 @step("POST /v1/mcp with the revoked token -> -32010", needs=("doomed_token",))
 def _():
-    doomed = AuthenticatedClient(base_url=URL, token=state["doomed_token"], timeout=30.0, raise_on_unexpected_status=True)
+    doomed = AuthenticatedClient(
+        base_url=URL, token=state["doomed_token"], timeout=30.0, raise_on_unexpected_status=True
+    )
     eq(rpc_error_code(status(tools_call(doomed, 3, "read_invoice", {"id": "1"}), 200)), -32010, "error.code")
 
 
@@ -437,7 +449,10 @@ def _():
     args = row.args.to_dict() if hasattr(row.args, "to_dict") else row.args
     eq(args, {"amount_eur": 12}, "args")
     decide = op("POST", "/v1/admin/approvals/{id}/decide")
-    done = status(call(decide, admin, row.pending_id, body={"decision": "approve", "decided_by": "py-scenario", "note": "fine"}), 200)
+    done = status(
+        call(decide, admin, row.pending_id, body={"decision": "approve", "decided_by": "py-scenario", "note": "fine"}),
+        200,
+    )
     eq(done.status, "approved", "status after approve")
     eq(done.decided_by, "py-scenario", "decided_by")
     eq(done.decide_note, "fine", "decide_note")
@@ -460,7 +475,11 @@ def _():
 @step("POST /v1/admin/approvals/{id}/decide (unknown id -> 404)")
 def _():
     decide = op("POST", "/v1/admin/approvals/{id}/decide")
-    eq(status(call(decide, admin, "no-such-id", body={"decision": "approve"}), 404).error, "pending id not found", "404 error")
+    eq(
+        status(call(decide, admin, "no-such-id", body={"decision": "approve"}), 404).error,
+        "pending id not found",
+        "404 error",
+    )
 
 
 @step("GET /v1/admin/tenants")
@@ -490,7 +509,14 @@ def _():
 @step("POST /v1/admin/policies/drafts (A, B, C)")
 def _():
     create = op("POST", "/v1/admin/policies/drafts")
-    a = status(call(create, admin, body={"name": "py-a", "description": "startup rules", "rego_source": POLICY_A, "created_by": "py"}), 201)
+    a = status(
+        call(
+            create,
+            admin,
+            body={"name": "py-a", "description": "startup rules", "rego_source": POLICY_A, "created_by": "py"},
+        ),
+        201,
+    )
     check(re.fullmatch(r"[0-9a-f]{16}", a.id) is not None, f"draft id {a.id!r}")
     eq(a.name, "py-a", "name")
     eq(a.created_by, "py", "created_by")
@@ -504,7 +530,14 @@ def _():
 
 @step("POST /v1/admin/policies/drafts (bad Rego -> 400)")
 def _():
-    parsed = status(call(op("POST", "/v1/admin/policies/drafts"), admin, body={"name": "bad", "rego_source": "package x\nthis is not rego"}), 400)
+    parsed = status(
+        call(
+            op("POST", "/v1/admin/policies/drafts"),
+            admin,
+            body={"name": "bad", "rego_source": "package x\nthis is not rego"},
+        ),
+        400,
+    )
     check("rego compile error" in parsed.error, f"error {parsed.error!r}")
 
 
@@ -513,7 +546,12 @@ def _():
     got = status(call(op("GET", "/v1/admin/policies/drafts/{id}"), admin, state["draft_a"]), 200)
     eq(got.rego_source, POLICY_A, "rego_source")
     put = status(
-        call(op("PUT", "/v1/admin/policies/drafts/{id}"), admin, state["draft_a"], body={"name": "py-a2", "description": "renamed", "rego_source": POLICY_A}),
+        call(
+            op("PUT", "/v1/admin/policies/drafts/{id}"),
+            admin,
+            state["draft_a"],
+            body={"name": "py-a2", "description": "renamed", "rego_source": POLICY_A},
+        ),
         200,
     )
     eq(put.name, "py-a2", "name after update")
@@ -590,7 +628,14 @@ def _():
 
 @step("POST /v1/admin/policies/dry-run (real sample)", needs=("called",))
 def _():
-    parsed = status(call(op("POST", "/v1/admin/policies/dry-run"), admin, body={"rego": DENY_ALL, "agent_id": "py-agent", "tool": "read_invoice", "max_samples": 5}), 200)
+    parsed = status(
+        call(
+            op("POST", "/v1/admin/policies/dry-run"),
+            admin,
+            body={"rego": DENY_ALL, "agent_id": "py-agent", "tool": "read_invoice", "max_samples": 5},
+        ),
+        200,
+    )
     s = parsed.summary
     check(s.events_evaluated >= 1, f"events_evaluated {s.events_evaluated}")
     check(s.allow_to_block >= 1, f"allow_to_block {s.allow_to_block}")
@@ -612,7 +657,9 @@ def _():
 def _():
     rego = 'package intentgate.policy\n\nimport rego.v1\n\ndefault decision := {"allow": false}\n\ndecision := {"allow": true} if input.args.amount_eur < 100\n'
     parsed = status(call(op("POST", "/v1/admin/policies/dry-run"), admin, body={"rego": rego, "limit": 50}), 200)
-    check(given(parsed.warnings) and any("argument values" in w for w in parsed.warnings), f"warnings {parsed.warnings!r}")
+    check(
+        given(parsed.warnings) and any("argument values" in w for w in parsed.warnings), f"warnings {parsed.warnings!r}"
+    )
     eq(parsed.window.limit, 50, "window.limit")
 
 

@@ -55,6 +55,7 @@ pub struct JsonRpcResponse {
 /// The legacy tool-call request.
 #[derive(Object)]
 pub struct ToolCallRequest {
+    #[oai(validator(min_length = 1))]
     pub tool: String,
     pub args: Option<serde_json::Value>,
 }
@@ -138,6 +139,7 @@ impl Statuses for StreamStatuses {
             Body::Json(rpc),
         ),
         (401, "The token does not verify", Body::Json(rpc)),
+        (403, "An Origin that is not allowed", Body::Json(rpc)),
         (
             404,
             "An unknown, expired or foreign session",
@@ -170,6 +172,7 @@ impl Statuses for EndStatuses {
             Body::Json(rpc),
         ),
         (401, "The token does not verify", Body::Json(rpc)),
+        (403, "An Origin that is not allowed", Body::Json(rpc)),
         (
             404,
             "An unknown, expired or foreign session",

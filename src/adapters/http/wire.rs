@@ -142,15 +142,13 @@ pub struct JsonBody<T, const LIMIT: usize = SMALL_BODY, const REQUIRED: bool = t
 }
 
 impl<T, const LIMIT: usize, const REQUIRED: bool> JsonBody<T, LIMIT, REQUIRED> {
-    /// The body's top-level object, or `None` when it is not one (for routes that
-    /// ignore decode errors and use whatever fields are readable).
-    pub fn object(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
-        let bytes = self.bytes.as_ref().ok()?;
-        let mut values = serde_json::Deserializer::from_slice(bytes).into_iter();
-        match values.next() {
-            Some(Ok(serde_json::Value::Object(map))) => Some(map),
-            _ => None,
-        }
+    /// No body was sent (or only whitespace, or `null`).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.as_ref().is_ok_and(|b| {
+            let text = String::from_utf8_lossy(b);
+            let text = text.trim();
+            text.is_empty() || text == "null"
+        })
     }
 }
 

@@ -22,7 +22,7 @@ use crate::ports::{ApprovalFilter, DecideOutcome};
 
 api_errors!(
     /// Errors of `GET /v1/admin/approvals`.
-    ApprovalListErrors { 401 Unauthorized, 503 Unavailable }
+    ApprovalListErrors { 400 BadRequest, 401 Unauthorized, 503 Unavailable }
 );
 api_errors!(
     /// Errors of a decision. The 409 body also carries the row as it now is
@@ -111,7 +111,7 @@ async fn decide(
         return Err(ApiError::BadRequest("missing pending id".into()));
     }
     let req = body.decode("invalid JSON: ")?;
-    let verdict = Verdict::parse_admin(&req.decision)
+    let verdict = Verdict::parse_admin(&req.decision.0)
         .ok_or_else(|| ApiError::BadRequest("decision must be \"approve\" or \"reject\"".into()))?;
     if !caller.is_superadmin() {
         let row = gate.store().get(id).await.ok().flatten();

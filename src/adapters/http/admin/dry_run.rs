@@ -7,6 +7,7 @@ use super::dto::{
 };
 use super::errors::ApiError;
 use super::params::{body_tenant, time_param};
+use super::typed_param::Text;
 use crate::adapters::http::wire::{JsonBody, LARGE_BODY};
 use crate::app::Gateway;
 use crate::app::admin::{Caller, DryRun, DryRunError, DryRunReport};
@@ -29,8 +30,9 @@ pub async fn dry_run(
         req.max_samples.unwrap_or_default(),
     );
     let query = AuditQuery {
-        from: time_param(req.from.as_deref(), "from")?,
-        to: time_param(req.to.as_deref(), "to")?,
+        // In the body an empty bound means none (its schema is a plain string).
+        from: time_param(req.from.as_deref().filter(|v| !v.is_empty()), "from")?,
+        to: time_param(req.to.as_deref().filter(|v| !v.is_empty()), "to")?,
         tenant: TenantScope::from_filter(&tenant),
         agent_id: req.agent_id.unwrap_or_default(),
         tool: req.tool.unwrap_or_default(),
@@ -83,10 +85,10 @@ fn response(report: DryRunReport, window: DryRunWindow) -> DryRunResponse {
                 tool: x.tool,
                 agent_id: non_empty(x.agent_id),
                 tenant: non_empty(x.tenant),
-                original_decision: x.original_decision,
+                original_decision: Text::new(x.original_decision),
                 original_check: non_empty(x.original_check),
                 original_reason: non_empty(x.original_reason),
-                candidate_decision: x.candidate_decision.to_owned(),
+                candidate_decision: Text::new(x.candidate_decision),
                 candidate_reason: non_empty(x.candidate_reason),
                 candidate_error: non_empty(x.candidate_error),
                 arg_keys: non_empty_list(x.arg_keys),

@@ -5,6 +5,7 @@
 use poem_openapi::Object;
 use serde::{Deserialize, Serialize};
 
+use super::typed_param::{CandidateDecisions, Decisions, Statuses, Text, Verdicts};
 use crate::adapters::http::raw::Raw;
 
 /// Go decodes `null` into a field as its zero value; so do we.
@@ -26,12 +27,6 @@ pub fn non_empty_list(items: Vec<String>) -> Option<Vec<String>> {
     (!items.is_empty()).then_some(items)
 }
 
-/// A list of strings where a `null` item is the zero value (and a `null` list none).
-fn null_strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    let items = Option::<Vec<Option<String>>>::deserialize(d)?;
-    Ok(items.map(|items| items.into_iter().map(Option::unwrap_or_default).collect()))
-}
-
 /// An audit event, schema "6" (reference §3.1). Exports add `chain`, `seq`,
 /// `prev_hash` and `hash` so the file can be verified offline.
 #[derive(Object)]
@@ -40,7 +35,7 @@ pub struct AuditEventDoc {
     pub ts: String,
     pub event: String,
     pub schema_version: String,
-    pub decision: String,
+    pub decision: Text<Decisions>,
     pub check: Option<String>,
     pub reason: Option<String>,
     pub tenant: Option<String>,
@@ -78,7 +73,7 @@ pub struct ApprovalDoc {
     pub intent_summary: Option<String>,
     pub reason: String,
     /// `pending`, `approved`, `rejected` or `timeout`.
-    pub status: String,
+    pub status: Text<Statuses>,
     pub created_at: String,
     pub decided_at: Option<String>,
     pub decided_by: Option<String>,
@@ -134,7 +129,8 @@ pub struct MintRequest {
     #[serde(default)]
     #[oai(nullable, validator(minimum(value = "0")))]
     pub ttl_seconds: Option<i64>,
-    #[serde(default, deserialize_with = "null_strings")]
+    /// Tool names (`tool_allow`); blank ones are skipped.
+    #[serde(default)]
     #[oai(nullable)]
     pub tools: Option<Vec<String>>,
     #[serde(default)]
@@ -301,8 +297,7 @@ pub struct ApprovalsPage {
 pub struct DecideRequest {
     /// `approve` or `reject`.
     #[serde(default, deserialize_with = "null_default")]
-    #[oai(validator(pattern = "^(approve|reject)$"))]
-    pub decision: String,
+    pub decision: Text<Verdicts>,
     #[serde(default)]
     #[oai(nullable)]
     pub decided_by: Option<String>,
@@ -374,7 +369,7 @@ pub struct PromoteResponse {
     pub swapped: bool,
 }
 
-#[derive(Object, Deserialize)]
+#[derive(Object, Deserialize, Default)]
 pub struct RollbackRequest {
     #[serde(default)]
     #[oai(nullable)]
@@ -450,14 +445,14 @@ pub struct DryRunSampleDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub tenant: Option<String>,
-    pub original_decision: String,
+    pub original_decision: Text<Decisions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub original_check: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub original_reason: Option<String>,
-    pub candidate_decision: String,
+    pub candidate_decision: Text<CandidateDecisions>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub candidate_reason: Option<String>,

@@ -98,7 +98,7 @@ pub async fn export(
     mut query: AuditQuery,
     format: ExportFormat,
 ) -> Result<ExportResponse, ApiError> {
-    let scope = query.tenant.tenant().unwrap_or("all").to_owned();
+    let scope = filename_part(query.tenant.tenant().unwrap_or("all"));
     // Offset paging over a newest-first list is stable only if no row can enter the
     // result while we page: events written from now on are past this bound.
     let now = gateway.clock.now();
@@ -180,4 +180,30 @@ fn render(page: &[ChainedEvent], format: ExportFormat) -> String {
         }
     }
     out
+}
+
+/// A tenant as it may stand in a file name inside a quoted header value: anything
+/// but letters, digits, `.`, `_` and `-` becomes `_` (a quote or a control character
+/// would break the header, or drop it).
+fn filename_part(tenant: &str) -> String {
+    tenant
+        .chars()
+        .map(
+            |c| match c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                true => c,
+                false => '_',
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod filename_tests {
+    use super::filename_part;
+
+    #[test]
+    fn tenants_cannot_break_the_disposition_header() {
+        assert_eq!(filename_part("acme"), "acme");
+        assert_eq!(filename_part("a\"b\u{1}c d/é"), "a_b_c_d__");
+    }
 }

@@ -63,7 +63,7 @@ pub fn one_of(
 
 /// An optional RFC 3339 bound named `from` or `to`.
 pub fn time_param(value: Option<&str>, name: &str) -> Result<Option<Timestamp>, ApiError> {
-    match value.filter(|v| !v.is_empty()) {
+    match value {
         None => Ok(None),
         Some(v) => Timestamp::parse_rfc3339(v).map(Some).map_err(|_| {
             ApiError::BadRequest(format!(
@@ -125,5 +125,9 @@ mod tests {
             "{e}"
         );
         assert_eq!(time_param(None, "to").unwrap(), None);
+        assert!(
+            time_param(Some(""), "to").is_err(),
+            "the document says date-time"
+        );
     }
 }

@@ -29,7 +29,7 @@ use crate::ports::{DeleteDraftOutcome, PromoteOutcome, RollbackOutcome};
 
 api_errors!(
     /// Errors of the draft listing and active-pointer reads.
-    PolicyReadErrors { 401 Unauthorized, 403 Forbidden, 503 Unavailable }
+    PolicyReadErrors { 400 BadRequest, 401 Unauthorized, 403 Forbidden, 503 Unavailable }
 );
 api_errors!(
     /// Errors of draft creation.
@@ -434,17 +434,14 @@ async fn rollback(
     body: &JsonBody<RollbackRequest, { SMALL_BODY }, false>,
 ) -> Result<GoJson<RollbackResponse>, ApiError> {
     let caller = auth.caller()?;
-    // The body is optional and decode errors are ignored, as in the reference: a
-    // field of the wrong type is simply not read.
-    let fields = body.object().unwrap_or_default();
-    let field = |k: &str| {
-        fields
-            .get(k)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
+    // The body is optional. The reference ignored any body it could not read; the
+    // document says what one holds, so a body that is there must say it.
+    let req = match body.is_empty() {
+        true => RollbackRequest::default(),
+        false => body.decode("invalid JSON: ")?,
     };
-    let (rolled_back_by, tenant) = (field("rolled_back_by"), field("tenant"));
+    let rolled_back_by = req.rolled_back_by.unwrap_or_default();
+    let tenant = req.tenant.unwrap_or_default();
     let tenant = body_tenant(caller, tenant.trim())?;
     let nothing = || ApiError::NotFound("no previous policy to roll back to".into());
     let policies = &gateway.stores.policies;

@@ -37,6 +37,10 @@ api_errors!(
     /// Errors of the read-only listings.
     ListErrors { 401 Unauthorized, 503 Unavailable }
 );
+api_errors!(
+    /// Errors of a paged listing (a `limit` or `offset` that is not an integer).
+    PagedListErrors { 400 BadRequest, 401 Unauthorized, 503 Unavailable }
+);
 
 pub struct TokensApi;
 
@@ -81,7 +85,7 @@ impl TokensApi {
         gateway: Data<&Arc<Gateway>>,
         limit: Query<Option<Param<Limit>>>,
         offset: Query<Option<Param<Offset>>>,
-    ) -> Result<GoJson<RevocationsPage>, ListErrors> {
+    ) -> Result<GoJson<RevocationsPage>, PagedListErrors> {
         let caller = auth.caller()?;
         let (limit, offset) = page(raw(&limit), raw(&offset))?;
         let scope = if caller.is_superadmin() {

@@ -112,6 +112,14 @@ fn one_of(values: &[&'static str]) -> MetaSchema {
     }
 }
 
+/// A filter: one of `values`, or empty for none (clients that build every filter
+/// into the query send empty ones).
+fn filter_of(values: &[&'static str]) -> MetaSchema {
+    let mut schema = one_of(values);
+    schema.enum_items.push(serde_json::Value::from(""));
+    schema
+}
+
 /// Export formats.
 pub const FORMATS: &[&str] = &["csv", "json"];
 /// Approval statuses.
@@ -128,7 +136,7 @@ impl ParamSchema for ExportFormatParam {
     fn schema() -> MetaSchema {
         MetaSchema {
             default: Some("csv".into()),
-            ..one_of(FORMATS)
+            ..filter_of(FORMATS)
         }
     }
 }
@@ -138,7 +146,7 @@ pub struct ApprovalStatusParam;
 
 impl ParamSchema for ApprovalStatusParam {
     fn schema() -> MetaSchema {
-        one_of(STATUSES)
+        filter_of(STATUSES)
     }
 }
 
@@ -147,7 +155,7 @@ pub struct DecisionParam;
 
 impl ParamSchema for DecisionParam {
     fn schema() -> MetaSchema {
-        one_of(DECISIONS)
+        filter_of(DECISIONS)
     }
 }
 
@@ -156,6 +164,115 @@ pub struct CheckParam;
 
 impl ParamSchema for CheckParam {
     fn schema() -> MetaSchema {
-        one_of(CHECKS)
+        filter_of(CHECKS)
+    }
+}
+
+/// Dry-run candidate decisions (`error`: the candidate policy failed).
+pub const CANDIDATE_DECISIONS: &[&str] = &["allow", "block", "escalate", "error"];
+/// Reviewer verdicts.
+pub const VERDICTS: &[&str] = &["approve", "reject"];
+
+/// Audit decisions, as a closed vocabulary of a body field.
+pub struct Decisions;
+
+impl ParamSchema for Decisions {
+    fn schema() -> MetaSchema {
+        one_of(DECISIONS)
+    }
+}
+
+/// Dry-run candidate decisions.
+pub struct CandidateDecisions;
+
+impl ParamSchema for CandidateDecisions {
+    fn schema() -> MetaSchema {
+        one_of(CANDIDATE_DECISIONS)
+    }
+}
+
+/// Approval statuses.
+pub struct Statuses;
+
+impl ParamSchema for Statuses {
+    fn schema() -> MetaSchema {
+        one_of(STATUSES)
+    }
+}
+
+/// Reviewer verdicts.
+pub struct Verdicts;
+
+impl ParamSchema for Verdicts {
+    fn schema() -> MetaSchema {
+        one_of(VERDICTS)
+    }
+}
+
+/// A body field's text, documented as `S` (an enumeration), serialized and read as
+/// the plain string it is, so the handler's own checks keep their messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text<S>(pub String, PhantomData<fn() -> S>);
+
+impl<S> Default for Text<S> {
+    fn default() -> Self {
+        Self::new(String::new())
+    }
+}
+
+impl<S> Text<S> {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into(), PhantomData)
+    }
+}
+
+impl<S> serde::Serialize for Text<S> {
+    fn serialize<Se: serde::Serializer>(&self, s: Se) -> Result<Se::Ok, Se::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de, S> serde::Deserialize<'de> for Text<S> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::new)
+    }
+}
+
+impl<S: ParamSchema> Type for Text<S> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("string")
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(S::schema()))
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl<S: ParamSchema> poem_openapi::types::ToJSON for Text<S> {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.clone()))
+    }
+}
+
+impl<S: ParamSchema> poem_openapi::types::ParseFromJSON for Text<S> {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(s)) => Ok(Self::new(s)),
+            other => Err(poem_openapi::types::ParseError::expected_type(
+                other.unwrap_or_default(),
+            )),
+        }
     }
 }
