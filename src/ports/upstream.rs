@@ -12,8 +12,9 @@ pub struct UpstreamHeaders {
     pub session_id: Option<String>,
     /// `MCP-Protocol-Version`.
     pub protocol_version: Option<String>,
-    /// `Mcp-Method`, `Mcp-Name` and `Mcp-Param-*` of the 2026-07-28 protocol, checked
-    /// against the body already, in the order the client sent them.
+    /// `Mcp-Method`, `Mcp-Name` (both checked against the body already) and
+    /// `Mcp-Param-*` (passed on for the tool server to check: the gateway authorizes
+    /// the body), in the order the client sent them.
     pub request_metadata: Vec<(String, String)>,
     /// `Last-Event-ID`, when resuming a GET stream.
     pub last_event_id: Option<String>,

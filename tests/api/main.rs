@@ -83,7 +83,9 @@ mod memory_only {
         mcp_transport { sse_framing_survives_tiny_chunks, an_oversize_event_is_an_upstream_http_error, upstream_4xx_jsonrpc_errors_pass_through, protocol_versions_are_checked_and_forwarded, stateless_request_headers_must_match_the_body, foreign_origins_are_refused, progress_reaches_the_client_before_the_answer,
             a_repeated_mcp_name_header_is_a_mismatch,
             get_and_delete_check_the_protocol_version,
-            strict_mode_needs_a_token_for_everything_but_ping }
+            strict_mode_needs_a_token_for_everything_but_ping,
+            disguised_messages_reach_the_tool_server_as_the_gateway_read_them,
+            the_name_header_is_checked_against_the_checked_tool }
     );
 }
 

@@ -1083,3 +1083,56 @@ pub async fn strict_mode_needs_a_token_for_everything_but_ping(backend: Backend)
     let token = mint("agent-a", "acme", vec![]);
     open_session(&gw, Some(&token)).await;
 }
+
+/// Rule: the tool server receives the message the gateway read, never the bytes as
+/// sent. The gateway reads keys as Go does (case-insensitive, last wins); a tool server
+/// that reads the exact key must not be able to see another method, another tool or a
+/// request hidden in a client's answer.
+pub async fn disguised_messages_reach_the_tool_server_as_the_gateway_read_them(backend: Backend) {
+    let (gw, up) = with_upstream(backend, |_| Streamed::json(ANSWER), &[]).await;
+    let ping_outside = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_email","arguments":{}},"Method":"ping"}"#;
+    post(&gw, ping_outside, None, &[]).await;
+    let answer_outside = r#"{"jsonrpc":"2.0","id":"srv-1","method":"tools/call","params":{"name":"send_email"},"result":{},"METHOD":""}"#;
+    assert_eq!(post(&gw, answer_outside, None, &[]).await.status, 202);
+    let seen = up.requests();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    for s in &seen {
+        assert!(
+            !s.body.contains("tools/call"),
+            "a disguised call got through: {}",
+            s.body
+        );
+    }
+    assert_eq!(method_of(&seen[0]), "ping");
+
+    let twice = rpc(json!(3), "tools/call", json!({})).replace(
+        r#""params":{}"#,
+        r#""params":{"name":"send_email","Name":"read_invoice"}"#,
+    );
+    let refused = post(&gw, &twice, None, &[]).await.json();
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert_eq!(up.requests().len(), 2, "an ambiguous call is not forwarded");
+}
+
+/// Rule: `Mcp-Name` is compared with the tool the pipeline checks, not with another
+/// member (`uri`) a tool call may also carry; data methods sent without an id (which
+/// would have no answer to audit) are not forwarded.
+pub async fn the_name_header_is_checked_against_the_checked_tool(backend: Backend) {
+    let (gw, up) = with_upstream(backend, |_| Streamed::json(ANSWER), &[]).await;
+    let body = rpc(
+        json!(1),
+        "tools/call",
+        json!({"uri":"read_invoice","name":"send_email","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}),
+    );
+    let headers = [
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", "read_invoice"),
+    ];
+    let refused = post(&gw, &body, None, &headers).await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    assert_eq!(refused.json()["error"]["code"], -32020);
+    let unaudited = r#"{"jsonrpc":"2.0","method":"resources/read","params":{"uri":"file:///x"}}"#;
+    assert_eq!(post(&gw, unaudited, None, &[]).await.status, 202);
+    assert!(up.requests().is_empty(), "{:?}", up.requests());
+}

@@ -67,7 +67,7 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
     if let Some(v) = version.as_deref().filter(|v| !is_supported_version(v)) {
         return refusal(StatusCode::BAD_REQUEST, unsupported_version(&id, v));
     }
-    let facts = ParamFacts::of(request.params.as_deref());
+    let facts = ParamFacts::of(&request.method, request.params.as_deref());
     let era = Era::of(
         &request.method,
         version.as_deref(),
@@ -94,7 +94,6 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
     }
     let streams = accepts_event_stream(headers) && request.method != "initialize";
     let call = McpCall {
-        raw: bytes.to_vec(),
         authorization: header_text(headers, "Authorization"),
         intent_prompt: header_text(headers, "X-Intent-Prompt"),
         remote_addr: req
@@ -203,7 +202,6 @@ pub fn reply_response(reply: McpReply) -> Response {
 
 fn status_of(refusal: Refusal) -> StatusCode {
     match refusal {
-        Refusal::BadRequest => StatusCode::BAD_REQUEST,
         Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
         Refusal::NotFound => StatusCode::NOT_FOUND,
         Refusal::BadGateway => StatusCode::BAD_GATEWAY,
@@ -349,7 +347,11 @@ struct ParamFacts {
 }
 
 impl ParamFacts {
-    fn of(params: Option<&RawValue>) -> Self {
+    /// The target as the gateway reads it: for `tools/call` the name its pipeline
+    /// checks (Go's reading), for `prompts/get` and `resources/read` the exact member a
+    /// tool server reads. Params that cannot be read name nothing, so a header naming
+    /// something disagrees with them.
+    fn of(method: &str, params: Option<&RawValue>) -> Self {
         #[derive(serde::Deserialize)]
         struct Params {
             name: Option<serde_json::Value>,
@@ -362,14 +364,18 @@ impl ParamFacts {
             #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
             version: Option<serde_json::Value>,
         }
-        let Some(params) = params.and_then(|p| serde_json::from_str::<Params>(p.get()).ok()) else {
-            return Self::default();
-        };
         let text = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_owned));
-        Self {
-            name: text(params.name.or(params.uri)),
-            version: text(params.meta.and_then(|m| m.version)),
-        }
+        let parsed = params.and_then(|p| serde_json::from_str::<Params>(p.get()).ok());
+        let version = parsed
+            .as_ref()
+            .and_then(|p| text(p.meta.as_ref()?.version.clone()));
+        let name = match method {
+            "tools/call" => jsonrpc::parse_tool_call(params).ok().map(|p| p.name),
+            "prompts/get" => parsed.and_then(|p| text(p.name)),
+            "resources/read" => parsed.and_then(|p| text(p.uri)),
+            _ => None,
+        };
+        Self { name, version }
     }
 }
 

@@ -16,9 +16,10 @@ use futures_util::stream;
 use poem::http::StatusCode;
 use poem::{Body, Response};
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use crate::app::Gateway;
-use crate::app::mcp::{McpCall, McpReply};
+use crate::app::mcp::{LISTEN_FOR_AT_MOST, McpCall, McpReply};
 use crate::domain::mcp::{KEEP_ALIVE, encode_event, message_event};
 use crate::ports::EventStream;
 
@@ -43,7 +44,10 @@ pub async fn negotiate(gateway: Arc<Gateway>, mut call: McpCall, streams: bool) 
     }
     let (sender, mut interim) = mpsc::channel(INTERIM_QUEUE);
     call.interim = Some(sender);
-    let mut running: Running = Box::pin(async move { gateway.mcp(call).await });
+    // The call keeps the request's span (stage fields, the request log) even when it
+    // goes on inside the response body.
+    let span = tracing::Span::current();
+    let mut running: Running = Box::pin(async move { gateway.mcp(call).await }.instrument(span));
     tokio::select! {
         biased;
         reply = &mut running => {
@@ -52,7 +56,9 @@ pub async fn negotiate(gateway: Arc<Gateway>, mut call: McpCall, streams: bool) 
             while let Ok(message) = interim.try_recv() {
                 early.push_back(message);
             }
-            match early.is_empty() {
+            // A refusal keeps its status (a 404 tells the client to initialize again);
+            // the messages ahead of it belonged to a call that no longer counts.
+            match early.is_empty() || matches!(reply, McpReply::Refused { .. }) {
                 true => Negotiated::Whole(reply),
                 false => Negotiated::Stream(stream_response(Stream {
                     early,
@@ -138,8 +144,12 @@ fn event_stream_response(body: Body) -> Response {
 /// A GET stream: the tool server's events as they arrive (ids, names and retry hints
 /// kept, so `Last-Event-ID` resumes against the tool server), with keep-alives.
 pub fn relay_events(events: Box<dyn EventStream>) -> Response {
-    let body = stream::unfold(Some(events), |events| async move {
+    let ends = tokio::time::Instant::now() + LISTEN_FOR_AT_MOST;
+    let body = stream::unfold(Some(events), move |events| async move {
         let mut events = events?;
+        if tokio::time::Instant::now() >= ends {
+            return None; // the client reconnects and is checked again
+        }
         let next = tokio::time::timeout(KEEP_ALIVE_EVERY, events.next_event()).await;
         match next {
             Err(_) => Some((Ok::<_, std::io::Error>(KEEP_ALIVE.to_owned()), Some(events))),

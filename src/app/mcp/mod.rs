@@ -18,9 +18,9 @@ use std::time::Instant;
 pub use exchange::{Answer, Exchanged, Interim, exchange};
 pub use render::{envelope_error, json_string};
 pub use sessions::{ResolveError, Sessions};
-pub use streams::{EndOutcome, ListenOutcome};
+pub use streams::{EndOutcome, LISTEN_FOR_AT_MOST, ListenOutcome};
 
-use crate::domain::decision::{Denial, rpc_code};
+use crate::domain::decision::Denial;
 use crate::domain::jsonrpc;
 use crate::domain::mcp::{Era, McpSession, MethodKind, SessionOwner, method_kind};
 use crate::domain::token::{self, CapabilityError, Token};
@@ -39,8 +39,6 @@ pub struct McpSettings {
 /// One JSON-RPC message as the transport received it; its envelope is valid.
 pub struct McpCall {
     pub request: jsonrpc::Request,
-    /// The body as received: relayed methods are forwarded byte for byte.
-    pub raw: Vec<u8>,
     pub authorization: Option<String>,
     pub intent_prompt: Option<String>,
     pub remote_addr: String,
@@ -81,8 +79,6 @@ impl McpReply {
 /// Why a message was refused before (or instead of) a JSON-RPC answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The transport's rules were broken: HTTP 400.
-    BadRequest,
     /// A message that cannot carry a JSON-RPC error was sent with a token that does
     /// not verify: HTTP 401.
     Unauthorized,
@@ -271,12 +267,7 @@ impl Gateway {
                 metrics::store_error("sessions");
                 Err(McpReply::Refused {
                     refusal: Refusal::Unavailable,
-                    body: jsonrpc::error(
-                        &call.request.id_json(),
-                        rpc_code::INTERNAL_ERROR,
-                        "session store unavailable",
-                        None,
-                    ),
+                    body: render::sessions_unavailable(&call.request.id_json()),
                 })
             }
         }
@@ -295,12 +286,7 @@ impl Gateway {
 fn session_not_found(call: &McpCall) -> McpReply {
     McpReply::Refused {
         refusal: Refusal::NotFound,
-        body: jsonrpc::error(
-            &call.request.id_json(),
-            rpc_code::INVALID_REQUEST,
-            "Session not found",
-            None,
-        ),
+        body: render::session_not_found(&call.request.id_json()),
     }
 }
 

@@ -11,7 +11,7 @@ use super::{McpCall, McpReply, Refusal, upstream_headers};
 use crate::app::pipeline::{CallOutcome, ToolCallRequest};
 use crate::app::{AuditFailure, Gateway, metrics};
 use crate::domain::audit::{AuditEvent, arg_keys};
-use crate::domain::decision::{Denial, Stage, Verdict, rpc_code};
+use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::jsonrpc::{self, UpstreamMessage, parse_tool_call};
 use crate::domain::mcp::{
     DEFAULT_VERSION, McpSession, MethodKind, SUPPORTED_VERSIONS, SessionOwner, filter_capabilities,
@@ -68,7 +68,7 @@ impl Gateway {
                 .opened(&id, owner, None, DEFAULT_VERSION, INITIALIZE_FALLBACK)
                 .await;
         };
-        let exchanged = match relay_raw(upstream.as_ref(), call, None).await {
+        let exchanged = match relay_message(upstream.as_ref(), call, None).await {
             Ok(e) => e,
             Err(failure) => return McpReply::answer(render::upstream_error(&id, &failure)),
         };
@@ -105,19 +105,16 @@ impl Gateway {
             Err(e) => {
                 tracing::error!(error = %e, "opening an MCP session failed");
                 metrics::store_error("sessions");
-                let body = jsonrpc::error(
-                    id,
-                    rpc_code::INTERNAL_ERROR,
-                    "session store unavailable",
-                    None,
-                );
-                McpReply::answer(body)
+                McpReply::Refused {
+                    refusal: Refusal::Unavailable,
+                    body: render::sessions_unavailable(id),
+                }
             }
         }
     }
 
     /// `tools/list`, `server/discover`, `ping` and the data methods (`resources/*`,
-    /// `prompts/*`, `completion/*`, `logging/*`), forwarded byte for byte.
+    /// `prompts/*`, `completion/*`, `logging/*`).
     pub(super) async fn relay_request(
         &self,
         call: &McpCall,
@@ -135,7 +132,7 @@ impl Gateway {
             };
             return McpReply::answer(jsonrpc::success(&id, &result));
         };
-        let exchanged = relay_raw(upstream.as_ref(), call, session).await;
+        let exchanged = relay_message(upstream.as_ref(), call, session).await;
         if kind == MethodKind::Relayed {
             // Fail closed: what the tool server returned is not handed out unrecorded.
             if let Err(failure) = self.audit_relayed(call, token, session, &exchanged).await {
@@ -171,7 +168,8 @@ impl Gateway {
             return McpReply::Accepted;
         };
         let headers = upstream_headers(call, session);
-        match exchange(upstream.as_ref(), call.raw.clone(), &headers, None).await {
+        let body = call.request.forward_body().into_bytes();
+        match exchange(upstream.as_ref(), body, &headers, None).await {
             Ok(_) => McpReply::Accepted,
             Err(f) => match session.filter(|s| lost_session(&f, s)) {
                 Some(s) => self.upstream_lost_session(call, s).await,
@@ -248,15 +246,16 @@ impl Gateway {
     }
 }
 
-/// Forwards the message as the client sent it, in `session` (none: outside any, as
+/// Forwards the message as the gateway read it, in `session` (none: outside any, as
 /// `initialize` is).
-async fn relay_raw(
+async fn relay_message(
     upstream: &dyn ToolServer,
     call: &McpCall,
     session: Option<&McpSession>,
 ) -> Result<Exchanged, UpstreamFailure> {
     let headers = upstream_headers(call, session);
-    exchange(upstream, call.raw.clone(), &headers, call.interim.as_ref()).await
+    let body = call.request.forward_body().into_bytes();
+    exchange(upstream, body, &headers, call.interim.as_ref()).await
 }
 
 /// Cuts a relayed result down to what the caller may use.

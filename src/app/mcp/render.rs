@@ -89,6 +89,21 @@ pub fn garbage_error(id: &str, why: &str) -> String {
     )
 }
 
+/// A session that is unknown, expired or someone else's (sent with HTTP 404).
+pub fn session_not_found(id: &str) -> String {
+    jsonrpc::error(id, rpc_code::INVALID_REQUEST, "Session not found", None)
+}
+
+/// The session store did not answer (sent with HTTP 503: fail closed).
+pub fn sessions_unavailable(id: &str) -> String {
+    jsonrpc::error(
+        id,
+        rpc_code::INTERNAL_ERROR,
+        "session store unavailable",
+        None,
+    )
+}
+
 /// The reference's answer to a method it does not handle.
 pub fn method_not_found(id: &str, method: &str) -> String {
     let message = format!("method not implemented in v0.1: {method}");

@@ -1,16 +1,22 @@
 //! The session's own stream (GET) and its end (DELETE), legacy era only.
 
+use std::time::Duration;
+
 use super::render;
 use super::{Refusal, ResolveError};
 use crate::app::{Gateway, metrics};
-use crate::domain::decision::rpc_code;
-use crate::domain::jsonrpc;
 use crate::domain::mcp::{McpSession, SessionOwner};
 use crate::ports::{EventStream, ReplyBody, UpstreamHeaders};
 
+/// How long one relayed GET stream lasts. The caller was checked when it opened; a
+/// client reconnects (resuming with `Last-Event-ID`) and is checked again, so a token
+/// revoked or expired meanwhile stops receiving within this time.
+pub const LISTEN_FOR_AT_MOST: Duration = Duration::from_secs(300);
+
 /// What a GET gets.
 pub enum ListenOutcome {
-    /// The tool server's stream for this session, to relay as it arrives.
+    /// The tool server's stream for this session, to relay as it arrives for at most
+    /// [`LISTEN_FOR_AT_MOST`].
     Stream(Box<dyn EventStream>),
     /// HTTP 405: no stream to offer (no tool server, no session, or the tool server
     /// offers none).
@@ -138,14 +144,9 @@ impl Gateway {
 }
 
 fn not_found_body() -> String {
-    jsonrpc::error("null", rpc_code::INVALID_REQUEST, "Session not found", None)
+    render::session_not_found("null")
 }
 
 fn unavailable_body() -> String {
-    jsonrpc::error(
-        "null",
-        rpc_code::INTERNAL_ERROR,
-        "session store unavailable",
-        None,
-    )
+    render::sessions_unavailable("null")
 }

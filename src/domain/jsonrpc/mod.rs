@@ -26,8 +26,9 @@ pub struct Request {
     pub id: Option<Box<RawValue>>,
     pub method: String,
     pub params: Option<Box<RawValue>>,
-    /// The message has a `result` or `error` member.
-    pub has_outcome: bool,
+    /// `result` and `error`, raw: a client's answer to a request of the server's.
+    pub result: Option<Box<RawValue>>,
+    pub error: Option<Box<RawValue>>,
 }
 
 /// Why the envelope was rejected: JSON-RPC code, message, optional data.
@@ -58,7 +59,7 @@ impl Request {
     /// A response the client sends to a request of the server's (a sampling or
     /// elicitation answer): `result` or `error`, and no `method`.
     pub fn is_response(&self) -> bool {
-        self.has_outcome && self.method.is_empty()
+        (self.result.is_some() || self.error.is_some()) && self.method.is_empty()
     }
 
     /// The id to echo: the raw id compacted, or `null`.
@@ -85,13 +86,28 @@ impl Request {
     }
 
     /// The re-serialized envelope forwarded upstream: unknown members dropped, `id`
-    /// omitted for notifications, `params` compacted.
+    /// omitted for notifications, `params` compacted. Every message is forwarded this
+    /// way, never as received: the gateway reads keys as Go does (case-insensitively,
+    /// the last one winning) and a tool server may read `"Method"` and `"method"` as two
+    /// members, so what it runs must be exactly what was checked.
     pub fn forward_body(&self) -> String {
         let mut out = String::with_capacity(256);
         let mut w = ObjectWriter::new(&mut out);
         w.str("jsonrpc", "2.0");
         if let Some(id) = &self.id {
             w.raw("id", &compact_html(id.get()));
+        }
+        if self.is_response() {
+            match (&self.result, &self.error) {
+                (_, Some(error)) if error.get() != "null" => {
+                    w.raw("error", &compact_html(error.get()))
+                }
+                (Some(result), _) => w.raw("result", &compact_html(result.get())),
+                (None, Some(error)) => w.raw("error", &compact_html(error.get())),
+                (None, None) => &mut w,
+            };
+            w.finish();
+            return out;
         }
         w.str("method", &self.method);
         if let Some(params) = &self.params {
@@ -197,10 +213,8 @@ impl<'de> Visitor<'de> for RequestVisitor {
                 "method" => string_member(&mut map, &mut r.method, "Request", "method")?,
                 "id" => r.id = Some(map.next_value()?),
                 "params" => r.params = Some(map.next_value()?),
-                "result" | "error" => {
-                    map.next_value::<IgnoredAny>()?;
-                    r.has_outcome = true;
-                }
+                "result" => r.result = Some(map.next_value()?),
+                "error" => r.error = Some(map.next_value()?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -230,6 +244,10 @@ pub fn parse_tool_call(params: Option<&RawValue>) -> Result<ToolCallParams, Enve
             "invalid tools/call params",
         ));
     };
+    if let Some(key) = ambiguous_member(raw.get(), &["name", "arguments"]) {
+        let why = format!("ambiguous member {key:?}: the tool server could read another");
+        return Err(invalid(Some(why), "invalid tools/call params"));
+    }
     let value: Value = serde_json::from_str(raw.get())
         .map_err(|e| invalid(Some(e.to_string()), "invalid tools/call params"))?;
     let parsed = match value {
@@ -245,6 +263,44 @@ pub fn parse_tool_call(params: Option<&RawValue>) -> Result<ToolCallParams, Enve
         return Err(invalid(None, "params.name is required"));
     }
     Ok(parsed)
+}
+
+/// A member of a JSON object whose key names one of `fields` a second time, in any
+/// case. Go reads such keys as one field (the last one wins); a tool server may read
+/// only the exact key, or the first, and so run another tool than the one checked.
+fn ambiguous_member(object: &str, fields: &[&str]) -> Option<String> {
+    struct Keys(Vec<String>);
+    impl<'de> de::Deserialize<'de> for Keys {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Keys;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<String>()? {
+                        map.next_value::<IgnoredAny>()?;
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    let keys = serde_json::from_str::<Keys>(object).ok()?.0;
+    let mut seen = Vec::new();
+    keys.into_iter().find(|key| {
+        let folded = fold_key(key);
+        let Some(field) = fields.iter().find(|f| **f == folded) else {
+            return false;
+        };
+        let repeated = seen.contains(field);
+        seen.push(*field);
+        repeated
+    })
 }
 
 fn tool_call_members(members: Map<String, Value>) -> Result<ToolCallParams, String> {

@@ -93,6 +93,40 @@ fn tool_call_params_errors() {
 }
 
 #[test]
+fn a_tool_named_twice_is_refused_whatever_the_case() {
+    let raw = |s: &str| RawValue::from_string(s.to_owned()).unwrap();
+    for params in [
+        r#"{"name":"send_email","Name":"read_invoice"}"#,
+        r#"{"name":"read_invoice","name":"send_email"}"#,
+        r#"{"name":"x","arguments":{},"ARGUMENTS":{"a":1}}"#,
+    ] {
+        let e = parse_tool_call(Some(&raw(params))).unwrap_err();
+        assert_eq!(e.message, "invalid tools/call params", "{params}");
+        assert!(
+            e.data.unwrap_or_default().starts_with("ambiguous member"),
+            "{params}"
+        );
+    }
+}
+
+#[test]
+fn every_envelope_is_forwarded_with_the_members_the_gateway_read() {
+    let disguised = parse(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_email"},"Method":"ping"}"#).unwrap();
+    assert_eq!(disguised.method, "ping", "Go's reading: the last key wins");
+    assert_eq!(
+        disguised.forward_body(),
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"name":"send_email"}}"#
+    );
+    let answer =
+        parse(r#"{"jsonrpc":"2.0","id":"srv-1","result":{"ok":true},"METHOD":""}"#).unwrap();
+    assert!(answer.is_response());
+    assert_eq!(
+        answer.forward_body(),
+        r#"{"jsonrpc":"2.0","id":"srv-1","result":{"ok":true}}"#
+    );
+}
+
+#[test]
 fn forwarded_body_is_reserialized() {
     let r = parse(r#"{"jsonrpc":"2.0", "id": 1, "method":"tools/call","params":{"name":"read_invoice","arguments":{"q":"<x>"},"_meta":{"progressToken":1}},"extra":1}"#).unwrap();
     assert_eq!(

@@ -91,10 +91,10 @@ pub fn method_kind(method: &str) -> MethodKind {
 }
 
 /// Whether a notification (a message without `id`) is passed to the tool server:
-/// `notifications/*` and the methods the gateway relays; others are acknowledged and
-/// dropped.
+/// `notifications/*` only. A data method sent without an id would reach the tool
+/// server unaudited (it has no answer to record), so it is acknowledged and dropped.
 pub fn relays_notification(method: &str) -> bool {
-    method.starts_with("notifications/") || method_kind(method) != MethodKind::Unknown
+    method.starts_with("notifications/")
 }
 
 #[cfg(test)]
@@ -133,6 +133,7 @@ mod tests {
         assert!(relays_notification("notifications/initialized"));
         assert!(relays_notification("notifications/cancelled"));
         assert!(!relays_notification("totally/unknown"));
+        assert!(!relays_notification("resources/read"), "no unaudited reads");
     }
 
     #[test]
