@@ -127,24 +127,31 @@ impl Statuses for McpStatuses {
     }
 }
 
+/// Answers GET and DELETE share before they differ.
+const VERSION_REFUSED: (u16, &str, Body) = (
+    400,
+    "An MCP-Protocol-Version the gateway does not serve",
+    Body::Json(rpc),
+);
+const TOKEN_REFUSED: (u16, &str, Body) = (401, "The token does not verify", Body::Json(rpc));
+const ORIGIN_REFUSED: (u16, &str, Body) = (403, "An Origin that is not allowed", Body::Json(rpc));
+const NO_SESSION: (u16, &str, Body) = (
+    404,
+    "An unknown, expired or foreign session",
+    Body::Json(rpc),
+);
+const SESSIONS_DOWN: (u16, &str, Body) = (503, "The session store did not answer", Body::Json(rpc));
+
 /// GET `/v1/mcp`.
 pub struct StreamStatuses;
 
 impl Statuses for StreamStatuses {
     const LIST: &'static [(u16, &'static str, Body)] = &[
         (200, "The session's event stream", Body::Stream),
-        (
-            400,
-            "An MCP-Protocol-Version the gateway does not serve",
-            Body::Json(rpc),
-        ),
-        (401, "The token does not verify", Body::Json(rpc)),
-        (403, "An Origin that is not allowed", Body::Json(rpc)),
-        (
-            404,
-            "An unknown, expired or foreign session",
-            Body::Json(rpc),
-        ),
+        VERSION_REFUSED,
+        TOKEN_REFUSED,
+        ORIGIN_REFUSED,
+        NO_SESSION,
         (
             405,
             "No stream to offer: no tool server, no session, the tool server has none, or \
@@ -152,7 +159,7 @@ impl Statuses for StreamStatuses {
             Body::Text,
         ),
         (502, "The tool server failed", Body::Json(rpc)),
-        (503, "The session store did not answer", Body::Json(rpc)),
+        SESSIONS_DOWN,
     ];
 
     fn register(registry: &mut Registry) {
@@ -166,24 +173,16 @@ pub struct EndStatuses;
 impl Statuses for EndStatuses {
     const LIST: &'static [(u16, &'static str, Body)] = &[
         (200, "The session ended", Body::Empty),
-        (
-            400,
-            "An MCP-Protocol-Version the gateway does not serve",
-            Body::Json(rpc),
-        ),
-        (401, "The token does not verify", Body::Json(rpc)),
-        (403, "An Origin that is not allowed", Body::Json(rpc)),
-        (
-            404,
-            "An unknown, expired or foreign session",
-            Body::Json(rpc),
-        ),
+        VERSION_REFUSED,
+        TOKEN_REFUSED,
+        ORIGIN_REFUSED,
+        NO_SESSION,
         (
             405,
             "No session named, or the 2026-07-28 protocol",
             Body::Text,
         ),
-        (503, "The session store did not answer", Body::Json(rpc)),
+        SESSIONS_DOWN,
     ];
 
     fn register(registry: &mut Registry) {

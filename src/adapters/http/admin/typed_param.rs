@@ -66,45 +66,6 @@ fn clamped_integer(default: i64, description: &'static str) -> MetaSchema {
     }
 }
 
-/// `limit`: default 100, clamped into 1..=1000.
-pub struct Limit;
-
-impl ParamSchema for Limit {
-    fn schema() -> MetaSchema {
-        clamped_integer(
-            100,
-            "Page size; values outside 1..1000 are clamped into it.",
-        )
-    }
-}
-
-/// `offset`: default 0; negative means 0.
-pub struct Offset;
-
-impl ParamSchema for Offset {
-    fn schema() -> MetaSchema {
-        clamped_integer(0, "Rows to skip; a negative value means 0.")
-    }
-}
-
-/// `count`: add the unpaged total.
-pub struct Flag;
-
-impl ParamSchema for Flag {
-    fn schema() -> MetaSchema {
-        MetaSchema::new("boolean")
-    }
-}
-
-/// `from` / `to`: an RFC 3339 instant.
-pub struct Instant;
-
-impl ParamSchema for Instant {
-    fn schema() -> MetaSchema {
-        MetaSchema::new_with_format("string", "date-time")
-    }
-}
-
 fn one_of(values: &[&'static str]) -> MetaSchema {
     MetaSchema {
         enum_items: values.iter().map(|v| serde_json::Value::from(*v)).collect(),
@@ -141,73 +102,10 @@ impl ParamSchema for ExportFormatParam {
     }
 }
 
-/// Approval `status`.
-pub struct ApprovalStatusParam;
-
-impl ParamSchema for ApprovalStatusParam {
-    fn schema() -> MetaSchema {
-        filter_of(STATUSES)
-    }
-}
-
-/// Audit `decision`.
-pub struct DecisionParam;
-
-impl ParamSchema for DecisionParam {
-    fn schema() -> MetaSchema {
-        filter_of(DECISIONS)
-    }
-}
-
-/// Audit `check` (the stage that decided).
-pub struct CheckParam;
-
-impl ParamSchema for CheckParam {
-    fn schema() -> MetaSchema {
-        filter_of(CHECKS)
-    }
-}
-
 /// Dry-run candidate decisions (`error`: the candidate policy failed).
 pub const CANDIDATE_DECISIONS: &[&str] = &["allow", "block", "escalate", "error"];
 /// Reviewer verdicts.
 pub const VERDICTS: &[&str] = &["approve", "reject"];
-
-/// Audit decisions, as a closed vocabulary of a body field.
-pub struct Decisions;
-
-impl ParamSchema for Decisions {
-    fn schema() -> MetaSchema {
-        one_of(DECISIONS)
-    }
-}
-
-/// Dry-run candidate decisions.
-pub struct CandidateDecisions;
-
-impl ParamSchema for CandidateDecisions {
-    fn schema() -> MetaSchema {
-        one_of(CANDIDATE_DECISIONS)
-    }
-}
-
-/// Approval statuses.
-pub struct Statuses;
-
-impl ParamSchema for Statuses {
-    fn schema() -> MetaSchema {
-        one_of(STATUSES)
-    }
-}
-
-/// Reviewer verdicts.
-pub struct Verdicts;
-
-impl ParamSchema for Verdicts {
-    fn schema() -> MetaSchema {
-        one_of(VERDICTS)
-    }
-}
 
 /// A body field's text, documented as `S` (an enumeration), serialized and read as
 /// the plain string it is, so the handler's own checks keep their messages.
@@ -275,4 +173,45 @@ impl<S: ParamSchema> poem_openapi::types::ParseFromJSON for Text<S> {
             )),
         }
     }
+}
+
+/// Declares schema markers: `/// doc  Name => schema expression;`.
+macro_rules! schemas {
+    ($($(#[$doc:meta])* $name:ident => $schema:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl ParamSchema for $name {
+                fn schema() -> MetaSchema {
+                    $schema
+                }
+            }
+        )*
+    };
+}
+
+schemas! {
+    /// `limit`: default 100, clamped into 1..=1000.
+    Limit => clamped_integer(100, "Page size; values outside 1..1000 are clamped into it.");
+    /// `offset`: default 0; negative means 0.
+    Offset => clamped_integer(0, "Rows to skip; a negative value means 0.");
+    /// `count`: add the unpaged total.
+    Flag => MetaSchema::new("boolean");
+    /// `from` / `to`: an RFC 3339 instant.
+    Instant => MetaSchema::new_with_format("string", "date-time");
+    /// Approval `status`.
+    ApprovalStatusParam => filter_of(STATUSES);
+    /// Audit `decision`.
+    DecisionParam => filter_of(DECISIONS);
+    /// Audit `check` (the stage that decided).
+    CheckParam => filter_of(CHECKS);
+    /// Audit decisions, as a closed vocabulary of a body field.
+    Decisions => one_of(DECISIONS);
+    /// Dry-run candidate decisions.
+    CandidateDecisions => one_of(CANDIDATE_DECISIONS);
+    /// Approval statuses.
+    Statuses => one_of(STATUSES);
+    /// Reviewer verdicts.
+    Verdicts => one_of(VERDICTS);
 }
