@@ -1136,3 +1136,22 @@ pub async fn the_name_header_is_checked_against_the_checked_tool(backend: Backen
     assert_eq!(post(&gw, unaudited, None, &[]).await.status, 202);
     assert!(up.requests().is_empty(), "{:?}", up.requests());
 }
+
+/// Rule: what a relayed data method read (its URI) is recorded as a call's argument
+/// values are, under INTENTGATE_AUDIT_PERSIST_ARG_VALUES; off by default.
+pub async fn what_was_read_is_recorded_as_arguments_are(backend: Backend) {
+    let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"contents":[]}}"#;
+    let read = rpc(json!(1), "resources/read", json!({"uri":"file:///payroll"}));
+    for (mode, recorded) in [
+        ("off", None),
+        ("raw", Some(json!({"uri":"file:///payroll"}))),
+    ] {
+        let env = [("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", mode)];
+        let (gw, _up) = with_upstream(backend, move |_| Streamed::json(answer), &env).await;
+        post(&gw, &read, None, &[]).await;
+        let event = gw.audit("").await.pop().unwrap().event;
+        assert_eq!(event.tool, "resources/read");
+        assert_eq!(event.arg_keys, ["uri"]);
+        assert_eq!(event.arg_values, recorded, "mode {mode}");
+    }
+}

@@ -10,7 +10,7 @@ use super::render;
 use super::{McpCall, McpReply, Refusal, upstream_headers};
 use crate::app::pipeline::{CallOutcome, ToolCallRequest};
 use crate::app::{AuditFailure, Gateway, metrics};
-use crate::domain::audit::{AuditEvent, arg_keys};
+use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::jsonrpc::{self, UpstreamMessage, parse_tool_call};
 use crate::domain::mcp::{
@@ -221,7 +221,7 @@ impl Gateway {
     ) -> AuditEvent {
         let mut e = AuditEvent::new(self.clock.now(), verdict.as_str(), &call.request.method);
         e.reason = reason.to_owned();
-        let params = call
+        let mut params = call
             .request
             .params
             .as_deref()
@@ -229,10 +229,11 @@ impl Gateway {
                 serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(p.get()).ok()
             })
             .unwrap_or_default();
-        e.arg_keys = arg_keys(&params)
-            .into_iter()
-            .filter(|k| k != "_meta")
-            .collect();
+        params.remove("_meta");
+        e.arg_keys = arg_keys(&params);
+        // What was read (a resource URI, a prompt name) is kept as a call's argument
+        // values are: as INTENTGATE_AUDIT_PERSIST_ARG_VALUES says.
+        e.arg_values = redact_args(self.settings.arg_values, &params);
         if let Some(t) = token {
             e.tenant.clone_from(&t.tenant);
             e.agent_id.clone_from(&t.sub);
