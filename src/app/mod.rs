@@ -5,6 +5,7 @@ pub mod admin;
 mod approvals;
 mod audit_writer;
 mod context;
+mod identity;
 pub mod mcp;
 pub mod metrics;
 mod pipeline;

@@ -157,46 +157,20 @@ impl Gateway {
 
     async fn check_capability(&self, ctx: &mut CallContext<'_>) -> Result<Applied, Denial> {
         let deny = |e: CapabilityError| Denial::capability(&e);
-        let header = ctx.req.authorization.as_deref().filter(|h| !h.is_empty());
-        let Some(header) = header else {
+        let header = ctx.req.authorization.as_deref();
+        let Some(token) = self.identify(header).map_err(deny)? else {
             return match self.settings.require_capability {
                 true => Err(deny(CapabilityError::Required)),
                 false => Ok(Applied::Skipped),
             };
         };
-        let encoded = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        let encoded = encoded.ok_or(CapabilityError::BadScheme).map_err(deny)?;
-        let token = token::decode(encoded).map_err(deny)?;
-        token::check_structure(&token).map_err(deny)?;
-        token::verify_signature(&token, &self.key).map_err(deny)?;
-        let lookup = Instant::now();
-        let revoked = self
-            .stores
-            .revocations
-            .is_revoked(&token.jti, &token.tenant)
-            .await;
-        let result = match &revoked {
-            Ok(true) => "revoked",
-            Ok(false) => "not_revoked",
-            Err(_) => "error",
-        };
-        metrics::revocation_lookup(result, lookup.elapsed());
+        let revocation = self.revocation(&token).await;
         // From here on the identity is known and goes on the audit event.
         let token = ctx.token.insert(token);
-        match revoked {
-            Err(e) => {
-                tracing::error!(error = %e, "revocation lookup failed");
-                metrics::store_error("revocations");
-                Err(deny(CapabilityError::RevocationUnavailable))
-            }
-            Ok(true) => Err(deny(CapabilityError::Revoked)),
-            Ok(false) => token::check_claims(token, self.clock.now(), &ctx.req.params.name)
-                .map(|()| Applied::Checked)
-                .map_err(deny),
-        }
+        revocation.map_err(deny)?;
+        token::check_claims(token, self.clock.now(), &ctx.req.params.name)
+            .map(|()| Applied::Checked)
+            .map_err(deny)
     }
 
     async fn check_intent(&self, ctx: &mut CallContext<'_>) -> Result<Applied, Denial> {

@@ -23,7 +23,7 @@ pub use streams::{EndOutcome, LISTEN_FOR_AT_MOST, ListenOutcome};
 use crate::domain::decision::Denial;
 use crate::domain::jsonrpc;
 use crate::domain::mcp::{Era, McpSession, MethodKind, SessionOwner, method_kind};
-use crate::domain::token::{self, CapabilityError, Token};
+use crate::domain::token::Token;
 use crate::ports::UpstreamHeaders;
 
 use super::Gateway;
@@ -171,55 +171,6 @@ impl Gateway {
             token,
             verified: true,
         })
-    }
-
-    /// Decodes and verifies the signature of the bearer token, if any. No store is
-    /// asked: this names the caller, it does not authorize anything.
-    pub fn identify(&self, header: Option<&str>) -> Result<Option<Token>, CapabilityError> {
-        let Some(header) = header.filter(|h| !h.is_empty()) else {
-            return Ok(None);
-        };
-        let encoded = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(CapabilityError::BadScheme)?;
-        let token = token::decode(encoded)?;
-        token::check_structure(&token)?;
-        token::verify_signature(&token, &self.key)?;
-        Ok(Some(token))
-    }
-
-    /// [`Gateway::identify`] plus revocation and the token's validity at this moment
-    /// (every caveat but the tool lists, which `tools/list` applies by filtering).
-    pub async fn authenticate(
-        &self,
-        header: Option<&str>,
-        required: bool,
-    ) -> Result<Option<Token>, Denial> {
-        let deny = |e: CapabilityError| Denial::capability(&e);
-        let Some(token) = self.identify(header).map_err(deny)? else {
-            return match required {
-                true => Err(deny(CapabilityError::Required)),
-                false => Ok(None),
-            };
-        };
-        match self
-            .stores
-            .revocations
-            .is_revoked(&token.jti, &token.tenant)
-            .await
-        {
-            Ok(false) => {}
-            Ok(true) => return Err(deny(CapabilityError::Revoked)),
-            Err(e) => {
-                tracing::error!(error = %e, "revocation lookup failed");
-                metrics::store_error("revocations");
-                return Err(deny(CapabilityError::RevocationUnavailable));
-            }
-        }
-        token::check_validity(&token, self.clock.now()).map_err(deny)?;
-        Ok(Some(token))
     }
 
     /// A caller whose token failed: a request gets the JSON-RPC capability error (a
