@@ -12,3 +12,4 @@ CREATE TABLE IF NOT EXISTS mcp_sessions (
     expires_at       TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mcp_sessions_expires_idx ON mcp_sessions (expires_at);
+CREATE INDEX IF NOT EXISTS mcp_sessions_owner_idx ON mcp_sessions (tenant, subject, root_jti, created_at DESC);

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::mcp::McpSession;
+use crate::domain::mcp::{McpSession, SessionOwner};
 use crate::domain::time::Timestamp;
 
 /// Whether `create` stored the session.
@@ -30,6 +30,16 @@ pub trait SessionStore: Send + Sync {
     /// Removes the session. `true` for exactly one of any number of concurrent calls
     /// for a session that existed; `false` when there was none.
     async fn delete(&self, id: &str) -> StoreResult<bool>;
+
+    /// Keeps the `keep` most recently created live sessions of `owner` (ties broken by
+    /// id) and removes the others, returning them, so one caller cannot fill the store
+    /// by opening sessions it never ends. Other owners' sessions are untouched.
+    async fn evict_beyond(
+        &self,
+        owner: &SessionOwner,
+        keep: usize,
+        now: Timestamp,
+    ) -> StoreResult<Vec<McpSession>>;
 
     /// Removes every session expired at `now`; returns how many.
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64>;

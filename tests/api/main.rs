@@ -86,7 +86,8 @@ mod memory_only {
             strict_mode_needs_a_token_for_everything_but_ping,
             disguised_messages_reach_the_tool_server_as_the_gateway_read_them,
             the_name_header_is_checked_against_the_checked_tool,
-            what_was_read_is_recorded_as_arguments_are }
+            what_was_read_is_recorded_as_arguments_are,
+            a_caller_that_never_ends_sessions_cannot_fill_the_store }
     );
 }
 

@@ -1155,3 +1155,40 @@ pub async fn what_was_read_is_recorded_as_arguments_are(backend: Backend) {
         assert_eq!(event.arg_values, recorded, "mode {mode}");
     }
 }
+
+/// Rule: one caller holds at most `MAX_SESSIONS_PER_CALLER` sessions; opening another
+/// ends its oldest, here and on the tool server, and other callers keep theirs.
+pub async fn a_caller_that_never_ends_sessions_cannot_fill_the_store(backend: Backend) {
+    use intentgate::app::mcp::MAX_SESSIONS_PER_CALLER;
+    let (gw, up) = with_upstream(backend, session_server, &[]).await;
+    let (token, other) = (
+        mint("agent-a", "acme", vec![]),
+        mint("agent-b", "acme", vec![]),
+    );
+    let others = open_session(&gw, Some(&other)).await;
+    let oldest = open_session(&gw, Some(&token)).await;
+    for _ in 0..MAX_SESSIONS_PER_CALLER {
+        open_session(&gw, Some(&token)).await;
+    }
+    let ping = rpc(json!(9), "ping", json!({}));
+    let gone = post(&gw, &ping, Some(&token), &[(SESSION, &oldest)]).await;
+    assert_eq!(
+        gone.status, 404,
+        "the oldest session was ended: {}",
+        gone.text
+    );
+    let kept = post(&gw, &ping, Some(&other), &[(SESSION, &others)]).await;
+    assert_eq!(
+        kept.status, 200,
+        "another caller's session stays: {}",
+        kept.text
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !up.requests().iter().any(|s| s.method == "DELETE") {
+        assert!(
+            Instant::now() < deadline,
+            "the tool server's session was not ended"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

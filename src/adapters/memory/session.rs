@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::lock;
-use crate::domain::mcp::McpSession;
+use crate::domain::mcp::{McpSession, SessionOwner, beyond_newest};
 use crate::domain::time::Timestamp;
 use crate::ports::{SessionCreated, SessionStore, StoreResult};
 
@@ -42,6 +42,25 @@ impl SessionStore for MemorySessions {
 
     async fn delete(&self, id: &str) -> StoreResult<bool> {
         Ok(lock(&self.sessions).remove(id).is_some())
+    }
+
+    async fn evict_beyond(
+        &self,
+        owner: &SessionOwner,
+        keep: usize,
+        now: Timestamp,
+    ) -> StoreResult<Vec<McpSession>> {
+        let mut sessions = lock(&self.sessions);
+        let owned = sessions
+            .values()
+            .filter(|s| &s.owner == owner && s.is_live(now))
+            .cloned()
+            .collect();
+        let evicted = beyond_newest(owned, keep);
+        for s in &evicted {
+            sessions.remove(&s.id);
+        }
+        Ok(evicted)
     }
 
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {

@@ -97,6 +97,30 @@ impl SessionStore for PgSessions {
         Ok(deleted.rows_affected() > 0)
     }
 
+    async fn evict_beyond(
+        &self,
+        owner: &SessionOwner,
+        keep: usize,
+        now: Timestamp,
+    ) -> StoreResult<Vec<McpSession>> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "DELETE FROM mcp_sessions WHERE id IN (
+               SELECT id FROM mcp_sessions
+               WHERE tenant = $1 AND subject = $2 AND root_jti = $3 AND expires_at > $4
+               ORDER BY created_at DESC, id DESC OFFSET $5)
+             RETURNING id, tenant, subject, root_jti, upstream_id, protocol_version, created_at, expires_at",
+        )
+        .bind(&owner.tenant)
+        .bind(&owner.subject)
+        .bind(&owner.root_jti)
+        .bind(to_sql_time(now))
+        .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+        .fetch_all(&self.0)
+        .await
+        .map_err(db_error)?;
+        Ok(rows.into_iter().map(session).collect())
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> StoreResult<u64> {
         let deleted = sqlx::query("DELETE FROM mcp_sessions WHERE expires_at <= $1")
             .bind(to_sql_time(now))

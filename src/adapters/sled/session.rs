@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::codec::{SessionRecord, decode, encode};
 use super::{SledDb, backend, blocking};
-use crate::domain::mcp::McpSession;
+use crate::domain::mcp::{McpSession, SessionOwner, beyond_newest};
 use crate::domain::time::Timestamp;
 use crate::ports::{SessionCreated, SessionStore, StoreResult};
 
@@ -87,6 +87,39 @@ impl SessionStore for SledSessions {
                 .remove(id.as_bytes())
                 .map_err(backend)?
                 .is_some())
+        })
+        .await
+    }
+
+    async fn evict_beyond(
+        &self,
+        owner: &SessionOwner,
+        keep: usize,
+        now: Timestamp,
+    ) -> StoreResult<Vec<McpSession>> {
+        let (db, owner) = (Arc::clone(&self.0), owner.clone());
+        blocking(move || {
+            let mut owned = Vec::new();
+            for entry in db.sessions.iter() {
+                let (_, value) = entry.map_err(backend)?;
+                let session = read(&value)?;
+                if session.owner == owner && session.is_live(now) {
+                    owned.push(session);
+                }
+            }
+            let mut evicted = Vec::new();
+            for session in beyond_newest(owned, keep) {
+                // Removed only if no one removed it first.
+                if db
+                    .sessions
+                    .remove(session.id.as_bytes())
+                    .map_err(backend)?
+                    .is_some()
+                {
+                    evicted.push(session);
+                }
+            }
+            Ok(evicted)
         })
         .await
     }

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 pub use exchange::{Answer, Exchanged, Interim, exchange};
 pub use render::{envelope_error, json_string};
-pub use sessions::{ResolveError, Sessions};
+pub use sessions::{MAX_SESSIONS_PER_CALLER, ResolveError, Sessions};
 pub use streams::{EndOutcome, LISTEN_FOR_AT_MOST, ListenOutcome};
 
 use crate::domain::decision::Denial;

@@ -18,7 +18,7 @@ use crate::domain::mcp::{
     filter_tools, relays_notification,
 };
 use crate::domain::token::{Token, allows_tool};
-use crate::ports::{ToolServer, UpstreamFailure};
+use crate::ports::{ToolServer, UpstreamFailure, UpstreamHeaders};
 
 const INITIALIZE_FALLBACK: &str = r#"{"protocolVersion":"2025-03-26","serverInfo":{"name":"intentgate","version":"0.2"},"capabilities":{"tools":{}}}"#;
 
@@ -98,10 +98,13 @@ impl Gateway {
             .open(owner, upstream_id, version.to_owned())
             .await
         {
-            Ok(session) => McpReply::Answer {
-                body: jsonrpc::success(id, result),
-                session_id: Some(session.id),
-            },
+            Ok((session, evicted)) => {
+                self.end_upstream_sessions(evicted);
+                McpReply::Answer {
+                    body: jsonrpc::success(id, result),
+                    session_id: Some(session.id),
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "opening an MCP session failed");
                 metrics::store_error("sessions");
@@ -111,6 +114,33 @@ impl Gateway {
                 }
             }
         }
+    }
+
+    /// Ends, on the tool server, sessions the gateway has ended (evicted by a newer
+    /// one of the same caller); in the background, since nobody waits for them.
+    fn end_upstream_sessions(&self, ended: Vec<McpSession>) {
+        let Some(upstream) = self.upstream.clone() else {
+            return;
+        };
+        let ended: Vec<_> = ended
+            .into_iter()
+            .filter(|s| s.upstream_id.is_some())
+            .collect();
+        if ended.is_empty() {
+            return;
+        }
+        tokio::spawn(async move {
+            for session in ended {
+                let headers = UpstreamHeaders {
+                    session_id: session.upstream_id,
+                    protocol_version: Some(session.protocol_version),
+                    ..UpstreamHeaders::default()
+                };
+                if let Err(e) = upstream.end_session(&headers).await {
+                    tracing::debug!(error = %e.detail(), "ending an evicted upstream session failed");
+                }
+            }
+        });
     }
 
     /// `tools/list`, `server/discover`, `ping` and the data methods (`resources/*`,

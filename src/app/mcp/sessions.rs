@@ -19,6 +19,10 @@ pub enum ResolveError {
     Store(#[from] StoreError),
 }
 
+/// How many live sessions one caller (tenant, subject, root token) may hold; opening
+/// another ends the oldest, so clients that never send DELETE cannot fill the store.
+pub const MAX_SESSIONS_PER_CALLER: usize = 64;
+
 pub struct Sessions {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
@@ -34,8 +38,30 @@ impl Sessions {
         }
     }
 
-    /// A new session for `owner`, stored before its id is handed out.
+    /// A new session for `owner`, stored before its id is handed out, and the
+    /// caller's oldest sessions beyond [`MAX_SESSIONS_PER_CALLER`], now ended (their
+    /// upstream sessions are the caller's to end).
     pub async fn open(
+        &self,
+        owner: SessionOwner,
+        upstream_id: Option<String>,
+        protocol_version: String,
+    ) -> Result<(McpSession, Vec<McpSession>), StoreError> {
+        let session = self.create(owner, upstream_id, protocol_version).await?;
+        let now = self.clock.now();
+        let evicted = self
+            .store
+            .evict_beyond(&session.owner, MAX_SESSIONS_PER_CALLER, now)
+            .await
+            .unwrap_or_else(|e| {
+                // The new session stands; the cap applies at the next open.
+                tracing::warn!(error = %e, "evicting a caller's oldest MCP sessions failed");
+                Vec::new()
+            });
+        Ok((session, evicted))
+    }
+
+    async fn create(
         &self,
         owner: SessionOwner,
         upstream_id: Option<String>,

@@ -13,7 +13,9 @@ pub use metadata::{
     BodyFacts, HeaderMismatch, MetadataHeaders, RELAYED_CAPABILITIES, check_request_metadata,
     decode_header_value,
 };
-pub use session::{McpSession, SessionOwner, SessionRefused, new_session_id, plausible_session_id};
+pub use session::{
+    McpSession, SessionOwner, SessionRefused, beyond_newest, new_session_id, plausible_session_id,
+};
 pub use sse::{EventTooLarge, KEEP_ALIVE, SseDecoder, SseEvent, encode_event, message_event};
 
 /// The stateless protocol revision: every request carries its version, no sessions.

@@ -100,6 +100,12 @@ impl McpSession {
     }
 }
 
+/// The sessions beyond the `keep` newest (by creation, then id) of those given.
+pub fn beyond_newest(mut sessions: Vec<McpSession>, keep: usize) -> Vec<McpSession> {
+    sessions.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    sessions.split_off(keep.min(sessions.len()))
+}
+
 /// A session id from 32 random bytes: 43 characters of base64url, which is visible
 /// ASCII as the transport requires, and unguessable.
 pub fn new_session_id(random: [u8; 32]) -> String {

@@ -93,6 +93,7 @@ macro_rules! conformance_tests {
                 renewal_extends_and_never_shortens,
                 exactly_one_of_concurrent_deletes_wins,
                 concurrent_creates_of_one_id_store_exactly_one,
+                only_the_newest_sessions_of_a_caller_stay,
             }
             tenancy {
                 tenants_are_isolated_across_every_port,

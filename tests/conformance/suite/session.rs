@@ -144,3 +144,46 @@ pub async fn concurrent_creates_of_one_id_store_exactly_one(f: &Fixture) {
         winners.first()
     );
 }
+
+pub async fn only_the_newest_sessions_of_a_caller_stay(f: &Fixture) {
+    let store = f.stores.sessions.as_ref();
+    let mut a = Vec::new();
+    for i in 0..5 {
+        let mut s = session(&format!("a{i}"), "agent-a", Some("up"), 1000);
+        s.created_at = at(i);
+        store.create(&s).await.unwrap();
+        a.push(s);
+    }
+    let mut expired = session("a-old", "agent-a", None, 1);
+    expired.created_at = at(-100);
+    store.create(&expired).await.unwrap();
+    let b = session("b0", "agent-b", None, 1000);
+    store.create(&b).await.unwrap();
+    let owner = a[0].owner.clone();
+    let mut evicted = store.evict_beyond(&owner, 3, at(10)).await.unwrap();
+    evicted.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(
+        evicted,
+        vec![a[0].clone(), a[1].clone()],
+        "the two oldest live ones"
+    );
+    for kept in &a[2..] {
+        assert!(
+            store.get(&kept.id, at(10)).await.unwrap().is_some(),
+            "{}",
+            kept.id
+        );
+    }
+    assert_eq!(
+        store.get("b0", at(10)).await.unwrap(),
+        Some(b),
+        "another caller's"
+    );
+    assert!(
+        store
+            .evict_beyond(&owner, 3, at(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
