@@ -13,46 +13,13 @@ pub trait ParamSchema: Send + Sync {
     fn schema() -> MetaSchema;
 }
 
-/// A query parameter's raw text, documented as `S`.
-pub struct Param<S>(String, PhantomData<fn() -> S>);
-
-impl<S> Param<S> {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+/// A query parameter's raw text, documented as `S`: the same documented text as a
+/// body field's.
+pub type Param<S> = Text<S>;
 
 /// The raw text of an optional parameter.
 pub fn raw<S>(param: &Option<Param<S>>) -> Option<&str> {
-    param.as_ref().map(Param::as_str)
-}
-
-impl<S: ParamSchema> Type for Param<S> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = String;
-    type RawElementValueType = String;
-
-    fn name() -> Cow<'static, str> {
-        Cow::Owned(S::schema().ty.to_owned())
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(S::schema()))
-    }
-
-    fn as_raw_value(&self) -> Option<&String> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
-        Box::new(std::iter::once(&self.0))
-    }
-}
-
-impl<S: ParamSchema> ParseFromParameter for Param<S> {
-    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ok(Self(value.to_owned(), PhantomData))
-    }
+    param.as_ref().map(|p| p.0.as_str())
 }
 
 /// An integer the server clamps into range (the reference's rule, pinned by its
@@ -107,8 +74,9 @@ pub const CANDIDATE_DECISIONS: &[&str] = &["allow", "block", "escalate", "error"
 /// Reviewer verdicts.
 pub const VERDICTS: &[&str] = &["approve", "reject"];
 
-/// A body field's text, documented as `S` (an enumeration), serialized and read as
-/// the plain string it is, so the handler's own checks keep their messages.
+/// Text documented as `S` (an integer, a date-time, an enumeration) but read and
+/// written as the plain string it is, in a query parameter or a body field, so the
+/// handler's own checks keep their messages and stable codes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Text<S>(pub String, PhantomData<fn() -> S>);
 
@@ -142,7 +110,7 @@ impl<S: ParamSchema> Type for Text<S> {
     type RawElementValueType = String;
 
     fn name() -> Cow<'static, str> {
-        Cow::Borrowed("string")
+        Cow::Owned(S::schema().ty.to_owned())
     }
 
     fn schema_ref() -> MetaSchemaRef {
@@ -155,6 +123,12 @@ impl<S: ParamSchema> Type for Text<S> {
 
     fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
         Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl<S: ParamSchema> ParseFromParameter for Text<S> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self::new(value))
     }
 }
 
