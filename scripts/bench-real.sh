@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The path users run, measured side by side in one run on loopback: the demo tool server
+# (a real upstream process) called directly, then the gateway in front of it on each
+# store, with a capability token required and sync audit. Outside load generators only:
+# wrk for saturation, oha (open loop, latency-corrected) for percentiles at fixed rates.
+#
+#   scripts/bench-real.sh                 # memory, sled, and Postgres when the URL is set
+#   BENCH_STORES="sled" scripts/bench-real.sh
+#
+# Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
+# created), BENCH_SECS (saturation seconds, 8), BENCH_RATES ("2000"), BENCH_PG_RATES
+# ("2000 5000"). Prints a markdown table plus, per store: audit events per commit
+# round, Postgres transactions per call, and the gateway's RSS idle and after load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECS=${BENCH_SECS:-8}
+RATES=${BENCH_RATES:-2000}
+PG_RATES=${BENCH_PG_RATES:-2000 5000}
+STORES=${BENCH_STORES:-memory sled postgres}
+KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
+UPSTREAM_PORT=19100
+GATEWAY_PORT=19101
+BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"id":"inv-42"}}}'
+
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
+command -v oha >/dev/null || cargo install --locked oha --version 1.16.0
+BIN=${BENCH_BIN:-target/release} # another build's binaries, e.g. to compare before/after
+if [[ -z ${BENCH_BIN:-} ]]; then
+    cargo build --release -q --bin intentgate --bin igctl --example demo_tools
+fi
+DEMO=$BIN/demo_tools
+[[ -x $DEMO ]] || DEMO=$BIN/examples/demo_tools
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_ready() { # url
+    for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
+    echo "not ready: $1" >&2; return 1
+}
+
+DEMO_ADDR=127.0.0.1:$UPSTREAM_PORT "$DEMO" >/dev/null &
+pids+=($!)
+TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
+    --tools read_invoice --max-calls 1000000000 --ttl 24h)
+cat >"$work/call.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+sleep 0.3
+
+saturate() { # url → req/s
+    wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$1" | awk '/^Requests\/sec/ {printf "%.0f", $2}'
+}
+percentiles() { # url rate → "p50 / p99 ms (N failed)"
+    oha --no-tui --output-format json -z 6s -q "$2" --latency-correction -c 64 -m POST \
+        -H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN" -d "$BODY" "$1" |
+        python3 -c 'import json,sys
+r = json.load(sys.stdin); p = r["latencyPercentiles"]; codes = r.get("statusCodeDistribution", {})
+errors = {e: n for e, n in r.get("errorDistribution", {}).items() if "deadline" not in e}
+bad = sum(n for c, n in codes.items() if c != "200") + sum(errors.values())
+print("%.2f / %.2f ms%s" % (p["p50"] * 1e3, p["p99"] * 1e3, " (%d failed)" % bad if bad else ""))'
+}
+metric_sum() { # name → sum and count of a histogram from /metrics
+    curl -fs "http://127.0.0.1:$GATEWAY_PORT/metrics" |
+        awk -v m="$1" '$1 == m"_sum" {s=$2} $1 == m"_count" {c=$2} END {print s+0, c+0}'
+}
+rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+pg_db=""
+if [[ -n "${INTENTGATE_TEST_POSTGRES_URL:-}" ]]; then
+    pg_db="ig_bench_real_$$"
+    psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" \
+        -c "CREATE DATABASE $pg_db"
+    trap 'cleanup; psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"' EXIT
+fi
+pg_xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
+    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'"; }
+
+direct_url=http://127.0.0.1:$UPSTREAM_PORT/
+wrk -t1 -c8 -d1s -s "$work/call.lua" "$direct_url" >/dev/null
+# The machine's speed drifts during a run (shared cores): each gateway row is compared
+# with the tool server measured directly just before it.
+echo "| target | saturation, wrk -c32 | direct just before | share of direct | p50 / p99 (open loop, oha) |"
+echo "|---|---|---|---|---|"
+row="| demo tool server, direct | $(saturate "$direct_url") req/s | | 1.00 |"
+for r in $RATES; do row+=" $(percentiles "$direct_url" "$r") at $r |"; done
+echo "$row"
+
+start_gateway() { # store port; leaves the process in $!
+    local pg_url=""
+    [[ $1 == postgres ]] && pg_url="${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db"
+    INTENTGATE_ADDR=127.0.0.1:$2 INTENTGATE_STORE=$1 \
+        INTENTGATE_DATA_DIR="$work/$1" INTENTGATE_POSTGRES_URL="$pg_url" \
+        INTENTGATE_MASTER_KEY=$KEY INTENTGATE_UPSTREAM_URL=$direct_url \
+        INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
+        INTENTGATE_METRICS_ENABLED=true \
+        INTENTGATE_AUDIT_TARGET=none "$BIN/intentgate" >"$work/$1-$2.log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    wait_ready "http://127.0.0.1:$2/readyz"
+    return 0
+}
+
+notes=()
+for store in $STORES; do
+    if [[ $store == postgres && -z $pg_db ]]; then
+        echo "postgres skipped: set INTENTGATE_TEST_POSTGRES_URL" >&2; continue
+    fi
+    start_gateway "$store" "$GATEWAY_PORT"
+    gw=$!
+    url=http://127.0.0.1:$GATEWAY_PORT/v1/mcp
+    idle=$(rss_mb "$gw")
+    wrk -t1 -c8 -d1s -s "$work/call.lua" "$url" >/dev/null
+    read -r ev0 rounds0 < <(metric_sum intentgate_gateway_audit_batch_size)
+    x0=$([[ $store == postgres ]] && pg_xacts || echo 0)
+    direct=$(saturate "$direct_url")
+    rps=$(saturate "$url")
+    x1=$([[ $store == postgres ]] && pg_xacts || echo 0)
+    read -r ev1 rounds1 < <(metric_sum intentgate_gateway_audit_batch_size)
+    loaded=$(rss_mb "$gw")
+    row="| gateway, $store | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
+    rates=$RATES
+    [[ $store == postgres ]] && rates=$PG_RATES
+    for r in $rates; do row+=" $(percentiles "$url" "$r") at $r |"; done
+    echo "$row"
+    calls=$(awk -v e0="$ev0" -v e1="$ev1" 'BEGIN {print (e1-e0)/2}') # two events per forwarded call
+    note="$store: $(awk -v e="$((${ev1%.*} - ${ev0%.*}))" -v r="$((${rounds1%.*} - ${rounds0%.*}))" \
+        'BEGIN {printf "%.1f audit events per commit round", r ? e/r : 0}')"
+    if [[ $store == postgres ]]; then
+        note+=", $(awk -v x="$((x1 - x0))" -v c="$calls" 'BEGIN {printf "%.2f", c ? x/c : 0}') transactions per call"
+    fi
+    note+=", RSS idle $idle MB, after load $(rss_mb "$gw") MB (peak $(awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$gw/status") MB)"
+    notes+=("$note")
+    kill "$gw"; wait "$gw" 2>/dev/null || true
+    : "$loaded"
+done
+echo
+printf -- '- %s\n' "${notes[@]}"
+
+# Two replicas on one Postgres: combined saturation (16 connections each, at once), then a
+# budget of $LIMIT calls spent through both at once must admit exactly $LIMIT.
+if [[ -n $pg_db && " $STORES " == *" postgres "* ]]; then
+    LIMIT=500
+    start_gateway postgres $GATEWAY_PORT
+    start_gateway postgres $((GATEWAY_PORT + 1))
+    both() { # lua-script seconds → combined req/s
+        wrk -t1 -c16 -d"$2s" -s "$1" "http://127.0.0.1:$GATEWAY_PORT/v1/mcp" >"$work/wrk-a" &
+        local first=$!
+        wrk -t1 -c16 -d"$2s" -s "$1" "http://127.0.0.1:$((GATEWAY_PORT + 1))/v1/mcp" >"$work/wrk-b"
+        wait "$first"
+        cat "$work/wrk-a" "$work/wrk-b" | awk '/^Requests\/sec/ {s += $2} END {printf "%.0f", s}'
+    }
+    echo "two replicas on one Postgres: $(both "$work/call.lua" "$SECS") req/s combined"
+    limited=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
+        --tools read_invoice --max-calls $LIMIT --ttl 1h)
+    jti=$("$BIN/igctl" decode "$limited" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jti"])')
+    sed "s|Bearer $TOKEN|Bearer $limited|" "$work/call.lua" >"$work/limited.lua"
+    both "$work/limited.lua" 4 >/dev/null
+    admitted=$(psql -qtA "${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db" -c \
+        "SELECT count(*) FROM audit_events WHERE capability_token_id = '$jti'
+         AND check_stage = 'upstream' AND decision = 'allow'")
+    refused=$(psql -qtA "${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db" -c \
+        "SELECT count(*) FROM audit_events WHERE capability_token_id = '$jti' AND check_stage = 'budget'")
+    echo "max_calls=$LIMIT through both replicas: $admitted forwarded, $refused refused by the budget"
+    [[ $admitted == "$LIMIT" ]] || { echo "max_calls was not exact across replicas" >&2; exit 1; }
+fi
