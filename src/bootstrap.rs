@@ -14,7 +14,7 @@ use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
 use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
 use crate::app::mcp::{McpSettings, Sessions};
-use crate::app::{ApprovalGate, AuditWriter, Gateway, PipelineSettings, PolicySync};
+use crate::app::{ApprovalGate, AuditWriter, BudgetCounter, Gateway, PipelineSettings, PolicySync};
 use crate::config::Config;
 use crate::domain::token::MasterKey;
 use crate::ports::{Change, Clock, EventSink, IntentExtractor, PolicyEngine, Stores, ToolServer};
@@ -43,6 +43,8 @@ pub enum StartError {
     Policy(String),
     #[error("HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
+    #[error("{0}")]
+    Upstream(#[from] crate::adapters::http_client::UpstreamClientError),
     #[error("listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -98,6 +100,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         },
         extractor: extractor(config, &clock)?,
         upstream: upstream(config)?,
+        budgets: BudgetCounter::new(Arc::clone(&stores.budgets)),
         stores,
         clock,
         key,

@@ -29,7 +29,7 @@ pub enum OpenError {
 /// Opens the storage backend chosen by configuration.
 pub async fn open_stores(config: &StoreConfig) -> Result<Stores, OpenError> {
     match config {
-        StoreConfig::Memory => Ok(memory::open()),
+        StoreConfig::Memory { retain_events } => Ok(memory::open_retaining(*retain_events)),
         StoreConfig::Sled { data_dir } => Ok(sled::open(&data_dir.join("sled"))?),
         StoreConfig::Postgres { url } => Ok(postgres::open(url).await?),
     }

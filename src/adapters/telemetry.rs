@@ -29,7 +29,12 @@ pub struct Telemetry {
 
 /// Installs the process-wide subscriber. Call once, early in `main`.
 pub fn init() -> Telemetry {
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a terminal: escape codes in a log file are noise, and writing
+    // them costs a little on every span a request opens.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let fmt: BoxedLayer = if std::env::var("INTENTGATE_LOG_FORMAT").as_deref() == Ok("json") {
         fmt.json().with_filter(filter()).boxed()
     } else {

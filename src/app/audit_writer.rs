@@ -14,11 +14,11 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::Poll;
 
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
+use super::group_commit::run_detached;
 use super::metrics;
 use crate::config::{AuditDurability, AuditTarget};
 use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key, seal};
@@ -121,19 +121,11 @@ impl AuditWriter {
         done.await.map_err(dropped)?
     }
 
-    /// Runs a commit round here when it completes without waiting (the memory store);
-    /// the moment it has to wait, it becomes a task of its own, so a request that goes
-    /// away mid-append (a client disconnect drops its future) cannot abandon the batch:
-    /// other callers' events too still commit, are acknowledged and reach the sinks.
-    /// Spawning every round instead cost a wake-up of another worker per call.
+    /// A commit round that outlives a caller who goes away mid-append: other
+    /// callers' events too still commit, are acknowledged and reach the sinks.
     async fn run_round(self: &Arc<Self>) {
         let writer = Arc::clone(self);
-        let mut round = Box::pin(async move { writer.commit_round().await });
-        let first = std::future::poll_fn(|cx| Poll::Ready(round.as_mut().poll(cx))).await;
-        if first.is_pending() {
-            // Nothing can cancel us between that poll and this spawn: no await between.
-            let _ = tokio::spawn(round).await;
-        }
+        run_detached(async move { writer.commit_round().await }).await;
     }
 
     fn enqueue_async(&self, event: AuditEvent) {

@@ -4,7 +4,9 @@
 pub mod admin;
 mod approvals;
 mod audit_writer;
+mod budget_counter;
 mod context;
+mod group_commit;
 mod identity;
 pub mod mcp;
 pub mod metrics;
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 pub use approvals::ApprovalGate;
 pub use audit_writer::{AuditFailure, AuditWriter};
+pub use budget_counter::BudgetCounter;
 pub use pipeline::{CallOutcome, ToolCallRequest};
 pub use policy_sync::PolicySync;
 
@@ -42,6 +45,8 @@ pub struct Gateway {
     pub extractor: Option<Arc<dyn IntentExtractor>>,
     pub upstream: Option<Arc<dyn ToolServer>>,
     pub audit: Arc<AuditWriter>,
+    /// `max_calls` counting, in rounds over the budget store.
+    pub budgets: Arc<BudgetCounter>,
     /// `None` when approvals are switched off.
     pub approvals: Option<Arc<ApprovalGate>>,
     pub settings: PipelineSettings,

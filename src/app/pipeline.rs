@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::domain::approval::{Approval, ApprovalStatus};
 use crate::domain::audit::AuditEvent;
-use crate::domain::budget::{self, BudgetKey, WINDOW_SECS};
+use crate::domain::budget::{self, BudgetKey};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::intent;
 use crate::domain::jsonrpc::{ToolCallParams, UpstreamMessage};
@@ -338,9 +338,8 @@ impl Gateway {
             jti: token.jti.clone(),
         };
         let used = self
-            .stores
             .budgets
-            .record_call(&key, self.clock.now(), WINDOW_SECS)
+            .record_call(key, self.clock.now())
             .await
             .map_err(|e| {
                 metrics::store_error("budgets");

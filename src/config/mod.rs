@@ -21,9 +21,26 @@ use crate::domain::token::MasterKey;
 /// policies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreConfig {
-    Memory,
-    Sled { data_dir: PathBuf },
-    Postgres { url: DatabaseUrl },
+    /// Keeps about `retain_events` audit records (`INTENTGATE_MEMORY_AUDIT_RETAIN`).
+    Memory {
+        retain_events: usize,
+    },
+    Sled {
+        data_dir: PathBuf,
+    },
+    Postgres {
+        url: DatabaseUrl,
+    },
+}
+
+/// How many audit records the memory store keeps by default (about 1 KiB each).
+pub const DEFAULT_MEMORY_AUDIT_RETAIN: usize = 50_000;
+
+impl StoreConfig {
+    /// The memory store with its default bound.
+    pub const MEMORY: Self = Self::Memory {
+        retain_events: DEFAULT_MEMORY_AUDIT_RETAIN,
+    };
 }
 
 /// Where audit events are echoed besides the store.
@@ -199,19 +216,21 @@ impl Loader<'_> {
             data_dir: data_dir.to_path_buf(),
         };
         match (self.var("INTENTGATE_STORE").as_deref(), pg_url) {
-            (Some("memory"), _) => StoreConfig::Memory,
+            (Some("memory"), _) => StoreConfig::Memory {
+                retain_events: self.memory_audit_retain(),
+            },
             (Some("sled"), _) => sled,
             (Some("postgres") | None, Some(url)) => StoreConfig::Postgres { url },
             (Some("postgres"), None) => {
                 self.fail("INTENTGATE_STORE=postgres needs INTENTGATE_POSTGRES_URL".into());
-                StoreConfig::Memory
+                StoreConfig::MEMORY
             }
             (None, None) => sled,
             (Some(other), _) => {
                 self.fail(format!(
                     "INTENTGATE_STORE={other:?} is not a backend; use memory, sled or postgres"
                 ));
-                StoreConfig::Memory
+                StoreConfig::MEMORY
             }
         }
     }
@@ -299,6 +318,22 @@ impl Loader<'_> {
         }
     }
 
+    fn memory_audit_retain(&mut self) -> usize {
+        let default = DEFAULT_MEMORY_AUDIT_RETAIN;
+        let Some(text) = self.var("INTENTGATE_MEMORY_AUDIT_RETAIN") else {
+            return default;
+        };
+        match text.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                self.fail(format!(
+                    "INTENTGATE_MEMORY_AUDIT_RETAIN={text:?} must be a positive number of events"
+                ));
+                default
+            }
+        }
+    }
+
     fn approval_timeout(&mut self) -> u64 {
         let Some(text) = self.var("INTENTGATE_APPROVAL_TIMEOUT_S") else {
             return DEFAULT_APPROVAL_TIMEOUT_SECS;
@@ -356,7 +391,7 @@ impl Loader<'_> {
     /// Reference switches that our design makes redundant: accepted, explained.
     fn legacy_notices(&mut self, store: &StoreConfig) {
         let backend = match store {
-            StoreConfig::Memory => "memory",
+            StoreConfig::Memory { .. } => "memory",
             StoreConfig::Sled { .. } => "sled",
             StoreConfig::Postgres { .. } => "postgres",
         };

@@ -58,7 +58,7 @@ fn backend_selection() {
         ("INTENTGATE_POSTGRES_URL", url),
     ])
     .unwrap();
-    assert_eq!(mem.store, StoreConfig::Memory);
+    assert_eq!(mem.store, StoreConfig::MEMORY);
     let sled = load(&[
         ("INTENTGATE_STORE", "sled"),
         ("INTENTGATE_DATA_DIR", "/var/ig"),
@@ -167,4 +167,32 @@ fn debug_masks_every_secret() {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
     assert!(shown.contains("postgres://app:***@db/ig"));
+}
+
+#[test]
+fn the_memory_store_bound_is_configurable_and_checked() {
+    let bounded = load(&[
+        ("INTENTGATE_STORE", "memory"),
+        ("INTENTGATE_MEMORY_AUDIT_RETAIN", "1000"),
+    ])
+    .unwrap();
+    assert_eq!(
+        bounded.store,
+        StoreConfig::Memory {
+            retain_events: 1000
+        }
+    );
+    for bad in ["0", "-1", "lots"] {
+        let err = load(&[
+            ("INTENTGATE_STORE", "memory"),
+            ("INTENTGATE_MEMORY_AUDIT_RETAIN", bad),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            vec![format!(
+                "INTENTGATE_MEMORY_AUDIT_RETAIN={bad:?} must be a positive number of events"
+            )]
+        );
+    }
 }

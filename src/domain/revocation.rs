@@ -18,3 +18,51 @@ impl Revocation {
         self.jti == jti && (self.tenant == tenant || self.tenant.is_empty())
     }
 }
+
+/// The revoked (jti, tenant) pairs, for answering the hot-path lookup from memory.
+/// Rows are never deleted, so the set only grows.
+#[derive(Clone, Debug, Default)]
+pub struct RevokedSet {
+    tenants_by_jti: std::collections::HashMap<String, std::collections::HashSet<String>>,
+}
+
+impl RevokedSet {
+    pub fn insert(&mut self, jti: &str, tenant: &str) {
+        self.tenants_by_jti
+            .entry(jti.to_owned())
+            .or_default()
+            .insert(tenant.to_owned());
+    }
+
+    /// Whether a row revokes `jti` for `tenant`: its own or a global one.
+    pub fn covers(&self, jti: &str, tenant: &str) -> bool {
+        self.tenants_by_jti
+            .get(jti)
+            .is_some_and(|tenants| tenants.contains(tenant) || tenants.contains(""))
+    }
+
+    pub fn len(&self) -> usize {
+        self.tenants_by_jti.values().map(|t| t.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tenants_by_jti.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RevokedSet;
+
+    #[test]
+    fn a_set_covers_its_tenant_and_global_rows_only() {
+        let mut set = RevokedSet::default();
+        set.insert("t1", "acme");
+        set.insert("t2", "");
+        assert!(set.covers("t1", "acme"));
+        assert!(!set.covers("t1", "globex"));
+        assert!(set.covers("t2", "globex"));
+        assert!(!set.covers("t3", "acme"));
+        assert_eq!(set.len(), 2);
+    }
+}

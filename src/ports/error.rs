@@ -36,3 +36,25 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// An error with the same message, for answering every caller of a batched write
+    /// that failed once.
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Unavailable { backend, message } => Self::Unavailable {
+                backend,
+                message: message.clone(),
+            },
+            Self::Corrupted { backend, message } => Self::Corrupted {
+                backend,
+                message: message.clone(),
+            },
+            Self::InvalidRequest(message) => Self::InvalidRequest(message.clone()),
+            Self::Backend { backend, source } => Self::Backend {
+                backend,
+                source: source.to_string().into(),
+            },
+        }
+    }
+}

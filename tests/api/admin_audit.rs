@@ -439,10 +439,16 @@ pub async fn s46_export_pages_through_the_store(backend: Backend) {
 }
 
 /// Scenario 46, second half: 200,001 matching rows export exactly 200,000. Only on
-/// memory: seeding that many rows through a disk store would dominate the suite.
+/// memory: seeding that many rows through a disk store would dominate the suite. The
+/// memory store's bound is raised so that it keeps them all.
 #[tokio::test]
 async fn s46_export_stops_at_the_row_cap() {
-    let gw = TestGateway::start(Backend::Memory, &ADMIN_ENV).await;
+    let env = [
+        ADMIN_ENV[0],
+        ADMIN_ENV[1],
+        ("INTENTGATE_MEMORY_AUDIT_RETAIN", "200001"),
+    ];
+    let gw = TestGateway::start(Backend::Memory, &env).await;
     let start = intentgate::domain::time::Timestamp::parse_rfc3339("2026-05-12T00:00:00Z").unwrap();
     let mut head = None;
     for b in 0..201 {

@@ -96,6 +96,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         extractor: g.extractor.clone(),
         upstream: g.upstream.clone(),
         audit,
+        budgets: Arc::clone(&g.budgets),
         approvals: g.approvals.clone(),
         settings: g.settings.clone(),
         admin: g.admin.clone(),

@@ -235,3 +235,108 @@ async fn writes_announce_policy_and_approval_changes_to_other_processes() {
         }
     );
 }
+
+async fn open(url: &str) -> Stores {
+    intentgate::adapters::postgres::open(&DatabaseUrl::new(url))
+        .await
+        .unwrap()
+}
+
+/// The database name at the end of a URL.
+fn database_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
+/// Waits until `check` holds, for at most three seconds.
+async fn eventually(mut check: impl AsyncFnMut() -> bool) -> bool {
+    for _ in 0..60 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+const REVOKE_SQL: &str = "INSERT INTO revoked_tokens (jti, tenant, reason, revoked_at) \
+                          VALUES ('jti-elsewhere', 'acme', 'by SQL', now())";
+
+/// Another replica (here: SQL written behind the gateway's back) revokes a token; the
+/// lookups of a gateway answering from its in-memory set learn it from the notice.
+#[tokio::test]
+async fn a_revocation_written_elsewhere_reaches_the_lookup() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let replica = open(&url).await;
+    let lookup = async || {
+        replica
+            .revocations
+            .is_revoked("jti-elsewhere", "acme")
+            .await
+            .unwrap()
+    };
+    assert!(!lookup().await);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the feed is up
+    exec(&url, REVOKE_SQL).await;
+    assert!(eventually(lookup).await, "the notice never arrived");
+}
+
+/// Fail closed: once the feed's connection is gone, lookups go to the database, so a
+/// revocation made while nobody listens is enforced at once (not only after the feed
+/// has come back and reloaded).
+#[tokio::test]
+async fn a_lost_revocation_feed_sends_lookups_to_the_database() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let replica = open(&url).await;
+    // A pooled connection to fall back on, and the feed up and current.
+    replica
+        .revocations
+        .list(&intentgate::domain::audit::TenantScope::All, 1, 0)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut writer = sqlx::PgConnection::connect(&url).await.unwrap();
+    let name = database_name(&url);
+    const LISTENER: &str = "FROM pg_stat_activity
+         WHERE datname = $1 AND query LIKE 'LISTEN%intentgate_revocations%'";
+    let terminate = format!("SELECT pg_terminate_backend(pid) {LISTENER}");
+    sqlx::query(sqlx::AssertSqlSafe(terminate))
+        .bind(name)
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    // Termination is asynchronous: revoke only once the listener is gone.
+    let count = format!("SELECT count(*) {LISTENER}");
+    let mut gone = false;
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.clone()))
+            .bind(name)
+            .fetch_one(&mut writer)
+            .await
+            .unwrap();
+        gone = left == 0;
+        if gone {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the listener's backend did not end");
+    sqlx::query(sqlx::AssertSqlSafe(REVOKE_SQL))
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    // Long enough for the feed to notice, shorter than its pause before listening
+    // and reloading again: the answer must come from the database.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let revoked = replica
+        .revocations
+        .is_revoked("jti-elsewhere", "acme")
+        .await;
+    assert!(
+        revoked.unwrap(),
+        "a lost feed must not answer from a stale set"
+    );
+}

@@ -4,7 +4,7 @@ mod extractor;
 mod upstream;
 
 pub use extractor::{CachedExtractor, HttpExtractor};
-pub use upstream::HttpToolServer;
+pub use upstream::{HttpToolServer, UpstreamClientError};
 
 /// Largest response body read from either service.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

@@ -17,12 +17,26 @@ const SESSION_HEADER: &str = "Mcp-Session-Id";
 /// Talks to the tool server over one pooled client.
 pub struct HttpToolServer {
     client: reqwest::Client,
-    url: String,
+    /// Parsed once: parsing (with the host's IDNA mapping) cost a few percent per call.
+    url: reqwest::Url,
     timeout: Duration,
 }
 
+/// Why the upstream client could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamClientError {
+    #[error("upstream URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    #[error(transparent)]
+    Client(#[from] reqwest::Error),
+}
+
 impl HttpToolServer {
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, UpstreamClientError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| UpstreamClientError::Url {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
         // No client-wide timeout: a GET stream stays open for as long as the session;
         // POSTs carry their own.
         let client = reqwest::Client::builder()
@@ -30,13 +44,13 @@ impl HttpToolServer {
             .build()?;
         Ok(Self {
             client,
-            url: url.to_owned(),
+            url: parsed,
             timeout,
         })
     }
 
     fn failure(&self, method: &str, err: &reqwest::Error, status: Option<u16>) -> UpstreamFailure {
-        let cause = format!("{method} {:?}: {}", self.url, error_chain(err));
+        let cause = format!("{method} {:?}: {}", self.url.as_str(), error_chain(err));
         if err.is_timeout() {
             UpstreamFailure::Timeout { cause }
         } else {
@@ -49,7 +63,7 @@ impl HttpToolServer {
         method: reqwest::Method,
         headers: &UpstreamHeaders,
     ) -> reqwest::RequestBuilder {
-        let mut req = self.client.request(method, &self.url);
+        let mut req = self.client.request(method, self.url.clone());
         if let Some(id) = &headers.session_id {
             req = req.header(SESSION_HEADER, id);
         }
@@ -101,7 +115,7 @@ impl HttpToolServer {
                 response,
                 decoder: SseDecoder::new(MAX_BODY_BYTES),
                 ready: std::collections::VecDeque::new(),
-                what: format!("{method} {:?}", self.url),
+                what: format!("{method} {:?}", self.url.as_str()),
                 status,
             };
             return Ok(UpstreamReply {

@@ -28,25 +28,29 @@ pub struct MemoryBudgets {
 
 #[async_trait]
 impl BudgetStore for MemoryBudgets {
-    async fn record_call(
+    async fn record_calls(
         &self,
-        key: &BudgetKey,
+        batch: &[(BudgetKey, u64)],
         now: Timestamp,
         window_secs: i64,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Vec<u64>> {
         let mut counters = lock(&self.counters);
-        let counter = counters.entry(key.clone()).or_insert(Counter {
+        let fresh = Counter {
             calls: 0,
             window_start: now,
-        });
-        if !counter.live_at(now, window_secs) {
-            *counter = Counter {
-                calls: 0,
-                window_start: now,
-            };
-        }
-        counter.calls = counter.calls.saturating_add(1);
-        Ok(counter.calls)
+        };
+        let counts = batch
+            .iter()
+            .map(|(key, n)| {
+                let counter = counters.entry(key.clone()).or_insert(fresh);
+                if !counter.live_at(now, window_secs) {
+                    *counter = fresh;
+                }
+                counter.calls = counter.calls.saturating_add(*n);
+                counter.calls
+            })
+            .collect();
+        Ok(counts)
     }
 
     async fn calls(&self, key: &BudgetKey, now: Timestamp, window_secs: i64) -> StoreResult<u64> {

@@ -22,9 +22,14 @@ use crate::ports::Stores;
 
 /// A fresh, empty set of memory stores.
 pub fn open() -> Stores {
+    open_retaining(crate::config::DEFAULT_MEMORY_AUDIT_RETAIN)
+}
+
+/// Memory stores whose audit log keeps about `retain_events` records.
+pub fn open_retaining(retain_events: usize) -> Stores {
     Stores {
         backend: "memory",
-        audit: Arc::new(MemoryAudit::default()),
+        audit: Arc::new(MemoryAudit::retaining(retain_events)),
         revocations: Arc::new(MemoryRevocations::default()),
         budgets: Arc::new(MemoryBudgets::default()),
         approvals: Arc::new(MemoryApprovals::default()),

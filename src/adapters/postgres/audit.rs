@@ -4,7 +4,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent};
-use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, extends};
+use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run};
 
 pub(super) struct PgAudit(pub PgPool);
 
@@ -31,6 +31,13 @@ async fn last_record(pool: &PgPool, chain: &str) -> StoreResult<Option<ChainHead
     .await
     .map_err(db_error)?;
     row.as_ref().map(row_to_head).transpose()
+}
+
+/// The answer when `first` did not extend the chain: the head as it is now. (Should
+/// it extend after all, the writer's re-seal retries with the same head.)
+async fn head_moved(pool: &PgPool, first: &ChainedEvent) -> StoreResult<AppendOutcome> {
+    let current = last_record(pool, &first.chain).await?;
+    Ok(AppendOutcome::HeadMoved { current })
 }
 
 /// A unique violation on the primary key: another writer extended the head first.
@@ -116,23 +123,17 @@ impl AuditChainStore for PgAudit {
         last_record(&self.0, chain).await
     }
 
-    /// Inserts the run if its first record extends the current last one. Two writers
-    /// racing for the same position collide on the `(chain, seq)` primary key: the
-    /// second one's insert fails, nothing of its run is written, and it reports
-    /// `HeadMoved`.
+    /// One statement in the usual case: the insert itself checks that the run extends
+    /// the chain's last record. Two writers racing for the same position collide on
+    /// the `(chain, seq)` primary key: the second one's insert fails, nothing of its
+    /// run is written, and it reports `HeadMoved` (reading the head only then).
     async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
         check_run(records)?;
         let first = &records[0];
-        let current = last_record(&self.0, &first.chain).await?;
-        if !extends(current.as_ref(), first) {
-            return Ok(AppendOutcome::HeadMoved { current });
-        }
         match insert_events(&self.0, records).await {
-            Ok(()) => Ok(AppendOutcome::Appended(records[records.len() - 1].head())),
-            Err(e) if is_head_race(&e) => {
-                let current = last_record(&self.0, &first.chain).await?;
-                Ok(AppendOutcome::HeadMoved { current })
-            }
+            Ok(true) => Ok(AppendOutcome::Appended(records[records.len() - 1].head())),
+            Ok(false) => head_moved(&self.0, first).await,
+            Err(e) if is_head_race(&e) => head_moved(&self.0, first).await,
             Err(e) => Err(db_error(e)),
         }
     }
@@ -183,13 +184,15 @@ impl AuditChainStore for PgAudit {
     }
 }
 
-/// One INSERT for the whole run (atomic on its own). The SQL text is the same for
-/// every batch size — the rows travel as one array per column — so each connection
-/// prepares it once instead of planning a new statement per batch.
-async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<(), sqlx::Error> {
+/// One INSERT for the whole run (atomic on its own), written only if the run's first
+/// record extends the chain: its `prev_hash` is the hash of record `seq - 1` (or the
+/// chain is empty for `seq` 1). Returns whether it was written. The SQL text is the
+/// same for every batch size — the rows travel as one array per column — so each
+/// connection prepares it once instead of planning a new statement per batch.
+async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, sqlx::Error> {
     let col = |f: &dyn Fn(&ChainedEvent) -> String| records.iter().map(f).collect::<Vec<_>>();
     let num = |f: &dyn Fn(&ChainedEvent) -> i64| records.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO audit_events (chain, seq, prev_hash, hash, ts, event_name, schema_version,
            decision, check_stage, reason, tenant, agent_id, session_id, tool, arg_keys, arg_values,
            capability_token_id, root_capability_token_id, caveat_count, pending_id, decided_by,
@@ -198,7 +201,11 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<(), sq
            $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
            $13::text[], $14::text[], $15::jsonb[], $16::jsonb[], $17::text[], $18::text[],
            $19::bigint[], $20::text[], $21::text[], $22::text[], $23::bigint[], $24::text[],
-           $25::bigint[], $26::boolean[], $27::text[])",
+           $25::bigint[], $26::boolean[], $27::text[])
+         WHERE CASE WHEN $2[1] = 1
+           THEN NOT EXISTS (SELECT 1 FROM audit_events WHERE chain = $1[1])
+           ELSE EXISTS (SELECT 1 FROM audit_events
+                        WHERE chain = $1[1] AND seq = $2[1] - 1 AND hash = $3[1]) END",
     )
     .bind(col(&|r| r.chain.clone()))
     .bind(num(&|r| to_i64(r.seq)))
@@ -249,5 +256,5 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<(), sq
     .bind(col(&|r| r.event.elevation_id.clone()))
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(written.rows_affected() > 0)
 }

@@ -3,7 +3,8 @@
 //! The audit chain cannot fork: `(chain, seq)` is the primary key, so of two writers
 //! extending the same head only one insert succeeds; the other writes nothing and
 //! re-seals.
-//! Budgets are one upsert statement; approval decisions one guarded `UPDATE`; policy
+//! Revocation lookups are answered from memory, kept current by LISTEN/NOTIFY
+//! ([`revocation_feed`]). Budgets are one upsert statement per round of calls; approval decisions one guarded `UPDATE`; policy
 //! changes run in transactions. Migrations in `migrations/` are embedded and applied at
 //! open (and by `intentgate migrate`).
 
@@ -13,6 +14,7 @@ mod budget;
 mod notices;
 mod policy;
 mod revocation;
+mod revocation_feed;
 mod session;
 
 use std::sync::Arc;
@@ -48,7 +50,10 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
     Ok(Stores {
         backend: BACKEND,
         audit: Arc::new(audit::PgAudit(pool.clone())),
-        revocations: Arc::new(revocation::PgRevocations(pool.clone())),
+        revocations: Arc::new(revocation::PgRevocations {
+            feed: revocation_feed::RevocationFeed::start(pool.clone()),
+            pool: pool.clone(),
+        }),
         budgets: Arc::new(budget::PgBudgets(pool.clone())),
         approvals: Arc::new(approval::PgApprovals(pool.clone())),
         policies: Arc::new(policy::PgPolicies(pool.clone())),

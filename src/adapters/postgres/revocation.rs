@@ -1,12 +1,20 @@
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sqlx::{PgPool, Row};
 
+use super::revocation_feed::RevocationFeed;
 use super::{db_error, from_sql_time, to_i64, to_sql_time};
 use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 
-pub(super) struct PgRevocations(pub PgPool);
+/// Rows in `revoked_tokens`; lookups answered from the [`RevocationFeed`] while it is
+/// current, from the table otherwise.
+pub(super) struct PgRevocations {
+    pub pool: PgPool,
+    pub feed: Arc<RevocationFeed>,
+}
 
 fn row_to_revocation(row: &sqlx::postgres::PgRow) -> Result<Revocation, sqlx::Error> {
     Ok(Revocation {
@@ -20,12 +28,15 @@ fn row_to_revocation(row: &sqlx::postgres::PgRow) -> Result<Revocation, sqlx::Er
 #[async_trait]
 impl RevocationStore for PgRevocations {
     async fn is_revoked(&self, jti: &str, tenant: &str) -> StoreResult<bool> {
+        if let Some(revoked) = self.feed.covers(jti, tenant) {
+            return Ok(revoked);
+        }
         sqlx::query_scalar::<_, bool>(
             "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1 AND tenant IN ($2, ''))",
         )
         .bind(jti)
         .bind(tenant)
-        .fetch_one(&self.0)
+        .fetch_one(&self.pool)
         .await
         .map_err(db_error)
     }
@@ -41,9 +52,11 @@ impl RevocationStore for PgRevocations {
         .bind(&r.tenant)
         .bind(&r.reason)
         .bind(to_sql_time(r.revoked_at))
-        .fetch_one(&self.0)
+        .fetch_one(&self.pool)
         .await
         .map_err(db_error)?;
+        // Its own notice is on the way; this replica knows at once.
+        self.feed.insert(&r.jti, &r.tenant);
         let stored = row_to_revocation(&row).map_err(db_error)?;
         let inserted: bool = row.try_get("inserted").map_err(db_error)?;
         Ok(if inserted {
@@ -68,7 +81,7 @@ impl RevocationStore for PgRevocations {
         .bind(tenant)
         .bind(i64::from(limit))
         .bind(to_i64(offset))
-        .fetch_all(&self.0)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
         rows.iter()

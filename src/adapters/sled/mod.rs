@@ -49,6 +49,8 @@ pub enum SledOpenError {
     Open { path: String, source: sled::Error },
     #[error("sled database in {path} has schema version {found:?}; this build reads version 2")]
     Schema { path: String, found: String },
+    #[error("load revocations from sled database in {path}: {source}")]
+    Load { path: String, source: StoreError },
     #[error("upgrade sled database in {path} from schema version 1: {source}")]
     Upgrade { path: String, source: StoreError },
 }
@@ -107,7 +109,14 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
             db: Arc::clone(&inner),
             appending: tokio::sync::Mutex::new(()),
         }),
-        revocations: Arc::new(revocation::SledRevocations(Arc::clone(&inner))),
+        revocations: Arc::new(
+            revocation::SledRevocations::load(Arc::clone(&inner)).map_err(|source| {
+                SledOpenError::Load {
+                    path: path.clone(),
+                    source,
+                }
+            })?,
+        ),
         budgets: Arc::new(budget::SledBudgets(Arc::clone(&inner))),
         approvals: Arc::new(approval::SledApprovals(Arc::clone(&inner))),
         policies: Arc::new(policy::SledPolicies(Arc::clone(&inner))),

@@ -1,33 +1,40 @@
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 
 use super::codec::{RevocationRecord, decode, encode};
 use super::{SledDb, backend, blocking, key2, tx_error};
 use crate::domain::audit::TenantScope;
-use crate::domain::revocation::Revocation;
+use crate::domain::revocation::{Revocation, RevokedSet};
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 
-/// Rows under `jti 0 tenant`.
-pub(super) struct SledRevocations(pub Arc<SledDb>);
+/// Rows under `jti 0 tenant`, and every revoked pair in memory for the hot-path
+/// lookup. The set is exact: sled locks its directory, so every revocation goes through
+/// this process's [`RevocationStore::revoke`], which adds to the set once the row is
+/// stored.
+pub(super) struct SledRevocations {
+    db: Arc<SledDb>,
+    revoked: RwLock<RevokedSet>,
+}
 
-#[async_trait]
-impl RevocationStore for SledRevocations {
-    async fn is_revoked(&self, jti: &str, tenant: &str) -> StoreResult<bool> {
-        let (db, jti, tenant) = (Arc::clone(&self.0), jti.to_owned(), tenant.to_owned());
-        blocking(move || {
-            let has = |t: &str| {
-                db.revocations
-                    .contains_key(key2(&jti, t.as_bytes()))
-                    .map_err(backend)
-            };
-            Ok(has(&tenant)? || has("")?)
+impl SledRevocations {
+    /// Loads every stored revocation into the lookup set.
+    pub(super) fn load(db: Arc<SledDb>) -> StoreResult<Self> {
+        let mut revoked = RevokedSet::default();
+        for kv in db.revocations.iter() {
+            let (_, v) = kv.map_err(backend)?;
+            let row: Revocation = decode::<RevocationRecord>(&v, "revocation")?.into();
+            revoked.insert(&row.jti, &row.tenant);
+        }
+        Ok(Self {
+            db,
+            revoked: RwLock::new(revoked),
         })
-        .await
     }
 
-    async fn revoke(&self, revocation: &Revocation) -> StoreResult<RevokeOutcome> {
-        let (db, new) = (Arc::clone(&self.0), revocation.clone());
+    /// Stores the row (see [`RevocationStore::revoke`]).
+    async fn store(&self, revocation: &Revocation) -> StoreResult<RevokeOutcome> {
+        let (db, new) = (Arc::clone(&self.db), revocation.clone());
         blocking(move || {
             let key = key2(&new.jti, new.tenant.as_bytes());
             let fresh = encode(&RevocationRecord::from(&new))?;
@@ -50,6 +57,23 @@ impl RevocationStore for SledRevocations {
         })
         .await
     }
+}
+
+#[async_trait]
+impl RevocationStore for SledRevocations {
+    async fn is_revoked(&self, jti: &str, tenant: &str) -> StoreResult<bool> {
+        let revoked = self.revoked.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(revoked.covers(jti, tenant))
+    }
+
+    async fn revoke(&self, revocation: &Revocation) -> StoreResult<RevokeOutcome> {
+        let outcome = self.store(revocation).await?;
+        self.revoked
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(&revocation.jti, &revocation.tenant);
+        Ok(outcome)
+    }
 
     async fn list(
         &self,
@@ -57,7 +81,7 @@ impl RevocationStore for SledRevocations {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Vec<Revocation>> {
-        let (db, scope) = (Arc::clone(&self.0), scope.clone());
+        let (db, scope) = (Arc::clone(&self.db), scope.clone());
         blocking(move || {
             let mut rows = Vec::new();
             for kv in db.revocations.iter() {

@@ -69,6 +69,9 @@ macro_rules! conformance_tests {
                 window_restarts_after_it_ends,
                 counters_are_isolated_by_tenant_and_token,
                 never_overspends_under_64_concurrent_consumers,
+                a_batch_adds_each_keys_calls_at_once,
+                a_batch_after_the_window_starts_a_new_one,
+                concurrent_batches_never_overspend,
             }
             approval {
                 created_rows_read_back_with_every_field,

@@ -1,0 +1,112 @@
+//! Budget counting in rounds: concurrent calls' increments go to the store together,
+//! one write per round (one statement on Postgres, one blocking hand-off on sled),
+//! and each call still gets its own exact count.
+//!
+//! The same shape as the audit writer's group commit: a caller queues its increment,
+//! then either a running round picks it up or it starts one for everything queued.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::oneshot;
+
+use super::group_commit::run_detached;
+use crate::domain::budget::{BudgetKey, WINDOW_SECS};
+use crate::domain::time::Timestamp;
+use crate::ports::{BudgetStore, StoreError, StoreResult};
+
+type Ack = oneshot::Sender<StoreResult<u64>>;
+
+struct Pending {
+    key: BudgetKey,
+    now: Timestamp,
+    ack: Ack,
+}
+
+pub struct BudgetCounter {
+    store: Arc<dyn BudgetStore>,
+    queue: Mutex<Vec<Pending>>,
+    /// Held by the task running a round.
+    round: tokio::sync::Mutex<()>,
+}
+
+impl BudgetCounter {
+    pub fn new(store: Arc<dyn BudgetStore>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            queue: Mutex::new(Vec::new()),
+            round: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Counts one call against `key` and returns its place in the window (see
+    /// [`BudgetStore::record_calls`]).
+    pub async fn record_call(self: &Arc<Self>, key: BudgetKey, now: Timestamp) -> StoreResult<u64> {
+        let (ack, mut done) = oneshot::channel();
+        self.lock_queue().push(Pending { key, now, ack });
+        tokio::select! {
+            biased;
+            counted = &mut done => return counted.unwrap_or_else(|_| Err(dropped())),
+            idle = self.round.lock() => drop(idle),
+        }
+        let counter = Arc::clone(self);
+        run_detached(async move { counter.run_round().await }).await;
+        done.await.unwrap_or_else(|_| Err(dropped()))
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn run_round(&self) {
+        let _round = self.round.lock().await;
+        let batch = std::mem::take(&mut *self.lock_queue());
+        let Some(now) = batch.iter().map(|p| p.now).max() else {
+            return;
+        };
+        let mut keys: Vec<(BudgetKey, Vec<Ack>)> = Vec::new();
+        for p in batch {
+            match keys.iter_mut().find(|(k, _)| *k == p.key) {
+                Some((_, acks)) => acks.push(p.ack),
+                None => keys.push((p.key, vec![p.ack])),
+            }
+        }
+        // One lock order for every writer (replicas included): no deadlocks.
+        keys.sort_by(|a, b| (&a.0.tenant, &a.0.jti).cmp(&(&b.0.tenant, &b.0.jti)));
+        let increments: Vec<(BudgetKey, u64)> = keys
+            .iter()
+            .map(|(k, acks)| (k.clone(), acks.len() as u64))
+            .collect();
+        let counted = self.store.record_calls(&increments, now, WINDOW_SECS).await;
+        match counted {
+            Ok(totals) if totals.len() == keys.len() => {
+                for ((_, acks), total) in keys.into_iter().zip(totals) {
+                    // This round's calls are the last `acks.len()` of the count.
+                    let first = total.saturating_sub(acks.len() as u64);
+                    for (place, ack) in (first + 1..).zip(acks) {
+                        let _ = ack.send(Ok(place));
+                    }
+                }
+            }
+            Ok(_) => {
+                let wrong = StoreError::InvalidRequest(
+                    "budget store answered a different number of counters".into(),
+                );
+                fail_all(keys, &wrong);
+            }
+            Err(e) => fail_all(keys, &e),
+        }
+    }
+}
+
+fn fail_all(keys: Vec<(BudgetKey, Vec<Ack>)>, error: &StoreError) {
+    for ack in keys.into_iter().flat_map(|(_, acks)| acks) {
+        let _ = ack.send(Err(error.duplicate()));
+    }
+}
+
+fn dropped() -> StoreError {
+    StoreError::Unavailable {
+        backend: "budgets",
+        message: "the budget round ended without an answer".into(),
+    }
+}
