@@ -110,3 +110,85 @@ fn dropped() -> StoreError {
         message: "the budget round ended without an answer".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::adapters::memory::MemoryBudgets;
+
+    /// The memory store behind a round trip's delay, counting its writes.
+    #[derive(Default)]
+    struct SlowStore {
+        inner: MemoryBudgets,
+        writes: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl BudgetStore for SlowStore {
+        async fn record_calls(
+            &self,
+            batch: &[(BudgetKey, u64)],
+            now: Timestamp,
+            window_secs: i64,
+        ) -> StoreResult<Vec<u64>> {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.inner.record_calls(batch, now, window_secs).await
+        }
+
+        async fn calls(
+            &self,
+            key: &BudgetKey,
+            now: Timestamp,
+            window_secs: i64,
+        ) -> StoreResult<u64> {
+            self.inner.calls(key, now, window_secs).await
+        }
+    }
+
+    fn key(jti: &str) -> BudgetKey {
+        BudgetKey {
+            tenant: "acme".into(),
+            jti: jti.into(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_calls_share_rounds_and_each_gets_its_own_place() {
+        let store = Arc::new(SlowStore::default());
+        let counter = BudgetCounter::new(Arc::clone(&store) as Arc<dyn BudgetStore>);
+        let calls: Vec<_> = (0..64)
+            .map(|i| {
+                let counter = Arc::clone(&counter);
+                let jti = if i % 2 == 0 { "a" } else { "b" };
+                tokio::spawn(async move {
+                    let place = counter
+                        .record_call(key(jti), Timestamp::from_unix_seconds(1))
+                        .await;
+                    (jti, place.unwrap())
+                })
+            })
+            .collect();
+        let mut places = std::collections::HashMap::<&str, Vec<u64>>::new();
+        for call in calls {
+            let (jti, place) = call.await.unwrap();
+            places.entry(jti).or_default().push(place);
+        }
+        for jti in ["a", "b"] {
+            let mut got = places.remove(jti).unwrap();
+            got.sort_unstable();
+            assert_eq!(got, (1..=32).collect::<Vec<u64>>(), "token {jti}");
+        }
+        let writes = store.writes.load(Ordering::Relaxed);
+        assert!(
+            writes < 64,
+            "64 calls took {writes} store writes: no rounds were shared"
+        );
+    }
+}

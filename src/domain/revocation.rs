@@ -40,14 +40,6 @@ impl RevokedSet {
             .get(jti)
             .is_some_and(|tenants| tenants.contains(tenant) || tenants.contains(""))
     }
-
-    pub fn len(&self) -> usize {
-        self.tenants_by_jti.values().map(|t| t.len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tenants_by_jti.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -63,6 +55,5 @@ mod tests {
         assert!(!set.covers("t1", "globex"));
         assert!(set.covers("t2", "globex"));
         assert!(!set.covers("t3", "acme"));
-        assert_eq!(set.len(), 2);
     }
 }
