@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::domain::approval::{Approval, ApprovalStatus};
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, FORWARDING_REASON};
 use crate::domain::budget::{self, BudgetKey};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::intent;
@@ -367,12 +367,7 @@ impl Gateway {
         };
         if self.audit.durability() == crate::config::AuditDurability::Sync {
             // The decision is durable before the tool server sees the call.
-            let event = ctx.event(
-                self,
-                Verdict::Allow,
-                None,
-                "all checks passed; forwarding upstream",
-            );
+            let event = ctx.event(self, Verdict::Allow, None, FORWARDING_REASON);
             if let Err(failure) = self.audit.record(event).await {
                 return CallOutcome::AuditFailed(failure);
             }

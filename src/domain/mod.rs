@@ -5,6 +5,7 @@ pub mod approval;
 pub mod audit;
 pub mod budget;
 pub mod decision;
+pub mod discovery;
 pub mod gojson;
 pub mod intent;
 pub mod jsonrpc;

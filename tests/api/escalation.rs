@@ -44,7 +44,7 @@ pub async fn pending_id(gw: &TestGateway) -> String {
     panic!("no pending approval appeared");
 }
 
-async fn decide(
+pub async fn decide(
     gw: &TestGateway,
     id: &str,
     verdict: Verdict,

@@ -1,5 +1,6 @@
 //! `igctl` against a live gateway: an NDJSON export verifies offline exactly as
-//! `GET /v1/admin/audit/verify` answers, and `igctl revoke` goes through the admin API.
+//! `GET /v1/admin/audit/verify` answers; `igctl revoke` and `igctl agents` go through the
+//! admin API.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -188,4 +189,41 @@ pub async fn igctl_revoke_calls_the_admin_api(backend: Backend) {
         String::from_utf8_lossy(&denied.stderr),
         "error: gateway returned HTTP 401: {\"error\":\"invalid or missing admin token\"}\n"
     );
+}
+
+pub async fn igctl_agents_lists_what_the_gateway_observed(backend: Backend) {
+    let gw = TestGateway::start(backend, &ADMIN_ENV).await;
+    gw.seed(vec![
+        event(
+            "2026-05-12T10:00:00Z",
+            "acme",
+            "billing-bot",
+            "refund",
+            "allow",
+        ),
+        event("2026-05-12T12:00:00Z", "acme", "late-bot", "t", "allow"),
+        event("2026-05-12T10:00:00Z", "globex", "other-bot", "t", "allow"),
+    ])
+    .await;
+    let out = igctl(&[
+        "agents",
+        "--gateway",
+        gw.url.as_str(),
+        "--admin-token",
+        "super",
+        "--tenant",
+        "acme",
+        "--to",
+        "2026-05-12T11:00:00Z",
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["events_scanned"], 1, "{page}");
+    assert_eq!(page["agents"][0]["agent_id"], "billing-bot");
+    assert_eq!(page["agents"][0]["risk_signals"][0], "payment");
 }

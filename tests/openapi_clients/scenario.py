@@ -389,6 +389,26 @@ def _():
     eq(parsed.error, "tenant in query does not match admin token's tenant", "error")
 
 
+@step("GET /v1/admin/agents (observed agents, risk signals)", needs=("called",))
+def _():
+    parsed = status(call(op("GET", "/v1/admin/agents"), admin, from_=STARTED), 200)
+    check(parsed.events_scanned >= 1, f"events_scanned {parsed.events_scanned}")
+    mine = next((a for a in parsed.agents if a.agent_id == "py-agent"), None)
+    check(mine is not None, "py-agent is not listed")
+    check("read_invoice" in mine.tools, f"tools {mine.tools!r}")
+    check("payment" in [val(s) for s in mine.risk_signals], f"risk_signals {mine.risk_signals!r}")
+    check(mine.calls >= 1 and 0 <= mine.blocked <= mine.calls, f"calls {mine.calls}, blocked {mine.blocked}")
+    check(isinstance(mine.last_seen, dt.datetime), f"last_seen parsed as {type(mine.last_seen).__name__}")
+    seen = [a.last_seen for a in parsed.agents]
+    check(seen == sorted(seen, reverse=True), "agents not most recently seen first")
+
+
+@step("GET /v1/admin/agents (tenant admin, foreign tenant -> 403)")
+def _():
+    parsed = status(call(op("GET", "/v1/admin/agents"), tenant_admin, tenant="globex"), 403)
+    eq(parsed.error, "tenant in query does not match admin token's tenant", "error")
+
+
 @step("GET /v1/admin/audit/verify")
 def _():
     parsed = status(call(op("GET", "/v1/admin/audit/verify"), admin, tenant="default"), 200)

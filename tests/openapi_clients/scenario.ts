@@ -265,6 +265,30 @@ async function main(): Promise<number> {
     assert.equal(error?.error, "tenant in query does not match admin token's tenant");
   });
 
+  await step("GET /v1/admin/agents (observed agents, risk signals)", async () => {
+    need(state.called, "an allowed call");
+    const { data, response } = await admin.GET("/v1/admin/agents", {
+      params: { query: { from: started.toISOString() } },
+    });
+    expectStatus(response, 200);
+    assert.ok(data);
+    assert.ok(data.events_scanned >= 1, `events_scanned ${data.events_scanned}`);
+    const mine = data.agents.find((a) => a.agent_id === "ts-agent");
+    assert.ok(mine, "ts-agent is not listed");
+    assert.ok(mine.tools.includes("read_invoice"), `tools ${mine.tools}`);
+    const signal: "payment" = "payment"; // a member of the documented enumeration
+    assert.ok(mine.risk_signals.includes(signal), `risk_signals ${mine.risk_signals}`);
+    assert.ok(mine.calls >= 1 && mine.blocked >= 0 && mine.blocked <= mine.calls);
+    const seen = data.agents.map((a) => Date.parse(a.last_seen));
+    assert.deepEqual(seen, [...seen].sort((a, b) => b - a), "most recently seen first");
+  });
+
+  await step("GET /v1/admin/agents (tenant admin, foreign tenant -> 403)", async () => {
+    const { error, response } = await tenantAdmin.GET("/v1/admin/agents", { params: { query: { tenant: "globex" } } });
+    expectStatus(response, 403);
+    assert.equal(error?.error, "tenant in query does not match admin token's tenant");
+  });
+
   await step("GET /v1/admin/audit/verify", async () => {
     const { data, response } = await admin.GET("/v1/admin/audit/verify", { params: { query: { tenant: "default" } } });
     expectStatus(response, 200);

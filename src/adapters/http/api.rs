@@ -3,7 +3,7 @@
 
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
-use super::admin::{ApprovalsApi, AuditApi, PoliciesApi, TokensApi};
+use super::admin::{AgentsApi, ApprovalsApi, AuditApi, PoliciesApi, TokensApi};
 use super::data_plane::DataPlaneApi;
 use super::probes::ProbesApi;
 
@@ -17,6 +17,8 @@ pub enum ApiTags {
     Audit,
     /// Human decisions on escalated calls.
     Approvals,
+    /// The agents the audit log has seen: discovery without integration.
+    Agents,
     /// Liveness, readiness and metrics.
     Operations,
     /// Rego policy drafts, promotion, rollback and dry-runs.
@@ -27,6 +29,7 @@ pub type Apis = (
     DataPlaneApi,
     TokensApi,
     AuditApi,
+    AgentsApi,
     ApprovalsApi,
     PoliciesApi,
     ProbesApi,
@@ -38,6 +41,7 @@ pub fn service(version: &str) -> OpenApiService<Apis, ()> {
             DataPlaneApi,
             TokensApi,
             AuditApi,
+            AgentsApi,
             ApprovalsApi,
             PoliciesApi,
             ProbesApi,

@@ -9,7 +9,7 @@ use crate::app::metrics::{HTTP_DURATION, HTTP_REQUESTS};
 
 /// The reference's `route` label: known paths verbatim, ids folded, the rest `other`.
 pub fn route_label(path: &str) -> &'static str {
-    const KNOWN: [&str; 15] = [
+    const KNOWN: [&str; 16] = [
         "/healthz",
         "/v1/tool-call",
         "/v1/mcp",
@@ -18,6 +18,7 @@ pub fn route_label(path: &str) -> &'static str {
         "/v1/admin/revocations",
         "/v1/admin/mint",
         "/v1/admin/audit",
+        "/v1/admin/agents",
         "/v1/admin/integrations",
         "/v1/admin/approvals",
         "/v1/admin/tenants",

@@ -1,12 +1,14 @@
 //! Admin use-cases that are more than one port call: chain verification, export
-//! paging, policy dry-runs, and the audit events admin actions emit.
+//! paging, agent discovery, policy dry-runs, and the audit events admin actions emit.
 
 mod access;
+mod discovery;
 mod dry_run;
 mod events;
 mod verify;
 
 pub use access::{AdminAccess, Caller, TenantMismatch};
+pub use discovery::{DISCOVERY_SCAN_CAP, Discovery, discover_agents};
 pub use dry_run::{DryRun, DryRunError, DryRunReport, DryRunSample, DryRunSummary};
 pub use events::{AdminContext, admin_event};
 pub use verify::verify_chain;

@@ -37,12 +37,34 @@ impl Page {
     }
 }
 
-/// The audit filters shared by query and export; string filters match exactly.
+/// Which tenant's events and which time window; shared by the audit commands and
+/// `agents`.
 #[derive(Args)]
-pub struct AuditFilters {
+pub struct Window {
     /// Tenant (superadmin: any, empty = all tenants; tenant admins: their own).
     #[arg(long)]
     tenant: Option<String>,
+    /// Inclusive lower bound, RFC 3339.
+    #[arg(long)]
+    from: Option<String>,
+    /// Inclusive upper bound, RFC 3339.
+    #[arg(long)]
+    to: Option<String>,
+}
+
+impl Window {
+    fn add_to(&self, q: &mut QueryString) {
+        q.add("tenant", self.tenant.as_deref());
+        q.add("from", self.from.as_deref());
+        q.add("to", self.to.as_deref());
+    }
+}
+
+/// The audit filters shared by query and export; string filters match exactly.
+#[derive(Args)]
+pub struct AuditFilters {
+    #[command(flatten)]
+    window: Window,
     #[arg(long)]
     agent_id: Option<String>,
     #[arg(long)]
@@ -58,26 +80,18 @@ pub struct AuditFilters {
     jti: Option<String>,
     #[arg(long)]
     elevation_id: Option<String>,
-    /// Inclusive lower bound, RFC 3339.
-    #[arg(long)]
-    from: Option<String>,
-    /// Inclusive upper bound, RFC 3339.
-    #[arg(long)]
-    to: Option<String>,
 }
 
 impl AuditFilters {
     pub fn add_to(&self, q: &mut QueryString) {
+        self.window.add_to(q);
         let filters = [
-            ("tenant", &self.tenant),
             ("agent_id", &self.agent_id),
             ("tool", &self.tool),
             ("decision", &self.decision),
             ("check", &self.check),
             ("jti", &self.jti),
             ("elevation_id", &self.elevation_id),
-            ("from", &self.from),
-            ("to", &self.to),
         ];
         for (key, value) in filters {
             q.add(key, value.as_deref());
@@ -116,6 +130,14 @@ pub struct QueryArgs {
     /// Also report the unpaged match count (`total`).
     #[arg(long)]
     count: bool,
+}
+
+#[derive(Args)]
+pub struct AgentsArgs {
+    #[command(flatten)]
+    gateway: GatewayArgs,
+    #[command(flatten)]
+    window: Window,
 }
 
 #[derive(Args)]
@@ -180,6 +202,15 @@ pub async fn query(args: QueryArgs) -> Result<String, String> {
     args.page.add_to(&mut q);
     q.add("count", args.count.then_some("true"));
     let path = format!("/v1/admin/audit{}", q.as_str());
+    Admin::new(args.gateway)?
+        .call(Method::GET, &path, None)
+        .await
+}
+
+pub async fn agents(args: AgentsArgs) -> Result<String, String> {
+    let mut q = QueryString::default();
+    args.window.add_to(&mut q);
+    let path = format!("/v1/admin/agents{}", q.as_str());
     Admin::new(args.gateway)?
         .call(Method::GET, &path, None)
         .await

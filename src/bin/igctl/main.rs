@@ -3,7 +3,7 @@
 //! Offline: `gen-key` prints a new master key; `mint` signs a root token; `decode`
 //! shows a token's JSON without verifying it; `audit verify-file` re-verifies an NDJSON
 //! export's hash chains. Through the gateway's admin API: `revoke`, `revocations`,
-//! `audit query`, `audit export`, `approvals list` and `approvals decide`.
+//! `audit query`, `audit export`, `agents`, `approvals list` and `approvals decide`.
 //!
 //! Usage errors exit 2, other errors print `error: <message>` and exit 1; a verified
 //! file with a broken chain also exits 1, after printing its verdicts.
@@ -46,6 +46,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Agents seen in the audit log, most recently seen first (`GET /v1/admin/agents`).
+    Agents(admin::AgentsArgs),
     /// List and decide escalated calls waiting for a human.
     Approvals {
         #[command(subcommand)]
@@ -95,7 +97,7 @@ async fn main() -> ExitCode {
     match run(cli.command).await {
         Ok(done) => {
             if !done.stdout.is_empty() {
-                println!("{}", done.stdout);
+                print_out(&done.stdout);
             }
             done.code
         }
@@ -103,6 +105,19 @@ async fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Writes the result and a newline. A reader that stopped early (`igctl … | head -1`)
+/// is not an error, as for other Unix tools: the rest is dropped without a word.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let written = writeln!(out, "{text}").and_then(|()| out.flush());
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: writing the output: {e}");
     }
 }
 
@@ -118,6 +133,7 @@ async fn run(command: Command) -> Result<Done, String> {
             AuditCommand::Export(args) => export::export(args).await,
             AuditCommand::VerifyFile { file } => return verify::verify_file(&file),
         },
+        Command::Agents(args) => admin::agents(args).await,
         Command::Approvals { command } => match command {
             ApprovalsCommand::List(args) => admin::approvals(args).await,
             ApprovalsCommand::Decide(args) => admin::decide(args).await,

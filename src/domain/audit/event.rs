@@ -10,6 +10,9 @@ use crate::domain::time::Timestamp;
 pub const EVENT_NAME: &str = "intentgate.tool_call";
 /// The schema version the reference v1.6.2 stamps.
 pub const SCHEMA_VERSION: &str = "6";
+/// The reason of the `allow` event written before a call is forwarded (sync
+/// durability); the outcome event follows once the tool server has answered.
+pub const FORWARDING_REASON: &str = "all checks passed; forwarding upstream";
 
 /// One audit event. String fields hold wire values (`decision` is `allow`, `block` or
 /// `escalate`; `check` a stage name or empty) so that a stored row re-serializes to

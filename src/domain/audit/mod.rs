@@ -10,6 +10,6 @@ pub use chain::{
     BreakReason, ChainBreak, ChainHead, ChainVerifier, ChainedEvent, VerifyReport, chain_hash,
     chain_key, seal,
 };
-pub use event::{AuditEvent, EVENT_NAME, SCHEMA_VERSION};
+pub use event::{AuditEvent, EVENT_NAME, FORWARDING_REASON, SCHEMA_VERSION};
 pub use query::{AuditQuery, DEFAULT_LIMIT, MAX_LIMIT, QueryCursor, TenantScope, newest_first};
 pub use redact::{ArgValuesMode, ArgValuesModeError, arg_keys, redact_args};

@@ -1,6 +1,7 @@
 //! The admin API (`/v1/admin/*`): one `*Api` per tag, DTOs separate from domain types,
 //! one error enum per operation listing its documented statuses.
 
+mod agents;
 mod approvals;
 mod audit;
 mod auth;
@@ -13,6 +14,7 @@ mod policies;
 mod tokens;
 mod typed_param;
 
+pub use agents::AgentsApi;
 pub use approvals::ApprovalsApi;
 pub use audit::AuditApi;
 pub use dto::VerifyResponse;

@@ -8,6 +8,8 @@ use std::marker::PhantomData;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 
+use crate::domain::discovery::RiskSignal;
+
 /// What a parameter is documented as.
 pub trait ParamSchema: Send + Sync {
     fn schema() -> MetaSchema;
@@ -188,4 +190,9 @@ schemas! {
     Statuses => one_of(STATUSES);
     /// Reviewer verdicts.
     Verdicts => one_of(VERDICTS);
+    /// Risk signals of an observed agent.
+    RiskSignals => MetaSchema {
+        enum_items: RiskSignal::ALL.iter().map(|s| s.as_str().into()).collect(),
+        ..MetaSchema::new("string")
+    };
 }
