@@ -39,6 +39,8 @@ pub enum StartError {
     Store(#[from] crate::adapters::OpenError),
     #[error("master key: {0}")]
     MasterKey(String),
+    #[error(transparent)]
+    Randomness(#[from] crate::app::RandomnessUnavailable),
     #[error("policy: {0}")]
     Policy(String),
     #[error("HTTP client: {0}")]
@@ -59,9 +61,14 @@ pub struct Started {
 
 /// Opens the store and builds every service.
 pub async fn build(config: &Config) -> Result<Started, StartError> {
-    if config.metrics_enabled && crate::adapters::metrics::install().is_none() {
-        tracing::warn!("metrics recorder already installed by someone else; /metrics is empty");
+    if config.metrics_enabled {
+        if crate::adapters::metrics::install().is_none() {
+            tracing::warn!("metrics recorder already installed by someone else; /metrics is empty");
+        }
+        crate::app::metrics::export_zeroes();
     }
+    // Token, approval and session ids need randomness: without it, do not start.
+    crate::app::random_bytes::<16>()?;
     let stores = open_stores(&config.store).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = match &config.master_key {
@@ -222,8 +229,8 @@ fn load_or_create_key(dir: &Path) -> Result<MasterKey, StartError> {
         return MasterKey::parse(&text).map_err(|e| fail("parse", &e));
     }
     std::fs::create_dir_all(dir).map_err(|e| fail("create directory for", &e))?;
-    let key = MasterKey::from_bytes(crate::app::random_bytes::<32>().to_vec())
-        .map_err(|e| fail("generate", &e))?;
+    let bytes = crate::app::random_bytes::<32>().map_err(|e| fail("generate", &e))?;
+    let key = MasterKey::from_bytes(bytes.to_vec()).map_err(|e| fail("generate", &e))?;
     write_private(&path, key.to_base64url().as_bytes()).map_err(|e| fail("write", &e))?;
     tracing::warn!(path = %path.display(), "generated a new master key; tokens minted elsewhere will not verify");
     Ok(key)

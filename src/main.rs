@@ -79,6 +79,10 @@ async fn run(cli: Cli) -> ExitCode {
 
 async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let started = bootstrap::build(config).await?;
+    tracing::info!("enforcing: {}", config.posture());
+    if let Some(warning) = config.development_warning() {
+        tracing::warn!("{warning}");
+    }
     let acceptor = bootstrap::bind(&config.addr).await?;
     let gateway = std::sync::Arc::clone(&started.gateway);
     http::serve(acceptor, started.gateway, shutdown_signal()).await?;

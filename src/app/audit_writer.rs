@@ -18,17 +18,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
+use super::chain_append::append_run;
 use super::group_commit::run_detached;
 use super::metrics;
 use crate::config::{AuditDurability, AuditTarget};
-use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key, seal};
-use crate::ports::{AppendOutcome, AuditChainStore, EventSink};
+use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key};
+use crate::ports::{AuditChainStore, EventSink};
 
 /// How long shutdown waits for webhooks and SIEM sinks to deliver.
 const SINK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Re-seal attempts when other writers (replicas) keep moving the head.
-const MAX_HEAD_RETRIES: usize = 32;
 
 /// The event could not be committed; the call must fail closed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -200,18 +198,18 @@ impl AuditWriter {
             let (events, acks): (Vec<AuditEvent>, Vec<Option<Ack>>) =
                 group.into_iter().map(|job| (job.event, job.ack)).unzip();
             let (count, started) = (events.len(), std::time::Instant::now());
-            let result = append(self.store.as_ref(), &mut heads, &chain, events).await;
-            metrics::audit_append(count, started.elapsed(), result.is_ok());
-            match &result {
-                Ok(records) => self.committed(records),
-                Err(failure) => {
-                    metrics::store_error("audit");
-                    tracing::error!(chain = %chain, error = %failure, "audit append failed");
-                }
+            let run = append_run(self.store.as_ref(), &mut heads, &chain, events).await;
+            let failed = run.outcomes.iter().filter(|o| o.is_err()).count();
+            metrics::audit_append(count, started.elapsed(), failed);
+            if failed > 0 {
+                metrics::store_error("audit");
+                tracing::error!(chain = %chain, failed, of = count, "audit append failed");
             }
-            let outcome = result.map(|_| ());
-            for ack in acks.into_iter().flatten() {
-                let _ = ack.send(outcome.clone());
+            self.committed(&run.committed);
+            for (ack, outcome) in acks.into_iter().zip(run.outcomes) {
+                if let Some(ack) = ack {
+                    let _ = ack.send(outcome);
+                }
             }
         }
     }
@@ -246,37 +244,6 @@ fn group_by_chain(jobs: Vec<Job>) -> Vec<(String, Vec<Job>)> {
         }
     }
     groups
-}
-
-/// Seals and appends one chain's run, re-sealing on the head another writer moved.
-async fn append(
-    store: &dyn AuditChainStore,
-    heads: &mut HashMap<String, Option<ChainHead>>,
-    chain: &str,
-    mut events: Vec<AuditEvent>,
-) -> Result<Vec<ChainedEvent>, AuditFailure> {
-    let fail = |e: &dyn std::fmt::Display| AuditFailure(e.to_string());
-    let mut head = match heads.remove(chain) {
-        Some(cached) => cached,
-        None => store.head(chain).await.map_err(|e| fail(&e))?,
-    };
-    for _ in 0..MAX_HEAD_RETRIES {
-        let run = seal(chain, head.as_ref(), events);
-        match store.append(&run).await.map_err(|e| fail(&e))? {
-            AppendOutcome::Appended(new_head) => {
-                heads.insert(chain.to_owned(), Some(new_head));
-                return Ok(run);
-            }
-            AppendOutcome::HeadMoved { current } => {
-                // Re-seal the same events (their timestamps are already truncated).
-                events = run.into_iter().map(|r| r.event).collect();
-                head = current;
-            }
-        }
-    }
-    Err(AuditFailure(format!(
-        "chain {chain} head kept moving; gave up after retries"
-    )))
 }
 
 fn print_lines(records: &[ChainedEvent]) {

@@ -111,11 +111,12 @@ pub fn revocation_lookup(result: &'static str, took: Duration) {
 }
 
 /// One store append of `events` records.
-pub fn audit_append(events: usize, took: Duration, ok: bool) {
+/// One chain's run: how many events it held and how many of them failed.
+pub fn audit_append(events: usize, took: Duration, failed: usize) {
     histogram!(AUDIT_APPEND_DURATION).record(took.as_secs_f64());
     histogram!(AUDIT_BATCH_SIZE).record(events as f64);
-    if !ok {
-        counter!(AUDIT_FAILED).increment(events as u64);
+    if failed > 0 {
+        counter!(AUDIT_FAILED).increment(failed as u64);
     }
 }
 
@@ -132,13 +133,55 @@ pub fn export_truncated() {
 }
 
 /// A storage port failed to answer. `port`: audit, revocations, budgets, approvals,
-/// policies.
+/// sessions.
 pub fn store_error(port: &'static str) {
     counter!(STORE_ERRORS, "port" => port).increment(1);
 }
 
 pub fn approvals_pending(delta: f64) {
     gauge!(APPROVALS_PENDING).increment(delta);
+}
+
+/// The label values of the trouble series, bounded: each is exported at 0 from startup.
+const CHECK_STAGES: [&str; 5] = ["capability", "intent", "policy", "budget", "upstream"];
+const CHECK_RESULTS: [CheckResult; 3] = [CheckResult::Allow, CheckResult::Block, CheckResult::Skip];
+const UPSTREAM_OUTCOMES: [&str; 4] = ["success", "timeout", "transport", "upstream_http"];
+const REVOCATION_RESULTS: [&str; 3] = ["revoked", "not_revoked", "error"];
+const STORE_PORTS: [&str; 5] = ["audit", "revocations", "budgets", "approvals", "sessions"];
+const WEBHOOK_OUTCOMES: [&str; 3] = ["delivered", "failed", "dropped"];
+/// SIEM event outcomes.
+pub const SIEM_OUTCOMES: [&str; 3] = ["flushed", "failed", "dropped"];
+
+/// Exports every counter and gauge of the core at 0, so a dashboard has a series before
+/// the first event and `increase(…[5m]) > 0` sees the first failure. Sinks zero their
+/// own series when they start.
+pub fn export_zeroes() {
+    for name in [AUDIT_DROPPED, AUDIT_FAILED, AUDIT_EXPORT_TRUNCATED] {
+        counter!(name).increment(0);
+    }
+    for port in STORE_PORTS {
+        counter!(STORE_ERRORS, "port" => port).increment(0);
+    }
+    for check in CHECK_STAGES {
+        for result in CHECK_RESULTS {
+            counter!(CHECK_DECISIONS, "check" => check, "decision" => label(result)).increment(0);
+        }
+    }
+    for outcome in UPSTREAM_OUTCOMES {
+        counter!(UPSTREAM_FORWARDS, "outcome" => outcome).increment(0);
+    }
+    for result in REVOCATION_RESULTS {
+        counter!(REVOCATION_LOOKUPS, "result" => result).increment(0);
+    }
+    gauge!(APPROVALS_PENDING).increment(0.0);
+    gauge!(AUDIT_QUEUE_DEPTH).increment(0.0);
+}
+
+/// Exports the webhook's delivery counters at 0.
+pub fn webhook_started() {
+    for outcome in WEBHOOK_OUTCOMES {
+        counter!(WEBHOOK_DELIVERIES, "outcome" => outcome).increment(0);
+    }
 }
 
 /// `outcome`: delivered, failed or dropped.

@@ -5,6 +5,7 @@ pub mod admin;
 mod approvals;
 mod audit_writer;
 mod budget_counter;
+mod chain_append;
 mod context;
 mod group_commit;
 mod identity;
@@ -62,13 +63,15 @@ pub struct Gateway {
     pub mcp: mcp::McpSettings,
 }
 
-/// 12 random bytes for identifiers, from the operating system.
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+/// The operating system could not supply random bytes.
+#[derive(Debug, thiserror::Error)]
+#[error("operating system randomness unavailable: {0}")]
+pub struct RandomnessUnavailable(pub getrandom::Error);
+
+/// `N` random bytes from the operating system, for keys and identifiers. A failure is an
+/// error, never zeroes: ids made from zeroes would collide and a zero key is public.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomnessUnavailable> {
     let mut bytes = [0u8; N];
-    // The OS generator does not fail on supported platforms; if it ever did, the ids
-    // would still be unique by their time prefix within a second only, so log it.
-    if let Err(e) = getrandom::fill(&mut bytes) {
-        tracing::error!(error = %e, "operating system randomness unavailable");
-    }
-    bytes
+    getrandom::fill(&mut bytes).map_err(RandomnessUnavailable)?;
+    Ok(bytes)
 }

@@ -17,7 +17,7 @@ use crate::ports::{CreateOutcome, UpstreamFailure, UpstreamHeaders};
 use super::context::CallContext;
 use super::mcp::{Answer, Interim, exchange};
 use super::metrics::{self, CheckResult};
-use super::{AuditFailure, Gateway, random_bytes};
+use super::{AuditFailure, Gateway, RandomnessUnavailable, random_bytes};
 
 /// A `tools/call` as the HTTP layer hands it over.
 pub struct ToolCallRequest {
@@ -237,7 +237,9 @@ impl Gateway {
         let Some(gate) = &self.approvals else {
             return Err(Stop::Deny(Denial::escalation_unavailable()));
         };
-        let row = self.pending_row(ctx, reason);
+        let row = self
+            .pending_row(ctx, reason)
+            .map_err(|e| Stop::Deny(Denial::escalation_failed(format!("approval queue: {e}"))))?;
         let queued = gate.store().create(&row).await;
         match queued {
             Ok(CreateOutcome::Created) => {}
@@ -269,12 +271,16 @@ impl Gateway {
         self.conclude_approval(ctx, &decided).await
     }
 
-    fn pending_row(&self, ctx: &CallContext<'_>, reason: &str) -> Approval {
+    fn pending_row(
+        &self,
+        ctx: &CallContext<'_>,
+        reason: &str,
+    ) -> Result<Approval, RandomnessUnavailable> {
         let now = self.clock.now();
         let token = ctx.token.as_ref();
         let args = &ctx.req.params.arguments;
-        Approval {
-            pending_id: new_token_id(now, random_bytes()),
+        Ok(Approval {
+            pending_id: new_token_id(now, random_bytes()?),
             tenant: ctx.tenant().to_owned(),
             capability_token_id: token.map(|t| t.jti.clone()).unwrap_or_default(),
             root_capability_token_id: token.map(|t| t.root_jti.clone()).unwrap_or_default(),
@@ -293,7 +299,7 @@ impl Gateway {
             decided_by: String::new(),
             decide_note: String::new(),
             requires_step_up: ctx.requires_step_up,
-        }
+        })
     }
 
     async fn conclude_approval(&self, ctx: &CallContext<'_>, row: &Approval) -> Result<(), Stop> {

@@ -5,6 +5,7 @@
 //! redundant are still accepted and explained in [`Config::notices`]. Every problem is
 //! reported at once, each naming its variable.
 
+mod posture;
 mod secret;
 mod tenant_admins;
 

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use super::*;
 
-fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+pub(super) fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let map: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -4,13 +4,17 @@ use crate::support::Backend;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use intentgate::app::{AuditWriter, Gateway};
+use intentgate::app::{ApprovalGate, AuditWriter, Gateway};
 use intentgate::config::{AuditDurability, AuditTarget};
+use intentgate::domain::approval::{Approval, ApprovalDecision};
 use intentgate::domain::audit::{AuditQuery, ChainHead, ChainVerifier, ChainedEvent};
-use intentgate::ports::{AppendOutcome, AuditChainStore, StoreError, StoreResult};
+use intentgate::ports::{
+    AppendOutcome, ApprovalFilter, ApprovalStore, AuditChainStore, CreateOutcome, DecideOutcome,
+    StoreError, StoreResult,
+};
 use serde_json::json;
 
-use crate::support::{FakeServer, Reply, TestGateway};
+use crate::support::{ADMIN_ENV, FakeServer, Reply, TestGateway};
 
 pub async fn s72_s76_concurrent_calls_give_one_verifiable_chain(backend: Backend) {
     let gw = TestGateway::start(
@@ -68,17 +72,44 @@ impl AuditChainStore for BrokenAudit {
         })
     }
     async fn range(&self, _: &str, _: u64, _: u32) -> StoreResult<Vec<ChainedEvent>> {
-        Ok(Vec::new())
+        Err(driver_error())
     }
     async fn query(&self, _: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
-        Ok(Vec::new())
+        Err(driver_error())
     }
     async fn count(&self, _: &AuditQuery) -> StoreResult<u64> {
-        Ok(0)
+        Err(driver_error())
     }
 }
 
-/// Rebuilds a test gateway's services around a broken audit store.
+/// What a driver says when it cannot connect: text an API caller must not see.
+fn driver_error() -> StoreError {
+    StoreError::Unavailable {
+        backend: "test",
+        message: "connection to db.internal:5432 refused (user=ig_admin)".into(),
+    }
+}
+
+/// An approval queue whose store cannot answer.
+struct BrokenApprovals;
+
+#[async_trait]
+impl ApprovalStore for BrokenApprovals {
+    async fn create(&self, _: &Approval) -> StoreResult<CreateOutcome> {
+        Err(driver_error())
+    }
+    async fn get(&self, _: &str) -> StoreResult<Option<Approval>> {
+        Err(driver_error())
+    }
+    async fn decide(&self, _: &str, _: &ApprovalDecision) -> StoreResult<DecideOutcome> {
+        Err(driver_error())
+    }
+    async fn list(&self, _: &ApprovalFilter, _: u32, _: u64) -> StoreResult<Vec<Approval>> {
+        Err(driver_error())
+    }
+}
+
+/// Rebuilds a test gateway's services around a broken audit store and approval store.
 fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
     let g = &gw.gateway;
     let (audit, _task) = AuditWriter::spawn(
@@ -88,8 +119,11 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         16,
         Vec::new(),
     );
+    let mut stores = g.stores.clone();
+    stores.audit = Arc::new(BrokenAudit);
+    stores.approvals = Arc::new(BrokenApprovals);
     Arc::new(Gateway {
-        stores: g.stores.clone(),
+        stores,
         clock: Arc::clone(&g.clock),
         key: g.key.clone(),
         policy: Arc::clone(&g.policy),
@@ -97,7 +131,11 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         upstream: g.upstream.clone(),
         audit,
         budgets: Arc::clone(&g.budgets),
-        approvals: g.approvals.clone(),
+        approvals: Some(Arc::new(ApprovalGate::new(
+            Arc::new(BrokenApprovals),
+            Arc::clone(&g.clock),
+            std::time::Duration::from_secs(1),
+        ))),
         settings: g.settings.clone(),
         admin: g.admin.clone(),
         policy_label: g.policy_label.clone(),
@@ -281,4 +319,128 @@ async fn a_commit_round_survives_its_caller_going_away() {
         [1, 2],
         "the gone caller's event is committed first"
     );
+}
+
+/// Admin routes over stores that cannot answer: 503 with a generic text (the driver's
+/// words go to the log), and a decision on a row that could not be read is never a 404.
+pub async fn admin_store_failures_are_503_without_driver_text(backend: Backend) {
+    let gw = TestGateway::start(backend, &ADMIN_ENV).await;
+    let addr = serve_with_broken_audit(&gw).await;
+    let client = reqwest::Client::new();
+    let decide = r#"{"decision":"approve"}"#;
+    for (method, path, token) in [
+        ("GET", "/v1/admin/audit", "super"),
+        ("GET", "/v1/admin/audit/verify?tenant=acme", "super"),
+        ("GET", "/v1/admin/agents", "super"),
+        ("GET", "/v1/admin/approvals", "super"),
+        ("POST", "/v1/admin/approvals/p-1/decide", "tok-acme"),
+        ("POST", "/v1/admin/approvals/p-1/decide", "super"),
+    ] {
+        let url = format!("http://{addr}{path}");
+        let req = match method {
+            "GET" => client.get(url),
+            _ => client.post(url).body(decide),
+        };
+        let resp = req.bearer_auth(token).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 503, "{method} {path} as {token}: {text}");
+        assert!(text.contains("store error"), "{path}: {text}");
+        assert!(
+            !text.contains("db.internal"),
+            "{path} leaks the driver's text: {text}"
+        );
+    }
+}
+
+/// A store that refuses, as Postgres refuses U+0000, any run holding a `poison` tool, and
+/// holds its first append long enough for the next events to gather into one round.
+struct PoisonRefusing {
+    inner: Arc<dyn AuditChainStore>,
+    appends: std::sync::atomic::AtomicUsize,
+    poisoned_runs: std::sync::Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl AuditChainStore for PoisonRefusing {
+    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
+        self.inner.head(chain).await
+    }
+    async fn append(&self, run: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
+        use std::sync::atomic::Ordering;
+        if self.appends.fetch_add(1, Ordering::SeqCst) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        if run.iter().any(|r| r.event.tool == "poison") {
+            self.poisoned_runs.lock().unwrap().push(run.len());
+            return Err(StoreError::Backend {
+                backend: "test",
+                source: "invalid byte sequence for encoding \"UTF8\": 0x00".into(),
+            });
+        }
+        self.inner.append(run).await
+    }
+    async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
+        self.inner.range(chain, from, limit).await
+    }
+    async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
+        self.inner.query(q).await
+    }
+    async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
+        self.inner.count(q).await
+    }
+}
+
+/// One event the store refuses fails only its own caller: the others in its commit
+/// round are committed, acknowledged and verify as one chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_refused_event_fails_only_its_own_caller() {
+    use intentgate::domain::audit::AuditEvent;
+    let store = Arc::new(PoisonRefusing {
+        inner: intentgate::adapters::memory::open().audit,
+        appends: std::sync::atomic::AtomicUsize::new(0),
+        poisoned_runs: std::sync::Mutex::new(Vec::new()),
+    });
+    let (writer, _task) = AuditWriter::spawn(
+        Arc::clone(&store) as Arc<dyn AuditChainStore>,
+        AuditTarget::None,
+        AuditDurability::Sync,
+        64,
+        Vec::new(),
+    );
+    let ts = intentgate::domain::time::Timestamp::from_unix_seconds(1_778_580_000);
+    let first = {
+        let writer = Arc::clone(&writer);
+        tokio::spawn(async move { writer.record(AuditEvent::new(ts, "allow", "first")).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await; // first is appending
+    let tools = ["a", "b", "poison", "c", "d"];
+    let calls: Vec<_> = tools
+        .iter()
+        .map(|tool| {
+            let writer = Arc::clone(&writer);
+            let event = AuditEvent::new(ts, "allow", tool);
+            tokio::spawn(async move { writer.record(event).await })
+        })
+        .collect();
+    assert!(first.await.unwrap().is_ok());
+    for (tool, call) in tools.iter().zip(calls) {
+        let outcome = call.await.unwrap();
+        assert_eq!(outcome.is_err(), *tool == "poison", "{tool}: {outcome:?}");
+    }
+    let runs = store.poisoned_runs.lock().unwrap().clone();
+    assert!(
+        runs[0] > 1,
+        "the poison shared a round with others: {runs:?}"
+    );
+    let chain = store
+        .inner
+        .range(intentgate::domain::audit::chain_key(""), 1, 100)
+        .await
+        .unwrap();
+    let mut stored: Vec<&str> = chain.iter().map(|r| r.event.tool.as_str()).collect();
+    stored.sort_unstable();
+    assert_eq!(stored, ["a", "b", "c", "d", "first"]);
+    let mut verifier = ChainVerifier::new(None, None);
+    assert!(chain.iter().all(|r| verifier.feed(r)));
 }

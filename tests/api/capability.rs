@@ -61,6 +61,33 @@ pub async fn s19_to_s22_header_handling(backend: Backend) {
     assert_eq!(data(&garbage), "token is not valid base64url");
     let not_token = gw.call("read_invoice", json!({}), Some("aGVsbG8")).await;
     assert_eq!(data(&not_token), "token JSON is malformed");
+    // A credential whose bytes are not text is a bad token, never a missing one.
+    for raw in [
+        &b"Bearer \xff\xfe"[..],
+        b"Bearer t\xc3\xb6ken",
+        b"\xffBearer x",
+    ] {
+        let r = post_with_raw_authorization(&gw, &body, raw).await;
+        assert_eq!(r["error"]["code"], -32010, "{raw:?}: {r}");
+    }
+    assert_eq!(
+        gw.audit("").await.last().unwrap().event.decision,
+        "block",
+        "the refusal is audited"
+    );
+}
+
+async fn post_with_raw_authorization(gw: &TestGateway, body: &Value, raw: &[u8]) -> Value {
+    let value = reqwest::header::HeaderValue::from_bytes(raw).unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/mcp", gw.url))
+        .header("Authorization", value)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    serde_json::from_str(&resp.text().await.unwrap()).unwrap()
 }
 
 pub async fn s23_s24_tampering_and_wrong_key(backend: Backend) {

@@ -212,7 +212,7 @@ pub fn mint(
     mint(
         &key,
         req,
-        new_token_id(now, intentgate::app::random_bytes()),
+        new_token_id(now, intentgate::app::random_bytes().unwrap()),
         now,
     )
     .encode()

@@ -59,7 +59,8 @@ pub struct TestDatabase {
     pub url: String,
 }
 
-/// Whether a Postgres server is available; `false` (skip) is loud, and fails under `CI`.
+/// Whether a Postgres server is available; `false` (skip) is announced on the terminal,
+/// and fails under `CI`.
 #[allow(dead_code)] // not every test binary asks before creating a database
 pub async fn server_available() -> bool {
     if server_url().await.is_some() {
@@ -69,8 +70,30 @@ pub async fn server_available() -> bool {
         std::env::var_os("CI").is_none(),
         "CI needs Postgres: set INTENTGATE_TEST_POSTGRES_URL"
     );
-    eprintln!("SKIPPED: no Postgres (set INTENTGATE_TEST_POSTGRES_URL or start Docker)");
+    announce_skip();
     false
+}
+
+/// Says once per test binary, past libtest's output capture (which hides what passing
+/// tests print), that its Postgres suites did not run.
+fn announce_skip() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write as _;
+        let binary = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .map(|stem| {
+                stem.rsplit_once('-')
+                    .map_or(stem.clone(), |(name, _)| name.to_owned())
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nSKIPPED: the Postgres suites of `{binary}` (no server: set \
+             INTENTGATE_TEST_POSTGRES_URL or start Docker); their tests pass without running\n"
+        );
+    });
 }
 
 impl TestDatabase {
@@ -81,7 +104,7 @@ impl TestDatabase {
         let admin = server_url().await?;
         let name = format!(
             "ig_test_{}",
-            hex::encode(intentgate::app::random_bytes::<6>())
+            hex::encode(intentgate::app::random_bytes::<6>().unwrap())
         );
         let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
         let sql = format!("CREATE DATABASE \"{name}\"");

@@ -87,7 +87,7 @@ fn token(max_calls: i64) -> String {
     mint(
         &key,
         req,
-        new_token_id(now, intentgate::app::random_bytes()),
+        new_token_id(now, intentgate::app::random_bytes().unwrap()),
         now,
     )
     .encode()
@@ -391,4 +391,50 @@ fn an_otlp_endpoint_without_the_otel_feature_is_reported() {
         stderr.contains("OTEL_EXPORTER_OTLP_ENDPOINT is set") && stderr.contains("--features otel"),
         "{stderr}"
     );
+}
+
+/// A fresh gateway exports every counter and gauge at 0 (with their label values), so a
+/// dashboard has series before the first event and an alert on `increase(…) > 0` sees
+/// the first failure. Excepted: SIEM counters (no SIEM sink here), the chain head's age
+/// (a fresh chain has no head) and HTTP requests (route × method × status would be
+/// hundreds of zero series; it counts from the first request anyway).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_gateway_exports_every_counter_and_gauge_at_zero() {
+    use intentgate::app::metrics::{AUDIT_HEAD_AGE, EXPORTED, HTTP_REQUESTS, Kind, SIEM_EVENTS};
+    let gateway = Gateway::start(&[
+        ("INTENTGATE_STORE", "memory"),
+        ("INTENTGATE_METRICS_ENABLED", "true"),
+        ("INTENTGATE_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+    ])
+    .await;
+    let text = reqwest::get(format!("{}/metrics", gateway.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let excepted = [SIEM_EVENTS, AUDIT_HEAD_AGE, HTTP_REQUESTS];
+    for (name, kind) in EXPORTED {
+        if *kind == Kind::Histogram || excepted.contains(name) || name.starts_with("process_") {
+            continue;
+        }
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(name) && !l.starts_with('#')),
+            "{name} is not exported before its first event"
+        );
+    }
+    for line in [
+        "intentgate_gateway_audit_failed_total 0",
+        "intentgate_gateway_audit_dropped_total 0",
+        "intentgate_gateway_approvals_pending 0",
+        "intentgate_gateway_store_errors_total{port=\"audit\"} 0",
+        "intentgate_gateway_webhook_deliveries_total{outcome=\"failed\"} 0",
+        "intentgate_gateway_check_decisions_total{check=\"capability\",decision=\"block\"} 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
 }

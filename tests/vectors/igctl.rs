@@ -32,6 +32,21 @@ fn gen_key_prints_32_random_bytes() {
 }
 
 #[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // The read end is closed before igctl writes, so its write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_igctl"))
+        .args(["decode", V1_ENCODED])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
 fn minted_token_verifies_with_reference_caveat_order() {
     let out = igctl(&[
         "mint",

@@ -22,6 +22,7 @@ use crate::app::mcp::{
     EndOutcome, ListenOutcome, McpCall, McpReply, Refusal, envelope_error, json_string,
 };
 use crate::domain::decision::rpc_code;
+use crate::domain::gojson::go_lossy_utf8;
 use crate::domain::jsonrpc;
 use crate::domain::mcp::{
     BodyFacts, Era, HeaderMismatch, MetadataHeaders, STATELESS_VERSION, SUPPORTED_VERSIONS,
@@ -94,8 +95,8 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
     }
     let streams = accepts_event_stream(headers) && request.method != "initialize";
     let call = McpCall {
-        authorization: header_text(headers, "Authorization"),
-        intent_prompt: header_text(headers, "X-Intent-Prompt"),
+        authorization: presented(headers, "Authorization"),
+        intent_prompt: presented(headers, "X-Intent-Prompt"),
         remote_addr: req
             .remote_addr()
             .as_socket_addr()
@@ -131,7 +132,7 @@ pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
     };
     let outcome = gateway
         .mcp_listen(
-            header_str(headers, "Authorization"),
+            presented(headers, "Authorization").as_deref(),
             session_header(headers).as_deref(),
             upstream,
         )
@@ -151,7 +152,7 @@ pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
     let headers = req.headers();
     let outcome = gateway
         .mcp_end(
-            header_str(headers, "Authorization"),
+            presented(headers, "Authorization").as_deref(),
             session_header(headers).as_deref(),
         )
         .await;
@@ -325,9 +326,16 @@ fn request_metadata(headers: &HeaderMap) -> Vec<(String, String)> {
 /// The `Mcp-Session-Id` presented, even one that is not text (it then matches no
 /// session, so the client hears 404 rather than being served outside its session).
 fn session_header(headers: &HeaderMap) -> Option<String> {
+    presented(headers, SESSION_HEADER)
+}
+
+/// A header the caller sent, whatever its bytes: what is not UTF-8 becomes U+FFFD. A
+/// credential that cannot be read is then refused like any other bad token; reading it
+/// as absent would let it through wherever no token is required.
+fn presented(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
-        .get(SESSION_HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .get(name)
+        .map(|v| go_lossy_utf8(v.as_bytes()).into_owned())
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

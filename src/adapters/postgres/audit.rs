@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
+use super::text::{from_db, json_from_db, json_to_db, to_db};
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent};
 use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run};
@@ -26,7 +27,7 @@ async fn last_record(pool: &PgPool, chain: &str) -> StoreResult<Option<ChainHead
     let row = sqlx::query(
         "SELECT seq, hash, ts FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
     )
-    .bind(chain)
+    .bind(to_db(chain).as_ref())
     .fetch_optional(pool)
     .await
     .map_err(db_error)?;
@@ -46,35 +47,36 @@ fn is_head_race(e: &sqlx::Error) -> bool {
 }
 
 fn row_to_event(row: &sqlx::postgres::PgRow) -> Result<ChainedEvent, sqlx::Error> {
+    let text = |column: &str| row.try_get::<String, _>(column).map(from_db);
     let arg_keys: Json<Vec<String>> = row.try_get("arg_keys")?;
     let arg_values: Option<Json<serde_json::Value>> = row.try_get("arg_values")?;
     let event = AuditEvent {
         ts: from_sql_time(row.try_get("ts")?),
-        event: row.try_get("event_name")?,
-        schema_version: row.try_get("schema_version")?,
-        decision: row.try_get("decision")?,
-        check: row.try_get("check_stage")?,
-        reason: row.try_get("reason")?,
-        tenant: row.try_get("tenant")?,
-        agent_id: row.try_get("agent_id")?,
-        session_id: row.try_get("session_id")?,
-        tool: row.try_get("tool")?,
-        arg_keys: arg_keys.0,
-        arg_values: arg_values.map(|j| j.0),
-        capability_token_id: row.try_get("capability_token_id")?,
-        root_capability_token_id: row.try_get("root_capability_token_id")?,
+        event: text("event_name")?,
+        schema_version: text("schema_version")?,
+        decision: text("decision")?,
+        check: text("check_stage")?,
+        reason: text("reason")?,
+        tenant: text("tenant")?,
+        agent_id: text("agent_id")?,
+        session_id: text("session_id")?,
+        tool: text("tool")?,
+        arg_keys: arg_keys.0.into_iter().map(from_db).collect(),
+        arg_values: arg_values.map(|j| json_from_db(j.0)),
+        capability_token_id: text("capability_token_id")?,
+        root_capability_token_id: text("root_capability_token_id")?,
         caveat_count: row.try_get("caveat_count")?,
-        pending_id: row.try_get("pending_id")?,
-        decided_by: row.try_get("decided_by")?,
-        intent_summary: row.try_get("intent_summary")?,
+        pending_id: text("pending_id")?,
+        decided_by: text("decided_by")?,
+        intent_summary: text("intent_summary")?,
         latency_ms: row.try_get("latency_ms")?,
-        remote_ip: row.try_get("remote_ip")?,
+        remote_ip: text("remote_ip")?,
         upstream_status: row.try_get("upstream_status")?,
         requires_step_up: row.try_get("requires_step_up")?,
-        elevation_id: row.try_get("elevation_id")?,
+        elevation_id: text("elevation_id")?,
     };
     Ok(ChainedEvent {
-        chain: row.try_get("chain")?,
+        chain: text("chain")?,
         seq: to_u64(row.try_get("seq")?),
         prev_hash: row.try_get("prev_hash")?,
         hash: row.try_get("hash")?,
@@ -92,7 +94,7 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &AuditQuery) {
         qb.push(" AND ts <= ").push_bind(to_sql_time(to));
     }
     if let Some(t) = q.tenant.tenant() {
-        qb.push(" AND tenant = ").push_bind(t.to_owned());
+        qb.push(" AND tenant = ").push_bind(to_db(t).into_owned());
     }
     let exact = [
         ("agent_id", &q.agent_id),
@@ -104,13 +106,13 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &AuditQuery) {
     ];
     for (column, value) in exact.into_iter().filter(|(_, v)| !v.is_empty()) {
         qb.push(format_args!(" AND {column} = "))
-            .push_bind(value.clone());
+            .push_bind(to_db(value).into_owned());
     }
     if let Some(c) = &q.after {
         qb.push(" AND (ts, chain, seq) < (")
             .push_bind(to_sql_time(c.ts))
             .push(", ")
-            .push_bind(c.chain.clone())
+            .push_bind(to_db(&c.chain).into_owned())
             .push(", ")
             .push_bind(to_i64(c.seq))
             .push(")");
@@ -148,7 +150,7 @@ impl AuditChainStore for PgAudit {
             "SELECT {COLUMNS} FROM audit_events WHERE chain = $1 AND seq >= $2 ORDER BY seq ASC LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(chain)
+            .bind(to_db(chain).as_ref())
             .bind(to_i64(from_seq))
             .bind(i64::from(limit))
             .fetch_all(&self.0)
@@ -190,7 +192,12 @@ impl AuditChainStore for PgAudit {
 /// same for every batch size — the rows travel as one array per column — so each
 /// connection prepares it once instead of planning a new statement per batch.
 async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, sqlx::Error> {
-    let col = |f: &dyn Fn(&ChainedEvent) -> String| records.iter().map(f).collect::<Vec<_>>();
+    let col = |f: &dyn Fn(&ChainedEvent) -> &str| {
+        records
+            .iter()
+            .map(|r| to_db(f(r)).into_owned())
+            .collect::<Vec<_>>()
+    };
     let num = |f: &dyn Fn(&ChainedEvent) -> i64| records.iter().map(f).collect::<Vec<_>>();
     let written = sqlx::query(
         "INSERT INTO audit_events (chain, seq, prev_hash, hash, ts, event_name, schema_version,
@@ -207,45 +214,53 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, 
            ELSE EXISTS (SELECT 1 FROM audit_events
                         WHERE chain = $1[1] AND seq = $2[1] - 1 AND hash = $3[1]) END",
     )
-    .bind(col(&|r| r.chain.clone()))
+    .bind(col(&|r| &r.chain))
     .bind(num(&|r| to_i64(r.seq)))
-    .bind(col(&|r| r.prev_hash.clone()))
-    .bind(col(&|r| r.hash.clone()))
+    .bind(col(&|r| &r.prev_hash))
+    .bind(col(&|r| &r.hash))
     .bind(
         records
             .iter()
             .map(|r| to_sql_time(r.event.ts))
             .collect::<Vec<_>>(),
     )
-    .bind(col(&|r| r.event.event.clone()))
-    .bind(col(&|r| r.event.schema_version.clone()))
-    .bind(col(&|r| r.event.decision.clone()))
-    .bind(col(&|r| r.event.check.clone()))
-    .bind(col(&|r| r.event.reason.clone()))
-    .bind(col(&|r| r.event.tenant.clone()))
-    .bind(col(&|r| r.event.agent_id.clone()))
-    .bind(col(&|r| r.event.session_id.clone()))
-    .bind(col(&|r| r.event.tool.clone()))
+    .bind(col(&|r| &r.event.event))
+    .bind(col(&|r| &r.event.schema_version))
+    .bind(col(&|r| &r.event.decision))
+    .bind(col(&|r| &r.event.check))
+    .bind(col(&|r| &r.event.reason))
+    .bind(col(&|r| &r.event.tenant))
+    .bind(col(&|r| &r.event.agent_id))
+    .bind(col(&|r| &r.event.session_id))
+    .bind(col(&|r| &r.event.tool))
     .bind(
         records
             .iter()
-            .map(|r| serde_json::json!(r.event.arg_keys))
+            .map(|r| {
+                serde_json::json!(
+                    r.event
+                        .arg_keys
+                        .iter()
+                        .map(|k| to_db(k))
+                        .collect::<Vec<_>>()
+                )
+            })
             .collect::<Vec<_>>(),
     )
     .bind(
         records
             .iter()
-            .map(|r| r.event.arg_values.clone())
+            .map(|r| r.event.arg_values.as_ref().map(json_to_db))
             .collect::<Vec<_>>(),
     )
-    .bind(col(&|r| r.event.capability_token_id.clone()))
-    .bind(col(&|r| r.event.root_capability_token_id.clone()))
+    .bind(col(&|r| &r.event.capability_token_id))
+    .bind(col(&|r| &r.event.root_capability_token_id))
     .bind(num(&|r| r.event.caveat_count))
-    .bind(col(&|r| r.event.pending_id.clone()))
-    .bind(col(&|r| r.event.decided_by.clone()))
-    .bind(col(&|r| r.event.intent_summary.clone()))
+    .bind(col(&|r| &r.event.pending_id))
+    .bind(col(&|r| &r.event.decided_by))
+    .bind(col(&|r| &r.event.intent_summary))
     .bind(num(&|r| r.event.latency_ms))
-    .bind(col(&|r| r.event.remote_ip.clone()))
+    .bind(col(&|r| &r.event.remote_ip))
     .bind(num(&|r| r.event.upstream_status))
     .bind(
         records
@@ -253,7 +268,7 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, 
             .map(|r| r.event.requires_step_up)
             .collect::<Vec<_>>(),
     )
-    .bind(col(&|r| r.event.elevation_id.clone()))
+    .bind(col(&|r| &r.event.elevation_id))
     .execute(pool)
     .await?;
     Ok(written.rows_affected() > 0)

@@ -16,6 +16,7 @@ mod policy;
 mod revocation;
 mod revocation_feed;
 mod session;
+mod text;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -134,6 +134,9 @@ impl BatchingSink {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let capacity = settings.capacity.max(1);
+        for outcome in crate::app::metrics::SIEM_OUTCOMES {
+            count(destination.name(), outcome, 0);
+        }
         let (sender, receiver) = mpsc::channel(capacity);
         let shared = Arc::new(Shared {
             name: destination.name(),

@@ -97,6 +97,7 @@ impl WebhookSink {
         if settings.secret.is_none() {
             tracing::warn!("INTENTGATE_WEBHOOK_SECRET is unset: webhook deliveries are unsigned");
         }
+        metrics::webhook_started();
         let (tx, rx) = mpsc::channel(settings.capacity.max(1));
         let counters = Arc::new(Counters::default());
         let deliverer = Deliverer::new(&settings, clock)?;

@@ -70,8 +70,12 @@ impl Sessions {
         // 32 random bytes do not collide; a second try covers a broken generator
         // without ever handing out an id that someone else holds.
         for _ in 0..2 {
+            let bytes = random_bytes().map_err(|e| StoreError::Backend {
+                backend: "sessions",
+                source: Box::new(e),
+            })?;
             let session = McpSession::open(
-                new_session_id(random_bytes()),
+                new_session_id(bytes),
                 owner.clone(),
                 upstream_id.clone(),
                 protocol_version.clone(),

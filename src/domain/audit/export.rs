@@ -1,6 +1,8 @@
 //! Export formats: the reference's CSV (RFC 4180 as Go's `encoding/csv` writes it) and
 //! NDJSON, each row extended with its chain position so the file verifies offline.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{AuditEvent, ChainedEvent};
@@ -87,6 +89,8 @@ fn write_csv_row<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {
         if i > 0 {
             out.push(',');
         }
+        let field = neutralised(field);
+        let field = field.as_ref();
         if needs_quotes(field) {
             out.push('"');
             out.push_str(&field.replace('"', "\"\""));
@@ -96,6 +100,21 @@ fn write_csv_row<'a>(out: &mut String, fields: impl Iterator<Item = &'a str>) {
         }
     }
     out.push('\n');
+}
+
+/// A cell a spreadsheet would run as a formula, made text with a leading `'` (OWASP's
+/// CSV-injection advice): it begins with `=`, `+`, `-`, `@`, tab, CR or LF, or with
+/// `=`, `+`, `-` or `@` after leading whitespace or quotes. Agents choose tool names,
+/// reasons and session ids, and auditors open exports in spreadsheets. Only the CSV
+/// changes; the NDJSON export and the hashes keep the recorded text.
+fn neutralised(field: &str) -> Cow<'_, str> {
+    const TRIGGERS: [char; 4] = ['=', '+', '-', '@'];
+    let unpadded = field.trim_start_matches(|c: char| c.is_whitespace() || c == '"' || c == '\'');
+    let formula = field.starts_with(['\t', '\r', '\n']) || unpadded.starts_with(TRIGGERS);
+    match formula {
+        true => Cow::Owned(format!("'{field}")),
+        false => Cow::Borrowed(field),
+    }
 }
 
 /// Go's `fieldNeedsQuotes` with `,` as separator.
@@ -231,6 +250,33 @@ mod tests {
             "2026-05-12T10:00:00Z,intentgate.tool_call,6,allow,,\"a, \"\"b\"\"\",acme,agent-a,,read,\
              id;scope,,,0,,,,17,,200,true,elev-9,acme,3,p,h\n"
         );
+    }
+
+    #[test]
+    fn formula_triggers_are_made_text() {
+        let cell = |field: &str| {
+            let mut out = String::new();
+            write_csv_row(&mut out, [field].into_iter());
+            out
+        };
+        for (field, want) in [
+            ("=1+1", "'=1+1\n"),
+            ("+1", "'+1\n"),
+            ("-2", "'-2\n"),
+            ("@SUM(A1)", "'@SUM(A1)\n"),
+            ("\t=1", "'\t=1\n"),
+            ("\r=1", "\"'\r=1\"\n"),
+            ("\n=1", "\"'\n=1\"\n"),
+            ("  =1", "'  =1\n"),
+            ("\"=1", "\"'\"\"=1\"\n"),
+            ("'=1", "''=1\n"),
+            (" \"@x", "\"' \"\"@x\"\n"),
+        ] {
+            assert_eq!(cell(field), want, "{field:?}");
+        }
+        for harmless in ["read_invoice", "2026-05-12T10:00:00Z", "a=b", "", " x", "0"] {
+            assert!(!cell(harmless).contains('\''), "{harmless:?} was changed");
+        }
     }
 
     #[test]

@@ -499,3 +499,52 @@ pub async fn count_ignores_paging(f: &Fixture) {
     };
     assert_eq!(store.count(&none).await.unwrap(), 0);
 }
+
+/// Any text an agent sends is kept exactly and still verifies: U+0000 (which Postgres
+/// text refuses), U+FFFF (the Postgres escape), control characters, astral characters
+/// and a long value, in every string field, argument keys and values, and the tenant
+/// (so the chain name) itself; a filter on such a value finds it.
+pub async fn odd_text_is_stored_losslessly_and_verifies(f: &Fixture) {
+    let store = f.stores.audit.as_ref();
+    let odd = [
+        "a\0b",
+        "\0",
+        "\u{FFFF}0",
+        "\u{FFFF}\u{FFFF}\0",
+        "tab\tcr\rlf\n\u{1b}[31m",
+        "\u{FFFD}🦀\u{10FFFF}",
+    ];
+    let tenant = "ten\0ant";
+    let mut events = Vec::new();
+    for (i, text) in odd.iter().enumerate() {
+        let mut e = event(tenant, i64::try_from(i).unwrap(), text);
+        e.reason = format!("{text}{}", "r".repeat(100_000 * usize::from(i == 0)));
+        e.agent_id = (*text).into();
+        e.session_id = (*text).into();
+        e.intent_summary = (*text).into();
+        e.arg_keys = vec![(*text).into(), "plain".into()];
+        let mut values = serde_json::Map::new();
+        values.insert((*text).into(), serde_json::json!([text, {"k": text}]));
+        e.arg_values = Some(serde_json::Value::Object(values));
+        events.push(e);
+    }
+    let chain = intentgate::domain::audit::chain_key(tenant);
+    append(store, chain, events.clone()).await;
+    let stored = whole_chain(store, chain).await;
+    assert_eq!(stored.len(), odd.len());
+    for (record, mut want) in stored.iter().zip(events) {
+        want.ts = want.ts.truncate_to_micros();
+        assert_eq!(record.event, want);
+        assert_eq!(record.chain, chain);
+    }
+    assert_eq!(verify(&stored), (true, 6));
+    let by_tool = AuditQuery {
+        tool: "a\0b".into(),
+        tenant: TenantScope::Only(tenant.into()),
+        ..AuditQuery::default()
+    };
+    let found = store.query(&by_tool).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].event.agent_id, "a\0b");
+    assert_eq!(store.count(&by_tool).await.unwrap(), 1);
+}

@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
                 cursor_pages_visit_every_record_once,
                 equal_timestamps_order_by_chain_then_seq,
                 verify_walks_many_pages_and_stops_at_a_late_break,
+                odd_text_is_stored_losslessly_and_verifies,
             }
             revocation {
                 unknown_token_is_not_revoked,

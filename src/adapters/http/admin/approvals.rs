@@ -114,7 +114,8 @@ async fn decide(
     let verdict = Verdict::parse_admin(&req.decision.0)
         .ok_or_else(|| ApiError::BadRequest("decision must be \"approve\" or \"reject\"".into()))?;
     if !caller.is_superadmin() {
-        let row = gate.store().get(id).await.ok().flatten();
+        // A store that cannot answer is a 503, not a "not found" the caller would trust.
+        let row = gate.store().get(id).await?;
         if !row.is_some_and(|r| caller.owns(&r.tenant)) {
             return Err(ApiError::NotFound(NOT_FOUND.into()));
         }

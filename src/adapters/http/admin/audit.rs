@@ -108,7 +108,7 @@ impl AuditApi {
         let to = time_param(raw(&to), "to")?;
         let report = verify_chain(gateway.stores.audit.as_ref(), chain_key(&tenant), from, to)
             .await
-            .map_err(|e| ApiError::Unavailable(format!("verify error: {e}")))?;
+            .map_err(ApiError::from)?;
         Ok(GoJson::new(&VerifyResponse::from_report(tenant, report)))
     }
 

@@ -49,7 +49,7 @@ pub async fn dry_run(
         .await
         .map_err(|e| match e {
             DryRunError::Compile(m) => ApiError::BadRequest(m),
-            DryRunError::Store(_) => ApiError::Unavailable(e.to_string()),
+            DryRunError::Store(cause) => ApiError::Store(cause),
         })?;
     let window = DryRunWindow {
         from: req.from.and_then(non_empty),

@@ -32,7 +32,8 @@ pub enum ApiError {
     /// A dependency is switched off or unreachable.
     #[error("{0}")]
     Unavailable(String),
-    #[error("store error: {0}")]
+    /// The body names no driver detail (it may hold hosts, SQL or paths); the log does.
+    #[error("store error: the store could not answer; details are in the gateway log")]
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
@@ -62,6 +63,13 @@ impl ApiError {
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_error"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Logs what the body leaves out: the cause of a store failure.
+    pub fn log_cause(&self) {
+        if let Self::Store(cause) = self {
+            tracing::error!(error = %cause, "admin request failed: store error");
         }
     }
 
@@ -113,6 +121,7 @@ macro_rules! api_errors {
 
         impl From<$crate::adapters::http::admin::errors::ApiError> for $name {
             fn from(e: $crate::adapters::http::admin::errors::ApiError) -> Self {
+                e.log_cause();
                 let (status, code) = e.status_and_code();
                 let body = $crate::adapters::http::wire::GoJson::raw(e.body());
                 match status.as_u16() {

@@ -35,3 +35,9 @@ async fn record(gateway: &Gateway, event: AuditEvent) -> Result<(), AuditFailure
 fn now(gateway: &Gateway) -> crate::domain::time::Timestamp {
     gateway.clock.now().truncate_to_micros()
 }
+
+/// Random bytes for a new id; without randomness the request fails (500), it never
+/// gets an id that could collide.
+fn random_id_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+    crate::app::random_bytes().map_err(|e| ApiError::Internal(e.to_string()))
+}

@@ -329,7 +329,7 @@ async fn create_draft(
     let tenant = body_tenant(caller, req.tenant.as_deref().unwrap_or_default().trim())?;
     let now = super::now(gateway);
     let draft = PolicyDraft {
-        id: new_draft_id(crate::app::random_bytes::<8>()),
+        id: new_draft_id(super::random_id_bytes::<8>()?),
         name: req.name.unwrap_or_default(),
         description: req.description.unwrap_or_default(),
         rego_source: req.rego_source,

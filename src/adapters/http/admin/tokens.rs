@@ -238,7 +238,7 @@ async fn mint(
     if req.step_up.unwrap_or(false) {
         caveats.push(Caveat::step_up(now.unix_seconds()));
     }
-    let jti = token::new_token_id(now, crate::app::random_bytes::<12>());
+    let jti = token::new_token_id(now, super::random_id_bytes::<12>()?);
     let minted = token::mint(
         &gateway.key,
         token::MintRequest {
@@ -266,9 +266,10 @@ async fn mint(
     event.tenant.clone_from(&minted.tenant);
     event.agent_id.clone_from(&req.subject);
     // The token is handed out only once its minting is on the record.
-    record(gateway, event)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    record(gateway, event).await.map_err(|e| {
+        tracing::error!(error = %e, "mint not recorded; token withheld");
+        ApiError::Unavailable("audit log unavailable; token not issued".into())
+    })?;
     Ok(GoJson::new(&MintResponse {
         expires_at: expires_at
             .map(|t| Timestamp::from_unix_seconds(t.unix_seconds()).to_rfc3339_nano())
