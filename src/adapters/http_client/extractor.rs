@@ -72,10 +72,15 @@ impl IntentExtractor for HttpExtractor {
             let text = String::from_utf8_lossy(&body);
             return Err(format!("extractor returned {status}: {}", text.trim()));
         }
-        serde_json::from_slice::<ExtractReply>(&body)
-            .map(|reply| reply.intent)
-            .map_err(|e| format!("extractor decode: {e}"))
+        parse_reply(&body)
     }
+}
+
+/// The intent in an extractor's answer body (`{"intent": {…}}`).
+pub fn parse_reply(body: &[u8]) -> Result<Intent, String> {
+    serde_json::from_slice::<ExtractReply>(body)
+        .map(|reply| reply.intent)
+        .map_err(|e| format!("extractor decode: {e}"))
 }
 
 /// Remembers successful extractions per (prompt, agent) for a while. Failures are not

@@ -3,7 +3,7 @@
 mod extractor;
 mod upstream;
 
-pub use extractor::{CachedExtractor, HttpExtractor};
+pub use extractor::{CachedExtractor, HttpExtractor, parse_reply as parse_extractor_reply};
 pub use upstream::{HttpToolServer, UpstreamClientError};
 
 /// Largest response body read from either service.

@@ -207,3 +207,20 @@ fn non_json_rpc_bodies_are_rejected_with_go_texts() {
     );
     assert!(UpstreamMessage::parse(b"[1]").is_err());
 }
+
+#[test]
+fn argument_numbers_are_read_exactly_as_go_reads_them() {
+    // Found by the gojson fuzz target: the release binary read this as
+    // 1.2215430345678899e55 (serde_json without `float_roundtrip`), so the policy, the
+    // audit and the forwarded call saw another number than the agent sent. Test builds
+    // never showed it: a dev-dependency (jsonschema) turns the feature on for them, so
+    // this test guards the contract and the Cargo.toml line guards the binary.
+    let body = r#"{"name":"t","arguments":{"x":1.2215430345678901e+55,"y":0.1234567}}"#;
+    let params = RawValue::from_string(body.to_owned()).unwrap();
+    let call = parse_tool_call(Some(&params)).unwrap();
+    assert_eq!(
+        call.arguments["x"].as_f64(),
+        Some(1.221_543_034_567_890_1e55)
+    );
+    assert_eq!(call.arguments["y"].as_f64(), Some(0.123_456_7));
+}
