@@ -132,6 +132,8 @@ async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
 #[path = "../common/pg.rs"]
 mod pg;
 
+mod outage;
+
 use pg::TestDatabase as Database;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
