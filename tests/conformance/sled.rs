@@ -133,11 +133,24 @@ async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     ));
     drop(stores);
 
-    let db = sled::open(dir.path()).unwrap();
+    let db = reopen(|| sled::open(dir.path())).await;
     assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"2");
     drop(db);
-    let reopened = intentgate::adapters::sled::open(dir.path()).unwrap();
+    let reopened = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
     assert_eq!(reopened.audit.range("acme", 1, 10).await.unwrap().len(), 3);
+}
+
+/// Opens a directory the stores dropped just before may still hold for a moment: their
+/// background tasks let go of sled's lock when they next run, which on a loaded machine
+/// is not at once (CI saw "could not acquire lock" here).
+async fn reopen<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
+    for _ in 0..100 {
+        if let Ok(opened) = open() {
+            return opened;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    open().unwrap()
 }
 
 /// An upgrade cut short (marked as under way, index cleared) runs again at the next
