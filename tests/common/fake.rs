@@ -60,6 +60,9 @@ pub struct Streamed {
     pub pieces: Vec<(Duration, String)>,
     /// How long the body stays open after the last piece (zero: it ends there).
     pub hold: Duration,
+    /// Close the connection after the last piece, before the body is complete, as a
+    /// server that crashes mid-answer would.
+    pub reset: bool,
 }
 
 impl Streamed {
@@ -71,6 +74,7 @@ impl Streamed {
             delay: Duration::ZERO,
             pieces: Vec::new(),
             hold: Duration::ZERO,
+            reset: false,
         }
     }
 
@@ -104,6 +108,12 @@ impl Streamed {
     /// Keeps the body open for `hold` after the last piece.
     pub fn hold(mut self, hold: Duration) -> Self {
         self.hold = hold;
+        self
+    }
+
+    /// Closes the connection after the last piece (after `hold`), mid-body.
+    pub fn reset(mut self) -> Self {
+        self.reset = true;
         self
     }
 }
@@ -175,8 +185,19 @@ async fn receive(req: &Request, body: String, state: Data<&State>) -> Response {
     }
     match reply.pieces.as_slice() {
         // One piece sent at once: a plain body with a Content-Length.
-        [(pause, body)] if pause.is_zero() && reply.hold.is_zero() => response.body(body.clone()),
-        [] if reply.hold.is_zero() => response.body(""),
+        [(pause, body)] if pause.is_zero() && reply.hold.is_zero() && !reply.reset => {
+            response.body(body.clone())
+        }
+        [] if reply.hold.is_zero() && !reply.reset => response.body(""),
+        _ if reply.reset => {
+            // A length the body never reaches: the server sends what there is, then
+            // closes the connection mid-body (a failing body stream would be ended
+            // cleanly by the server instead).
+            let promised = reply.pieces.iter().map(|(_, p)| p.len()).sum::<usize>() + 1024;
+            response
+                .header("content-length", promised)
+                .body(piecewise(reply.pieces, reply.hold))
+        }
         _ => response.body(piecewise(reply.pieces, reply.hold)),
     }
 }

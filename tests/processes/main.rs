@@ -107,6 +107,29 @@ async fn call(client: &reqwest::Client, url: &str, token: &str, n: u64) -> Optio
     Some(text.contains("\"result\""))
 }
 
+/// The admin token of gateways started with `INTENTGATE_ADMIN_TOKEN`.
+const ADMIN_TOKEN: &str = "outage-admin-token-0123456789";
+
+/// `GET path` on the admin API, as JSON.
+async fn admin_get(gateway: &Gateway, path: &str) -> serde_json::Value {
+    let text = reqwest::Client::new()
+        .get(format!("{}{path}", gateway.url))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The acme tenant's audit events, newest first, through the admin API.
+async fn audit_events(gateway: &Gateway) -> Vec<serde_json::Value> {
+    let page = admin_get(gateway, "/v1/admin/audit?tenant=acme&limit=1000").await;
+    page["events"].as_array().cloned().unwrap_or_default()
+}
+
 /// Verifies the acme chain and returns the `n` arguments of its allowed events.
 async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
     let records = stores.audit.range("acme", 1, 100_000).await.unwrap();
@@ -132,7 +155,12 @@ async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
 #[path = "../common/pg.rs"]
 mod pg;
 
+#[path = "../common/fake.rs"]
+mod fake;
+
 mod outage;
+mod outage_disk;
+mod outage_services;
 
 use pg::TestDatabase as Database;
 

@@ -8,7 +8,7 @@ use sled::transaction::ConflictableTransactionError;
 use super::codec::{
     EventRecord, HeadRecord, decode, decode_compact, decode_v1_event, encode, encode_compact,
 };
-use super::{SledDb, backend, blocking, key2, tx_error};
+use super::{Database, SledDb, backend, key2, tx_error};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
 use crate::domain::time::Timestamp;
 use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, extends};
@@ -26,7 +26,7 @@ use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, exten
 /// sled 0.34 in the conformance suite's 64-writer scenario, and the gateway's audit
 /// writer commits one batch at a time anyway.
 pub(super) struct SledAudit {
-    pub db: Arc<SledDb>,
+    pub db: Arc<Database>,
     pub appending: tokio::sync::Mutex<()>,
 }
 
@@ -126,8 +126,10 @@ fn read_head(bytes: Option<sled::IVec>) -> StoreResult<Option<ChainHead>> {
 #[async_trait]
 impl AuditChainStore for SledAudit {
     async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
-        let (db, chain) = (Arc::clone(&self.db), chain.to_owned());
-        blocking(move || read_head(db.audit_heads.get(chain.as_bytes()).map_err(backend)?)).await
+        let chain = chain.to_owned();
+        self.db
+            .run(move |db| read_head(db.audit_heads.get(chain.as_bytes()).map_err(backend)?))
+            .await
     }
 
     async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
@@ -144,29 +146,30 @@ impl AuditChainStore for SledAudit {
             .collect::<StoreResult<_>>()?;
         let (first, new_head) = (records[0].clone(), records[records.len() - 1].head());
         let head_bytes = encode(&HeadRecord::from(&new_head))?;
-        let db = Arc::clone(&self.db);
         let _writer = self.appending.lock().await;
-        let outcome = blocking(move || {
-            let trees = (&db.audit, &db.audit_heads, &db.audit_by_time);
-            trees
-                .transaction(|(audit, heads, by_time)| {
-                    let current = read_head(heads.get(first.chain.as_bytes())?)
-                        .map_err(ConflictableTransactionError::Abort)?;
-                    if !extends(current.as_ref(), &first) {
-                        return Ok(AppendOutcome::HeadMoved { current });
-                    }
-                    for (key, value, time) in &rows {
-                        audit.insert(key.as_slice(), value.as_slice())?;
-                        by_time.insert(time.as_slice(), key.as_slice())?;
-                    }
-                    heads.insert(first.chain.as_bytes(), head_bytes.as_slice())?;
-                    Ok(AppendOutcome::Appended(new_head.clone()))
-                })
-                .map_err(tx_error)
-        })
-        .await?;
+        let outcome = self
+            .db
+            .run(move |db| {
+                let trees = (&db.audit, &db.audit_heads, &db.audit_by_time);
+                trees
+                    .transaction(|(audit, heads, by_time)| {
+                        let current = read_head(heads.get(first.chain.as_bytes())?)
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        if !extends(current.as_ref(), &first) {
+                            return Ok(AppendOutcome::HeadMoved { current });
+                        }
+                        for (key, value, time) in &rows {
+                            audit.insert(key.as_slice(), value.as_slice())?;
+                            by_time.insert(time.as_slice(), key.as_slice())?;
+                        }
+                        heads.insert(first.chain.as_bytes(), head_bytes.as_slice())?;
+                        Ok(AppendOutcome::Appended(new_head.clone()))
+                    })
+                    .map_err(tx_error)
+            })
+            .await?;
         if matches!(outcome, AppendOutcome::Appended(_)) {
-            self.db.db.flush_async().await.map_err(backend)?;
+            self.db.flush().await?;
         }
         Ok(outcome)
     }
@@ -177,33 +180,39 @@ impl AuditChainStore for SledAudit {
         from_seq: u64,
         limit: u32,
     ) -> StoreResult<Vec<ChainedEvent>> {
-        let (db, chain) = (Arc::clone(&self.db), chain.to_owned());
-        let stored = blocking(move || {
-            let (lo, hi) = (record_key(&chain, from_seq), record_key(&chain, u64::MAX));
-            db.audit
-                .range(lo..=hi)
-                .values()
-                .take(limit as usize)
-                .map(|v| v.map_err(backend))
-                .collect::<StoreResult<Vec<_>>>()
-        })
-        .await?;
+        let chain = chain.to_owned();
+        let stored = self
+            .db
+            .run(move |db| {
+                let (lo, hi) = (record_key(&chain, from_seq), record_key(&chain, u64::MAX));
+                db.audit
+                    .range(lo..=hi)
+                    .values()
+                    .take(limit as usize)
+                    .map(|v| v.map_err(backend))
+                    .collect::<StoreResult<Vec<_>>>()
+            })
+            .await?;
         decode_here(&stored)
     }
 
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
-        let (db, query) = (Arc::clone(&self.db), query.clone());
-        let stored = blocking(move || {
-            let matches = newest_matching(&db, &query);
-            super::page(matches, query.effective_limit(), query.offset)
-        })
-        .await?;
+        let query = query.clone();
+        let stored = self
+            .db
+            .run(move |db| {
+                let matches = newest_matching(db, &query);
+                super::page(matches, query.effective_limit(), query.offset)
+            })
+            .await?;
         decode_here(&stored)
     }
 
     async fn count(&self, query: &AuditQuery) -> StoreResult<u64> {
-        let (db, query) = (Arc::clone(&self.db), query.clone());
-        blocking(move || newest_matching(&db, &query).try_fold(0u64, |n, r| r.map(|_| n + 1))).await
+        let query = query.clone();
+        self.db
+            .run(move |db| newest_matching(db, &query).try_fold(0u64, |n, r| r.map(|_| n + 1)))
+            .await
     }
 }
 

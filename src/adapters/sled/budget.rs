@@ -3,14 +3,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::codec::{CounterRecord, decode, encode};
-use super::{SledDb, backend, blocking, key2};
+use super::{Database, SledDb, backend, key2};
 use crate::domain::budget::BudgetKey;
 use crate::domain::time::Timestamp;
 use crate::ports::{BudgetStore, StoreResult};
 
 /// Counters under `tenant 0 jti`, updated with `update_and_fetch` (a CAS loop), so
 /// concurrent callers each get a distinct count.
-pub(super) struct SledBudgets(pub Arc<SledDb>);
+pub(super) struct SledBudgets(pub Arc<Database>);
 
 fn live(c: &CounterRecord, now: Timestamp, window_secs: i64) -> bool {
     now < Timestamp::from_unix_nanos(c.window_start).plus_seconds(window_secs)
@@ -66,32 +66,33 @@ impl BudgetStore for SledBudgets {
         now: Timestamp,
         window_secs: i64,
     ) -> StoreResult<Vec<u64>> {
-        let db = Arc::clone(&self.0);
         let keys: Vec<(Vec<u8>, u64)> = batch
             .iter()
             .map(|(k, n)| (key2(&k.tenant, k.jti.as_bytes()), *n))
             .collect();
-        blocking(move || {
-            keys.iter()
-                .map(|(key, n)| add_calls(&db, key, *n, now, window_secs))
-                .collect()
-        })
-        .await
+        self.0
+            .run(move |db| {
+                keys.iter()
+                    .map(|(key, n)| add_calls(db, key, *n, now, window_secs))
+                    .collect()
+            })
+            .await
     }
 
     async fn calls(&self, key: &BudgetKey, now: Timestamp, window_secs: i64) -> StoreResult<u64> {
-        let (db, key) = (Arc::clone(&self.0), key2(&key.tenant, key.jti.as_bytes()));
-        blocking(move || {
-            let Some(bytes) = db.budgets.get(&key).map_err(backend)? else {
-                return Ok(0);
-            };
-            let c = decode::<CounterRecord>(&bytes, "budget counter")?;
-            Ok(if live(&c, now, window_secs) {
-                c.calls
-            } else {
-                0
+        let key = key2(&key.tenant, key.jti.as_bytes());
+        self.0
+            .run(move |db| {
+                let Some(bytes) = db.budgets.get(&key).map_err(backend)? else {
+                    return Ok(0);
+                };
+                let c = decode::<CounterRecord>(&bytes, "budget counter")?;
+                Ok(if live(&c, now, window_secs) {
+                    c.calls
+                } else {
+                    0
+                })
             })
-        })
-        .await
+            .await
     }
 }

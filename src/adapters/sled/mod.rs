@@ -13,12 +13,15 @@ mod approval;
 mod audit;
 mod budget;
 mod codec;
+mod database;
 mod policy;
 mod revocation;
 mod session;
 
 use std::path::Path;
 use std::sync::Arc;
+
+use database::Database;
 
 use sled::transaction::TransactionError;
 
@@ -67,14 +70,12 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         path: path.clone(),
         source,
     };
-    let db = sled::Config::new()
-        .path(dir)
-        .cache_capacity(CACHE_BYTES)
-        .open()
-        .map_err(fail)?;
-    let from_v1 = match db.get("schema_version").map_err(fail)? {
+    let db = open_trees(dir).map_err(fail)?;
+    let from_v1 = match db.db.get("schema_version").map_err(fail)? {
         None => {
-            db.insert("schema_version", SCHEMA_VERSION).map_err(fail)?;
+            db.db
+                .insert("schema_version", SCHEMA_VERSION)
+                .map_err(fail)?;
             false
         }
         Some(v) if v.as_ref() == SCHEMA_VERSION => false,
@@ -84,44 +85,49 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
             return Err(SledOpenError::Schema { path, found });
         }
     };
-    let tree = |name: &str| db.open_tree(name);
-    let inner = Arc::new(SledDb {
-        audit: tree("audit").map_err(fail)?,
-        audit_heads: tree("audit_heads").map_err(fail)?,
-        audit_by_time: tree("audit_by_time").map_err(fail)?,
-        revocations: tree("revocations").map_err(fail)?,
-        budgets: tree("budgets").map_err(fail)?,
-        approvals: tree("approvals").map_err(fail)?,
-        drafts: tree("policy_drafts").map_err(fail)?,
-        active: tree("policy_active").map_err(fail)?,
-        sessions: tree("mcp_sessions").map_err(fail)?,
-        db,
-    });
     if from_v1 {
-        upgrade_from_v1(&inner).map_err(|source| SledOpenError::Upgrade {
+        upgrade_from_v1(&db).map_err(|source| SledOpenError::Upgrade {
             path: path.clone(),
             source,
         })?;
     }
+    let revoked = revocation::load(&db).map_err(|source| SledOpenError::Load {
+        path: path.clone(),
+        source,
+    })?;
+    let db = Database::new(dir.to_path_buf(), db);
     Ok(Stores {
         backend: BACKEND,
         audit: Arc::new(audit::SledAudit {
-            db: Arc::clone(&inner),
+            db: Arc::clone(&db),
             appending: tokio::sync::Mutex::new(()),
         }),
-        revocations: Arc::new(
-            revocation::SledRevocations::load(Arc::clone(&inner)).map_err(|source| {
-                SledOpenError::Load {
-                    path: path.clone(),
-                    source,
-                }
-            })?,
-        ),
-        budgets: Arc::new(budget::SledBudgets(Arc::clone(&inner))),
-        approvals: Arc::new(approval::SledApprovals(Arc::clone(&inner))),
-        policies: Arc::new(policy::SledPolicies(Arc::clone(&inner))),
-        sessions: Arc::new(session::SledSessions(inner)),
+        revocations: Arc::new(revocation::SledRevocations::new(Arc::clone(&db), revoked)),
+        budgets: Arc::new(budget::SledBudgets(Arc::clone(&db))),
+        approvals: Arc::new(approval::SledApprovals(Arc::clone(&db))),
+        policies: Arc::new(policy::SledPolicies(Arc::clone(&db))),
+        sessions: Arc::new(session::SledSessions(db)),
         changes: None,
+    })
+}
+
+/// The database and its trees as they are on disk.
+fn open_trees(dir: &Path) -> Result<SledDb, sled::Error> {
+    let db = sled::Config::new()
+        .path(dir)
+        .cache_capacity(CACHE_BYTES)
+        .open()?;
+    Ok(SledDb {
+        audit: db.open_tree("audit")?,
+        audit_heads: db.open_tree("audit_heads")?,
+        audit_by_time: db.open_tree("audit_by_time")?,
+        revocations: db.open_tree("revocations")?,
+        budgets: db.open_tree("budgets")?,
+        approvals: db.open_tree("approvals")?,
+        drafts: db.open_tree("policy_drafts")?,
+        active: db.open_tree("policy_active")?,
+        sessions: db.open_tree("mcp_sessions")?,
+        db,
     })
 }
 
@@ -161,10 +167,18 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
+/// An I/O error is "unavailable": sled can do nothing more until the database is
+/// opened again ([`Database`]), and a retry of the same write would fail the same way.
 fn backend(e: sled::Error) -> StoreError {
-    StoreError::Backend {
-        backend: BACKEND,
-        source: Box::new(e),
+    match e {
+        sled::Error::Io(_) => StoreError::Unavailable {
+            backend: BACKEND,
+            message: database::describe(&e),
+        },
+        other => StoreError::Backend {
+            backend: BACKEND,
+            source: Box::new(other),
+        },
     }
 }
 

@@ -5,7 +5,7 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError as Tx;
 
 use super::codec::{ActiveRecord, DraftRecord, decode, encode};
-use super::{SledDb, backend, blocking, tx_error};
+use super::{Database, SledDb, backend, tx_error};
 use crate::domain::audit::TenantScope;
 use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDraft};
 use crate::domain::time::Timestamp;
@@ -17,7 +17,7 @@ use crate::ports::{
 /// has a non-empty key and sorts first), plus `index`: the list of slots that exist, so
 /// a transaction (which cannot scan, and must not read outside itself: sled's
 /// concurrency control is process-wide) can visit every pointer.
-pub(super) struct SledPolicies(pub Arc<SledDb>);
+pub(super) struct SledPolicies(pub Arc<Database>);
 
 const INDEX: &[u8] = b"index";
 
@@ -58,16 +58,19 @@ fn all_active(db: &SledDb) -> StoreResult<Vec<ActivePolicy>> {
 #[async_trait]
 impl PolicyStore for SledPolicies {
     async fn create_draft(&self, draft: &PolicyDraft) -> StoreResult<()> {
-        let (db, draft) = (Arc::clone(&self.0), draft.clone());
-        blocking(move || {
-            let bytes = encode(&DraftRecord::from(&draft))?;
-            let swapped = db
-                .drafts
-                .compare_and_swap(draft.id.as_bytes(), None as Option<&[u8]>, Some(bytes))
-                .map_err(backend)?;
-            swapped.map_err(|_| StoreError::InvalidRequest(format!("draft id {} exists", draft.id)))
-        })
-        .await
+        let draft = draft.clone();
+        self.0
+            .run(move |db| {
+                let bytes = encode(&DraftRecord::from(&draft))?;
+                let swapped = db
+                    .drafts
+                    .compare_and_swap(draft.id.as_bytes(), None as Option<&[u8]>, Some(bytes))
+                    .map_err(backend)?;
+                swapped.map_err(|_| {
+                    StoreError::InvalidRequest(format!("draft id {} exists", draft.id))
+                })
+            })
+            .await
     }
 
     async fn update_draft(
@@ -75,35 +78,37 @@ impl PolicyStore for SledPolicies {
         id: &str,
         update: &DraftUpdate,
     ) -> StoreResult<Option<PolicyDraft>> {
-        let (db, id, update) = (Arc::clone(&self.0), id.to_owned(), update.clone());
-        blocking(move || {
-            db.drafts
-                .transaction(|tree| {
-                    let Some(bytes) = tree.get(id.as_bytes())? else {
-                        return Ok(None);
-                    };
-                    let next = read_draft(&bytes).map_err(Tx::Abort)?.apply(&update);
-                    tree.insert(
-                        id.as_bytes(),
-                        encode(&DraftRecord::from(&next)).map_err(Tx::Abort)?,
-                    )?;
-                    Ok(Some(next))
-                })
-                .map_err(tx_error)
-        })
-        .await
+        let (id, update) = (id.to_owned(), update.clone());
+        self.0
+            .run(move |db| {
+                db.drafts
+                    .transaction(|tree| {
+                        let Some(bytes) = tree.get(id.as_bytes())? else {
+                            return Ok(None);
+                        };
+                        let next = read_draft(&bytes).map_err(Tx::Abort)?.apply(&update);
+                        tree.insert(
+                            id.as_bytes(),
+                            encode(&DraftRecord::from(&next)).map_err(Tx::Abort)?,
+                        )?;
+                        Ok(Some(next))
+                    })
+                    .map_err(tx_error)
+            })
+            .await
     }
 
     async fn get_draft(&self, id: &str) -> StoreResult<Option<PolicyDraft>> {
-        let (db, id) = (Arc::clone(&self.0), id.to_owned());
-        blocking(move || {
-            db.drafts
-                .get(id.as_bytes())
-                .map_err(backend)?
-                .map(|b| read_draft(&b))
-                .transpose()
-        })
-        .await
+        let id = id.to_owned();
+        self.0
+            .run(move |db| {
+                db.drafts
+                    .get(id.as_bytes())
+                    .map_err(backend)?
+                    .map(|b| read_draft(&b))
+                    .transpose()
+            })
+            .await
     }
 
     async fn list_drafts(
@@ -112,65 +117,67 @@ impl PolicyStore for SledPolicies {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Vec<PolicyDraft>> {
-        let (db, scope) = (Arc::clone(&self.0), scope.clone());
-        blocking(move || {
-            let mut rows = Vec::new();
-            for kv in db.drafts.iter() {
-                let draft = read_draft(&kv.map_err(backend)?.1)?;
-                if scope.admits(&draft.tenant) {
-                    rows.push(draft);
+        let scope = scope.clone();
+        self.0
+            .run(move |db| {
+                let mut rows = Vec::new();
+                for kv in db.drafts.iter() {
+                    let draft = read_draft(&kv.map_err(backend)?.1)?;
+                    if scope.admits(&draft.tenant) {
+                        rows.push(draft);
+                    }
                 }
-            }
-            rows.sort_by(|a, b| {
-                b.updated_at
-                    .cmp(&a.updated_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
-            super::page(rows.into_iter().map(Ok), limit, offset)
-        })
-        .await
+                rows.sort_by(|a, b| {
+                    b.updated_at
+                        .cmp(&a.updated_at)
+                        .then_with(|| a.id.cmp(&b.id))
+                });
+                super::page(rows.into_iter().map(Ok), limit, offset)
+            })
+            .await
     }
 
     async fn delete_draft(&self, id: &str) -> StoreResult<DeleteDraftOutcome> {
-        let (db, id) = (Arc::clone(&self.0), id.to_owned());
-        blocking(move || {
-            (&db.drafts, &db.active)
-                .transaction(|(drafts, active)| {
-                    if drafts.get(id.as_bytes())?.is_none() {
-                        return Ok(DeleteDraftOutcome::NotFound);
-                    }
-                    for tenant in read_index(active)? {
-                        let slot = active.get(slot_key(&tenant))?;
-                        let slot = slot
-                            .map(|b| read_active(&b))
-                            .transpose()
-                            .map_err(Tx::Abort)?;
-                        if slot.is_some_and(|a| a.references(&id)) {
-                            return Ok(DeleteDraftOutcome::InUse);
+        let id = id.to_owned();
+        self.0
+            .run(move |db| {
+                (&db.drafts, &db.active)
+                    .transaction(|(drafts, active)| {
+                        if drafts.get(id.as_bytes())?.is_none() {
+                            return Ok(DeleteDraftOutcome::NotFound);
                         }
-                    }
-                    drafts.remove(id.as_bytes())?;
-                    Ok(DeleteDraftOutcome::Deleted)
-                })
-                .map_err(tx_error)
-        })
-        .await
+                        for tenant in read_index(active)? {
+                            let slot = active.get(slot_key(&tenant))?;
+                            let slot = slot
+                                .map(|b| read_active(&b))
+                                .transpose()
+                                .map_err(Tx::Abort)?;
+                            if slot.is_some_and(|a| a.references(&id)) {
+                                return Ok(DeleteDraftOutcome::InUse);
+                            }
+                        }
+                        drafts.remove(id.as_bytes())?;
+                        Ok(DeleteDraftOutcome::Deleted)
+                    })
+                    .map_err(tx_error)
+            })
+            .await
     }
 
     async fn active(&self, tenant: &str) -> StoreResult<ActivePolicy> {
-        let (db, tenant) = (Arc::clone(&self.0), tenant.to_owned());
-        blocking(
-            move || match db.active.get(slot_key(&tenant)).map_err(backend)? {
-                Some(bytes) => read_active(&bytes),
-                None => Ok(ActivePolicy::empty(&tenant)),
-            },
-        )
-        .await
+        let tenant = tenant.to_owned();
+        self.0
+            .run(
+                move |db| match db.active.get(slot_key(&tenant)).map_err(backend)? {
+                    Some(bytes) => read_active(&bytes),
+                    None => Ok(ActivePolicy::empty(&tenant)),
+                },
+            )
+            .await
     }
 
     async fn list_active(&self) -> StoreResult<Vec<ActivePolicy>> {
-        let db = Arc::clone(&self.0);
-        blocking(move || all_active(&db)).await
+        self.0.run(all_active).await
     }
 
     async fn promote(
@@ -180,37 +187,34 @@ impl PolicyStore for SledPolicies {
         by: &str,
         at: Timestamp,
     ) -> StoreResult<PromoteOutcome> {
-        let (db, tenant, draft_id, by) = (
-            Arc::clone(&self.0),
-            tenant.to_owned(),
-            draft_id.to_owned(),
-            by.to_owned(),
-        );
-        blocking(move || {
-            (&db.drafts, &db.active)
-                .transaction(|(drafts, active)| {
-                    if drafts.get(draft_id.as_bytes())?.is_none() {
-                        return Ok(PromoteOutcome::DraftNotFound);
-                    }
-                    let key = slot_key(&tenant);
-                    let slot = match active.get(&key)? {
-                        Some(bytes) => read_active(&bytes).map_err(Tx::Abort)?,
-                        None => ActivePolicy::empty(&tenant),
-                    };
-                    let Some(next) = slot.promote(&draft_id, &by, at) else {
-                        return Ok(PromoteOutcome::Unchanged(slot));
-                    };
-                    let mut index = read_index(active)?;
-                    if !index.contains(&tenant) {
-                        index.push(tenant.clone());
-                        write_index(active, &index)?;
-                    }
-                    active.insert(key, encode(&ActiveRecord::from(&next)).map_err(Tx::Abort)?)?;
-                    Ok(PromoteOutcome::Promoted(next))
-                })
-                .map_err(tx_error)
-        })
-        .await
+        let (tenant, draft_id, by) = (tenant.to_owned(), draft_id.to_owned(), by.to_owned());
+        self.0
+            .run(move |db| {
+                (&db.drafts, &db.active)
+                    .transaction(|(drafts, active)| {
+                        if drafts.get(draft_id.as_bytes())?.is_none() {
+                            return Ok(PromoteOutcome::DraftNotFound);
+                        }
+                        let key = slot_key(&tenant);
+                        let slot = match active.get(&key)? {
+                            Some(bytes) => read_active(&bytes).map_err(Tx::Abort)?,
+                            None => ActivePolicy::empty(&tenant),
+                        };
+                        let Some(next) = slot.promote(&draft_id, &by, at) else {
+                            return Ok(PromoteOutcome::Unchanged(slot));
+                        };
+                        let mut index = read_index(active)?;
+                        if !index.contains(&tenant) {
+                            index.push(tenant.clone());
+                            write_index(active, &index)?;
+                        }
+                        active
+                            .insert(key, encode(&ActiveRecord::from(&next)).map_err(Tx::Abort)?)?;
+                        Ok(PromoteOutcome::Promoted(next))
+                    })
+                    .map_err(tx_error)
+            })
+            .await
     }
 
     async fn rollback(
@@ -219,45 +223,48 @@ impl PolicyStore for SledPolicies {
         by: &str,
         at: Timestamp,
     ) -> StoreResult<RollbackOutcome> {
-        let (db, tenant, by) = (Arc::clone(&self.0), tenant.to_owned(), by.to_owned());
-        blocking(move || {
-            db.active
-                .transaction(|active| {
-                    let key = slot_key(&tenant);
-                    let Some(bytes) = active.get(&key)? else {
-                        return Ok(RollbackOutcome::NothingToRollBack);
-                    };
-                    let slot = read_active(&bytes).map_err(Tx::Abort)?;
-                    let Some(next) = slot.rollback(&by, at) else {
-                        return Ok(RollbackOutcome::NothingToRollBack);
-                    };
-                    active.insert(key, encode(&ActiveRecord::from(&next)).map_err(Tx::Abort)?)?;
-                    Ok(RollbackOutcome::RolledBack(next))
-                })
-                .map_err(tx_error)
-        })
-        .await
+        let (tenant, by) = (tenant.to_owned(), by.to_owned());
+        self.0
+            .run(move |db| {
+                db.active
+                    .transaction(|active| {
+                        let key = slot_key(&tenant);
+                        let Some(bytes) = active.get(&key)? else {
+                            return Ok(RollbackOutcome::NothingToRollBack);
+                        };
+                        let slot = read_active(&bytes).map_err(Tx::Abort)?;
+                        let Some(next) = slot.rollback(&by, at) else {
+                            return Ok(RollbackOutcome::NothingToRollBack);
+                        };
+                        active
+                            .insert(key, encode(&ActiveRecord::from(&next)).map_err(Tx::Abort)?)?;
+                        Ok(RollbackOutcome::RolledBack(next))
+                    })
+                    .map_err(tx_error)
+            })
+            .await
     }
 
     async fn clear_active(&self, tenant: &str) -> StoreResult<ActivePolicy> {
-        let (db, tenant) = (Arc::clone(&self.0), tenant.to_owned());
-        blocking(move || {
-            if tenant.is_empty() {
-                return match db.active.get(slot_key("")).map_err(backend)? {
-                    Some(bytes) => read_active(&bytes),
-                    None => Ok(ActivePolicy::default()),
-                };
-            }
-            db.active
-                .transaction(|active| {
-                    active.remove(slot_key(&tenant))?;
-                    let mut index = read_index(active)?;
-                    index.retain(|t| *t != tenant);
-                    write_index(active, &index)
-                })
-                .map_err(tx_error)?;
-            Ok(ActivePolicy::empty(&tenant))
-        })
-        .await
+        let tenant = tenant.to_owned();
+        self.0
+            .run(move |db| {
+                if tenant.is_empty() {
+                    return match db.active.get(slot_key("")).map_err(backend)? {
+                        Some(bytes) => read_active(&bytes),
+                        None => Ok(ActivePolicy::default()),
+                    };
+                }
+                db.active
+                    .transaction(|active| {
+                        active.remove(slot_key(&tenant))?;
+                        let mut index = read_index(active)?;
+                        index.retain(|t| *t != tenant);
+                        write_index(active, &index)
+                    })
+                    .map_err(tx_error)?;
+                Ok(ActivePolicy::empty(&tenant))
+            })
+            .await
     }
 }

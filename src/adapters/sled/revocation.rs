@@ -3,7 +3,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use async_trait::async_trait;
 
 use super::codec::{RevocationRecord, decode, encode};
-use super::{SledDb, backend, blocking, key2, tx_error};
+use super::{Database, SledDb, backend, key2, tx_error};
 use crate::domain::audit::TenantScope;
 use crate::domain::revocation::{Revocation, RevokedSet};
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
@@ -13,49 +13,54 @@ use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 /// this process's [`RevocationStore::revoke`], which adds to the set once the row is
 /// stored.
 pub(super) struct SledRevocations {
-    db: Arc<SledDb>,
+    db: Arc<Database>,
     revoked: RwLock<RevokedSet>,
 }
 
+/// Every stored revocation, for the lookup set.
+pub(super) fn load(db: &SledDb) -> StoreResult<RevokedSet> {
+    let mut revoked = RevokedSet::default();
+    for kv in db.revocations.iter() {
+        let (_, v) = kv.map_err(backend)?;
+        let row: Revocation = decode::<RevocationRecord>(&v, "revocation")?.into();
+        revoked.insert(&row.jti, &row.tenant);
+    }
+    Ok(revoked)
+}
+
 impl SledRevocations {
-    /// Loads every stored revocation into the lookup set.
-    pub(super) fn load(db: Arc<SledDb>) -> StoreResult<Self> {
-        let mut revoked = RevokedSet::default();
-        for kv in db.revocations.iter() {
-            let (_, v) = kv.map_err(backend)?;
-            let row: Revocation = decode::<RevocationRecord>(&v, "revocation")?.into();
-            revoked.insert(&row.jti, &row.tenant);
-        }
-        Ok(Self {
+    pub(super) fn new(db: Arc<Database>, revoked: RevokedSet) -> Self {
+        Self {
             db,
             revoked: RwLock::new(revoked),
-        })
+        }
     }
 
     /// Stores the row (see [`RevocationStore::revoke`]).
     async fn store(&self, revocation: &Revocation) -> StoreResult<RevokeOutcome> {
-        let (db, new) = (Arc::clone(&self.db), revocation.clone());
-        blocking(move || {
-            let key = key2(&new.jti, new.tenant.as_bytes());
-            let fresh = encode(&RevocationRecord::from(&new))?;
-            db.revocations
-                .transaction(|tree| {
-                    let Some(old) = tree.get(&key)? else {
-                        tree.insert(key.as_slice(), fresh.as_slice())?;
-                        return Ok(RevokeOutcome::Revoked(new.clone()));
-                    };
-                    let mut row: Revocation = decode::<RevocationRecord>(&old, "revocation")
-                        .map_err(sled::transaction::ConflictableTransactionError::Abort)?
-                        .into();
-                    row.reason.clone_from(&new.reason);
-                    let bytes = encode(&RevocationRecord::from(&row))
-                        .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
-                    tree.insert(key.as_slice(), bytes)?;
-                    Ok(RevokeOutcome::AlreadyRevoked(row))
-                })
-                .map_err(tx_error)
-        })
-        .await
+        let new = revocation.clone();
+        self.db
+            .run(move |db| {
+                let key = key2(&new.jti, new.tenant.as_bytes());
+                let fresh = encode(&RevocationRecord::from(&new))?;
+                db.revocations
+                    .transaction(|tree| {
+                        let Some(old) = tree.get(&key)? else {
+                            tree.insert(key.as_slice(), fresh.as_slice())?;
+                            return Ok(RevokeOutcome::Revoked(new.clone()));
+                        };
+                        let mut row: Revocation = decode::<RevocationRecord>(&old, "revocation")
+                            .map_err(sled::transaction::ConflictableTransactionError::Abort)?
+                            .into();
+                        row.reason.clone_from(&new.reason);
+                        let bytes = encode(&RevocationRecord::from(&row))
+                            .map_err(sled::transaction::ConflictableTransactionError::Abort)?;
+                        tree.insert(key.as_slice(), bytes)?;
+                        Ok(RevokeOutcome::AlreadyRevoked(row))
+                    })
+                    .map_err(tx_error)
+            })
+            .await
     }
 }
 
@@ -81,23 +86,24 @@ impl RevocationStore for SledRevocations {
         limit: u32,
         offset: u64,
     ) -> StoreResult<Vec<Revocation>> {
-        let (db, scope) = (Arc::clone(&self.db), scope.clone());
-        blocking(move || {
-            let mut rows = Vec::new();
-            for kv in db.revocations.iter() {
-                let (_, v) = kv.map_err(backend)?;
-                let row: Revocation = decode::<RevocationRecord>(&v, "revocation")?.into();
-                if scope.admits(&row.tenant) {
-                    rows.push(row);
+        let scope = scope.clone();
+        self.db
+            .run(move |db| {
+                let mut rows = Vec::new();
+                for kv in db.revocations.iter() {
+                    let (_, v) = kv.map_err(backend)?;
+                    let row: Revocation = decode::<RevocationRecord>(&v, "revocation")?.into();
+                    if scope.admits(&row.tenant) {
+                        rows.push(row);
+                    }
                 }
-            }
-            rows.sort_by(|a, b| {
-                b.revoked_at
-                    .cmp(&a.revoked_at)
-                    .then_with(|| a.jti.cmp(&b.jti))
-            });
-            super::page(rows.into_iter().map(Ok), limit, offset)
-        })
-        .await
+                rows.sort_by(|a, b| {
+                    b.revoked_at
+                        .cmp(&a.revoked_at)
+                        .then_with(|| a.jti.cmp(&b.jti))
+                });
+                super::page(rows.into_iter().map(Ok), limit, offset)
+            })
+            .await
     }
 }
