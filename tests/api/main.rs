@@ -46,7 +46,7 @@ macro_rules! backend_suite {
             intent { s37_s38_extractor_lists_decide, s39_cache_hits_by_prompt_and_agent, s40_extractor_failures_deny, s41_strict_intent }
             policy { s42_to_s46_default_policy, s47_requires_step_up_is_audited, s48_policy_sees_step_up_and_identity, s49_s51_undefined_and_empty_reasons, s50_per_tenant_policies_dispatch_and_fall_back }
             mcp_transport { sse_answer_goes_out_as_the_client_accepts, a_stalled_answer_stream_times_out, sessions_are_bound_to_the_caller_and_mapped_upstream, notifications_and_client_responses_are_passed_on, get_relays_the_session_stream_or_is_405, tools_list_is_filtered_by_the_token, data_methods_are_relayed_and_audited, a_closed_answer_stream_is_resumed_in_the_session, a_session_the_tool_server_lost_ends }
-            upstream { s63_forwarded_result_gets_metadata_and_is_audited, s64_upstream_jsonrpc_error_passes_through, s65_upstream_http_errors, s66_upstream_timeout, s67_unreachable_upstream_is_a_transport_error, s68_oversized_upstream_body, s69_non_json_upstream_body, s70_forwarded_body_and_headers, null_and_odd_results_do_not_crash, notification_with_empty_202_is_accepted }
+            upstream { s63_forwarded_result_gets_metadata_and_is_audited, s64_upstream_jsonrpc_error_passes_through, s65_upstream_http_errors, s66_upstream_timeout, s67_unreachable_upstream_is_a_transport_error, s68_oversized_upstream_body, s69_non_json_upstream_body, s70_forwarded_body_and_headers, lone_surrogate_escapes_are_read_as_go_reads_them, null_and_odd_results_do_not_crash, notification_with_empty_202_is_accepted }
         );
     };
     (@modules $variant:ident; $($module:ident { $($(#[$attr:meta])* $scenario:ident),* $(,)? })*) => {

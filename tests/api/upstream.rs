@@ -175,6 +175,27 @@ pub async fn s70_forwarded_body_and_headers(backend: Backend) {
     assert!(!seen.headers.contains_key("x-intent-prompt"));
 }
 
+/// Go reads a lone UTF-16 surrogate escape as U+FFFD: the call is checked, audited and
+/// forwarded under that name, so the tool server runs what was checked.
+pub async fn lone_surrogate_escapes_are_read_as_go_reads_them(backend: Backend) {
+    let (gw, up) = with_upstream(
+        backend,
+        |_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+        &[],
+    )
+    .await;
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_\uDEEEinvoice","arguments":{"note":"\ud800\uD83D\uDE00"}}}"#;
+    let (status, text) = gw.post_raw(body.to_owned(), &[]).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"result\""), "{text}");
+    assert_eq!(
+        up.requests()[0].body,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_\ufffdinvoice","arguments":{"note":"\ufffd\uD83D\uDE00"}}}"#
+    );
+    let last = gw.audit("").await.pop().unwrap().event;
+    assert_eq!(last.tool, "read_\u{fffd}invoice");
+}
+
 pub async fn null_and_odd_results_do_not_crash(backend: Backend) {
     let (gw, _up) = with_upstream(
         backend,

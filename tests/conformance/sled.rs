@@ -15,21 +15,27 @@ conformance_tests!(fixture);
 
 /// A directory written by a layout this build does not know (here a future one) is
 /// refused, naming both versions, and left as it was rather than read as if it matched.
-#[test]
-fn a_database_of_another_schema_version_is_refused() {
+#[tokio::test]
+async fn a_database_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
         db.insert("schema_version", "3").unwrap();
         db.flush().unwrap();
     }
-    let err = intentgate::adapters::sled::open(dir.path())
+    // Retried while the lock is still held: the refusal is what is under test.
+    let refused = reopen(|| match intentgate::adapters::sled::open(dir.path()) {
+        Err(e) if e.to_string().contains("could not acquire lock") => Err(e),
+        other => Ok(other),
+    })
+    .await;
+    let message = refused
         .err()
-        .expect("an old layout must not open");
-    let message = err.to_string();
+        .expect("an old layout must not open")
+        .to_string();
     assert!(message.contains(r#"schema version "3""#), "{message}");
     assert!(message.contains("reads version 2"), "{message}");
-    let db = sled::open(dir.path()).unwrap();
+    let db = reopen(|| sled::open(dir.path())).await;
     assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"3");
 }
 
@@ -113,7 +119,7 @@ async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     let sealed = seal("acme", None, vec![first, second]);
     write_v1(dir.path(), &sealed, "1", true);
 
-    let stores = intentgate::adapters::sled::open(dir.path()).unwrap();
+    let stores = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
     assert_eq!(stores.audit.range("acme", 1, 10).await.unwrap(), sealed);
     let newest_first = stores.audit.query(&AuditQuery::default()).await.unwrap();
     assert_eq!(newest_first, [sealed[1].clone(), sealed[0].clone()]);
@@ -140,9 +146,9 @@ async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     assert_eq!(reopened.audit.range("acme", 1, 10).await.unwrap().len(), 3);
 }
 
-/// Opens a directory the stores dropped just before may still hold for a moment: their
-/// background tasks let go of sled's lock when they next run, which on a loaded machine
-/// is not at once (CI saw "could not acquire lock" here).
+/// Opens a directory that a database dropped just before may still hold for a moment:
+/// sled lets go of its lock when its background flusher next runs, which on a loaded
+/// machine is not at once (CI saw "could not acquire lock" here).
 async fn reopen<T, E: std::fmt::Debug>(open: impl Fn() -> Result<T, E>) -> T {
     for _ in 0..100 {
         if let Ok(opened) = open() {
@@ -167,7 +173,7 @@ async fn an_interrupted_upgrade_runs_again() {
         .collect();
     let sealed = seal("acme", None, events);
     write_v1(dir.path(), &sealed, "1-upgrading-to-2", false);
-    let stores = intentgate::adapters::sled::open(dir.path()).unwrap();
+    let stores = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
     let newest_first = stores.audit.query(&AuditQuery::default()).await.unwrap();
     let seqs: Vec<u64> = newest_first.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, [3, 2, 1]);

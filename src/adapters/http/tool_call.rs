@@ -8,7 +8,7 @@ use poem::{Body, Response};
 use serde_json::Value;
 
 use super::{MAX_BODY_BYTES, json_response};
-use crate::domain::gojson::{ObjectWriter, go_lossy_utf8, kind_name, syntax_error};
+use crate::domain::gojson::{ObjectWriter, go_json_text, kind_name, syntax_error};
 
 /// Answers one legacy tool-call request.
 pub async fn handle(body: Body) -> Response {
@@ -17,7 +17,7 @@ pub async fn handle(body: Body) -> Response {
         Ok(b) => b,
         Err(e) => return bad_request("read_body_failed", &read_error_text(&e)),
     };
-    let text = go_lossy_utf8(&bytes);
+    let text = go_json_text(&bytes);
     let tool = match serde_json::from_str::<Value>(&text) {
         Err(e) => return bad_request("invalid_json", &syntax_error(&text, &e)),
         Ok(Value::Object(m)) => m.get("tool").cloned(),

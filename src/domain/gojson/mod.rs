@@ -7,9 +7,11 @@
 
 mod compact;
 mod errors;
+mod surrogates;
 
 pub use compact::compact_html;
 pub use errors::{kind_name, syntax_error};
+pub use surrogates::go_surrogates;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -99,6 +101,12 @@ pub fn go_lossy_utf8(bytes: &[u8]) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The text Go's JSON decoder reads from `bytes`: invalid UTF-8 (per byte) and lone
+/// UTF-16 surrogate escapes both read as U+FFFD.
+pub fn go_json_text(bytes: &[u8]) -> Cow<'_, str> {
+    go_surrogates(go_lossy_utf8(bytes))
 }
 
 /// Appends a float the way Go's encoder formats a `float64`: shortest round-trip digits,

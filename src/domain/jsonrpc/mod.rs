@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::gojson::{ObjectWriter, compact_html, fold_key, go_lossy_utf8, kind_name, syntax_error};
+use super::gojson::{ObjectWriter, compact_html, fold_key, go_json_text, kind_name, syntax_error};
 
 /// A parsed request envelope.
 #[derive(Debug, Default)]
@@ -42,7 +42,7 @@ pub struct EnvelopeError {
 impl Request {
     /// Parses the body. `Err` is the -32700 `invalid JSON` error with Go's text.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = go_lossy_utf8(body);
+        let text = go_json_text(body);
         serde_json::from_str::<GoRequest>(&text)
             .map(|r| r.0)
             .map_err(|e| EnvelopeError {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::domain::gojson::{
-    ObjectWriter, compact_html, go_lossy_utf8, syntax_error, write_str, write_value,
+    ObjectWriter, compact_html, go_json_text, syntax_error, write_str, write_value,
 };
 
 /// An upstream JSON-RPC response, members kept raw.
@@ -25,7 +25,7 @@ impl UpstreamMessage {
     /// Parses a response body; `Err` is the Go-style reason for
     /// `upstream returned non-JSON-RPC body`.
     pub fn parse(body: &[u8]) -> Result<Self, String> {
-        let text = go_lossy_utf8(body);
+        let text = go_json_text(body);
         serde_json::from_str::<GoMessage>(&text)
             .map(|m| m.0)
             .map_err(|e| {

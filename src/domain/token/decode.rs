@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::{B64, CapabilityError, Caveat, Token};
-use crate::domain::gojson::{fold_key, go_lossy_utf8};
+use crate::domain::gojson::{fold_key, go_json_text};
 
 /// Decodes the wire form. Only the encoding is checked here; see
 /// [`super::check_structure`] and [`super::verify_signature`] for the rest.
@@ -25,7 +25,7 @@ pub fn decode(encoded: &str) -> Result<Token, CapabilityError> {
         B64.decode(encoded.as_bytes())
     };
     let bytes = bytes.map_err(|_| CapabilityError::NotBase64)?;
-    let text = go_lossy_utf8(&bytes);
+    let text = go_json_text(&bytes);
     serde_json::from_str::<GoToken>(&text)
         .map(|t| t.0)
         .map_err(|_| CapabilityError::MalformedJson)
@@ -202,6 +202,15 @@ mod tests {
         raw.extend_from_slice(b"\xff\xfe\"}");
         let t = decode(&B64.encode(raw)).unwrap();
         assert_eq!(t.sub, "a\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_become_replacement_chars() {
+        let t = decode(&enc(r#"{"sub":"a\uDEEE\uD83D\uDE00","tenant":"b\ud800"}"#)).unwrap();
+        assert_eq!(
+            (t.sub.as_str(), t.tenant.as_str()),
+            ("a\u{fffd}😀", "b\u{fffd}")
+        );
     }
 
     #[test]
