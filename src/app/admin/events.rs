@@ -1,5 +1,6 @@
 //! The audit events admin actions emit (reference §2.13).
 
+use crate::app::Gateway;
 use crate::domain::audit::AuditEvent;
 use crate::domain::time::Timestamp;
 
@@ -42,6 +43,21 @@ pub fn admin_event(
     e.remote_ip.clone_from(&ctx.remote_ip);
     e.elevation_id.clone_from(&ctx.elevation_id);
     e
+}
+
+/// The time admin writes are stamped with: microseconds, the precision every store
+/// keeps, so an answer shows exactly what a later read returns.
+pub fn admin_now(gateway: &Gateway) -> Timestamp {
+    gateway.clock.now().truncate_to_micros()
+}
+
+/// Records an admin event after the action took effect; a failure is logged, since
+/// the change itself cannot be undone.
+pub async fn record_or_log(gateway: &Gateway, event: AuditEvent) {
+    let tool = event.tool.clone();
+    if let Err(e) = gateway.audit.record(event).await {
+        tracing::error!(error = %e, tool, "admin audit event not recorded");
+    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,21 @@
-//! Admin use-cases that are more than one port call: chain verification, export
-//! paging, agent discovery, policy dry-runs, and the audit events admin actions emit.
+//! Admin use-cases that are more than one port call: policies, tokens, approval
+//! decisions, chain verification, export paging, agent discovery, policy dry-runs, and
+//! the audit events admin actions emit. Each use-case returns its own error type; the
+//! HTTP layer maps every one of them to its statuses in one table.
 
 mod access;
+pub mod approvals;
 mod discovery;
 mod dry_run;
 mod events;
+pub mod policies;
+pub mod tokens;
 mod verify;
 
 pub use access::{AdminAccess, Caller, TenantMismatch};
 pub use discovery::{DISCOVERY_SCAN_CAP, Discovery, discover_agents};
 pub use dry_run::{DryRun, DryRunError, DryRunReport, DryRunSample, DryRunSummary};
-pub use events::{AdminContext, admin_event};
+pub use events::{AdminContext, admin_event, admin_now, record_or_log};
 pub use verify::verify_chain;
 
 use crate::domain::audit::{AuditQuery, ChainedEvent, QueryCursor};

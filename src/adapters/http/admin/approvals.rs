@@ -15,10 +15,11 @@ use super::typed_param::{ApprovalStatusParam, Limit, Offset, Param, STATUSES, ra
 use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::raw::Raw;
 use crate::adapters::http::wire::{GoJson, JsonBody};
-use crate::app::{ApprovalGate, Gateway};
-use crate::domain::approval::{ApprovalDecision, ApprovalStatus, Verdict};
+use crate::app::Gateway;
+use crate::app::admin::approvals::{self, DecideError};
+use crate::domain::approval::{ApprovalStatus, Verdict};
 use crate::domain::audit::TenantScope;
-use crate::ports::{ApprovalFilter, DecideOutcome};
+use crate::ports::ApprovalFilter;
 
 api_errors!(
     /// Errors of `GET /v1/admin/approvals`.
@@ -29,8 +30,6 @@ api_errors!(
     /// (`current`).
     DecideErrors { 400 BadRequest, 401 Unauthorized, 404 NotFound, 409 Conflict, 503 Unavailable }
 );
-
-const NOT_FOUND: &str = "pending id not found";
 
 pub struct ApprovalsApi;
 
@@ -52,7 +51,7 @@ impl ApprovalsApi {
         offset: Query<Option<Param<Offset>>>,
     ) -> Result<GoJson<ApprovalsPage>, ApprovalListErrors> {
         let caller = auth.caller()?;
-        let gate = gate(&gateway)?;
+        let gate = approvals::gate(&gateway).map_err(ApiError::from)?;
         let (limit, offset) = page(raw(&limit), raw(&offset))?;
         let wanted = one_of(raw(&status), "status", STATUSES)?;
         let status = wanted.as_deref().and_then(ApprovalStatus::parse);
@@ -88,47 +87,22 @@ impl ApprovalsApi {
         id: Path<String>,
         body: JsonBody<DecideRequest>,
     ) -> Result<GoJson<ApprovalJson>, DecideErrors> {
-        Ok(decide(&auth, &gateway, &id, &body).await?)
-    }
-}
-
-fn gate(gateway: &Gateway) -> Result<&Arc<ApprovalGate>, ApiError> {
-    gateway
-        .approvals
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("approvals queue not configured".into()))
-}
-
-async fn decide(
-    auth: &AdminAuth,
-    gateway: &Gateway,
-    id: &str,
-    body: &JsonBody<DecideRequest>,
-) -> Result<GoJson<ApprovalJson>, ApiError> {
-    let caller = auth.caller()?;
-    let gate = gate(gateway)?;
-    if id.is_empty() {
-        return Err(ApiError::BadRequest("missing pending id".into()));
-    }
-    let req = body.decode("invalid JSON: ")?;
-    let verdict = Verdict::parse_admin(&req.decision.0)
-        .ok_or_else(|| ApiError::BadRequest("decision must be \"approve\" or \"reject\"".into()))?;
-    if !caller.is_superadmin() {
-        // A store that cannot answer is a 503, not a "not found" the caller would trust.
-        let row = gate.store().get(id).await?;
-        if !row.is_some_and(|r| caller.owns(&r.tenant)) {
-            return Err(ApiError::NotFound(NOT_FOUND.into()));
+        let caller = auth.caller()?;
+        approvals::gate(&gateway).map_err(ApiError::from)?;
+        if id.is_empty() {
+            return Err(ApiError::from(DecideError::MissingId).into());
         }
-    }
-    let decision = ApprovalDecision {
-        verdict,
-        decided_by: req.decided_by.unwrap_or_default(),
-        note: req.note.unwrap_or_default(),
-        at: super::now(gateway),
-    };
-    match gate.decide(id, &decision).await? {
-        DecideOutcome::Decided(row) => Ok(GoJson::raw(format!("{}\n", row.to_json()))),
-        DecideOutcome::AlreadyDecided(row) => Err(ApiError::AlreadyDecided(Box::new(row))),
-        DecideOutcome::NotFound => Err(ApiError::NotFound(NOT_FOUND.into())),
+        let req = body.decode("invalid JSON: ")?;
+        let verdict = Verdict::parse_admin(&req.decision.0).ok_or_else(|| {
+            ApiError::BadRequest("decision must be \"approve\" or \"reject\"".into())
+        })?;
+        let by = (
+            req.decided_by.unwrap_or_default(),
+            req.note.unwrap_or_default(),
+        );
+        let row = approvals::decide(&gateway, caller, &id, verdict, by)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(GoJson::raw(format!("{}\n", row.to_json())))
     }
 }

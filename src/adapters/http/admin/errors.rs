@@ -9,6 +9,9 @@ use serde::Serialize;
 use super::dto::ApprovalJson;
 use crate::adapters::http::raw::Raw;
 use crate::adapters::http::wire::go_json;
+use crate::app::admin::approvals::DecideError;
+use crate::app::admin::policies::PolicyError;
+use crate::app::admin::tokens::TokenError;
 use crate::domain::approval::Approval;
 use crate::ports::StoreError;
 
@@ -84,6 +87,51 @@ impl ApiError {
                 current: None,
                 error: self.to_string(),
             }),
+        }
+    }
+}
+
+/// The policy use-cases' errors in the table's terms.
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> Self {
+        use PolicyError as P;
+        match e {
+            P::MissingSource | P::Compile(_) | P::MissingDraftId => Self::BadRequest(e.to_string()),
+            P::TenantMismatch => Self::forbidden_body(),
+            P::DraftNotFound | P::NothingToRollBack => Self::NotFound(e.to_string()),
+            P::DraftInUse => Self::Conflict(e.to_string()),
+            P::PreviousDraftMissing => Self::Unavailable(e.to_string()),
+            P::EngineSwap { .. } | P::Randomness(_) => Self::Internal(e.to_string()),
+            P::Store(cause) => Self::Store(cause),
+        }
+    }
+}
+
+/// The token use-cases' errors in the table's terms.
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        use TokenError as T;
+        match e {
+            T::MissingSubject | T::NegativeTtl | T::NegativeMaxCalls | T::MissingJti => {
+                Self::BadRequest(e.to_string())
+            }
+            T::TenantMismatch => Self::forbidden_body(),
+            T::NotRecorded => Self::Unavailable(e.to_string()),
+            T::Randomness(_) => Self::Internal(e.to_string()),
+            T::Store(cause) => Self::Store(cause),
+        }
+    }
+}
+
+/// The approval decision's errors in the table's terms.
+impl From<DecideError> for ApiError {
+    fn from(e: DecideError) -> Self {
+        match e {
+            DecideError::NotConfigured => Self::Unavailable(e.to_string()),
+            DecideError::MissingId => Self::BadRequest(e.to_string()),
+            DecideError::NotFound => Self::NotFound(e.to_string()),
+            DecideError::AlreadyDecided(row) => Self::AlreadyDecided(row),
+            DecideError::Store(cause) => Self::Store(cause),
         }
     }
 }

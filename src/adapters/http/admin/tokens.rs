@@ -12,17 +12,15 @@ use super::dto::{
     RevocationsPage, RevokeRequest, RevokeResponse, TenantDto, TenantsResponse, non_empty,
 };
 use super::errors::{ApiError, api_errors};
-use super::params::{body_tenant, page};
-use super::record;
+use super::params::page;
 use super::typed_param::{Limit, Offset, Param, raw};
 use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::wire::{GoJson, JsonBody};
 use crate::app::Gateway;
-use crate::app::admin::admin_event;
+use crate::app::admin::tokens::{self, MintOrder};
 use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
 use crate::domain::time::Timestamp;
-use crate::domain::token::{self, Caveat};
 use crate::ports::SinkStatus;
 
 api_errors!(
@@ -54,7 +52,28 @@ impl TokensApi {
         gateway: Data<&Arc<Gateway>>,
         body: JsonBody<MintRequest>,
     ) -> Result<GoJson<MintResponse>, MintErrors> {
-        Ok(mint(&auth, &gateway, &body).await?)
+        let caller = auth.caller()?;
+        let req: MintRequest = body.decode("invalid JSON: ")?;
+        let order = MintOrder {
+            subject: req.subject.clone(),
+            issuer: req.issuer.unwrap_or_default(),
+            tenant: req.tenant.unwrap_or_default(),
+            ttl_seconds: req.ttl_seconds.unwrap_or(0),
+            tools: req.tools.unwrap_or_default(),
+            max_calls: req.max_calls.unwrap_or(0),
+            step_up: req.step_up.unwrap_or(false),
+        };
+        let (minted, expires_at) = tokens::mint(&gateway, (&auth.context, caller), order)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(GoJson::new(&MintResponse {
+            expires_at: expires_at
+                .map(|t| Timestamp::from_unix_seconds(t.unix_seconds()).to_rfc3339_nano())
+                .unwrap_or_default(),
+            jti: minted.jti.clone(),
+            subject: req.subject,
+            token: minted.encode(),
+        }))
     }
 
     /// Revoke a token id (tenant admins revoke within their tenant; the superadmin
@@ -70,7 +89,13 @@ impl TokensApi {
         gateway: Data<&Arc<Gateway>>,
         body: JsonBody<RevokeRequest>,
     ) -> Result<GoJson<RevokeResponse>, RevokeErrors> {
-        Ok(revoke(&auth, &gateway, &body).await?)
+        let caller = auth.caller()?;
+        let req = body.decode("invalid JSON: ")?;
+        let reason = req.reason.unwrap_or_default();
+        let jti = tokens::revoke(&gateway, (&auth.context, caller), &req.jti, &reason)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(GoJson::new(&RevokeResponse { jti, ok: true }))
     }
 
     /// Revoked token ids, newest first.
@@ -197,130 +222,5 @@ fn revocation_dto(r: Revocation) -> RevocationDto {
         revoked_at: r.revoked_at.to_rfc3339_nano(),
         reason: non_empty(r.reason),
         tenant: non_empty(r.tenant),
-    }
-}
-
-async fn mint(
-    auth: &AdminAuth,
-    gateway: &Gateway,
-    body: &JsonBody<MintRequest>,
-) -> Result<GoJson<MintResponse>, ApiError> {
-    let caller = auth.caller()?;
-    let req: MintRequest = body.decode("invalid JSON: ")?;
-    let (ttl_seconds, max_calls) = (req.ttl_seconds.unwrap_or(0), req.max_calls.unwrap_or(0));
-    if req.subject.trim().is_empty() {
-        return Err(ApiError::BadRequest("subject is required".into()));
-    }
-    if ttl_seconds < 0 {
-        return Err(ApiError::BadRequest("ttl_seconds must be >= 0".into()));
-    }
-    if max_calls < 0 {
-        return Err(ApiError::BadRequest("max_calls must be >= 0".into()));
-    }
-    let tenant = body_tenant(caller, req.tenant.as_deref().unwrap_or_default().trim())?;
-    let now = super::now(gateway);
-    let expires_at = (ttl_seconds > 0).then(|| now.plus_seconds(ttl_seconds));
-    let mut caveats = Vec::new();
-    let tools: Vec<String> = req
-        .tools
-        .iter()
-        .flatten()
-        .map(|t| t.trim())
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if !tools.is_empty() {
-        caveats.push(Caveat::tool_allow(tools));
-    }
-    if max_calls > 0 {
-        caveats.push(Caveat::max_calls(max_calls));
-    }
-    if req.step_up.unwrap_or(false) {
-        caveats.push(Caveat::step_up(now.unix_seconds()));
-    }
-    let jti = token::new_token_id(now, super::random_id_bytes::<12>()?);
-    let minted = token::mint(
-        &gateway.key,
-        token::MintRequest {
-            subject: req.subject.clone(),
-            issuer: req.issuer.as_deref().unwrap_or_default().trim().to_owned(),
-            tenant,
-            not_before: None,
-            expires_at,
-            caveats,
-        },
-        jti,
-        now,
-    );
-    let mut event = admin_event(
-        now,
-        &auth.context,
-        "allow",
-        "capability",
-        "admin/mint",
-        format!("token minted for subject={}", req.subject),
-    );
-    event.capability_token_id.clone_from(&minted.jti);
-    event.root_capability_token_id.clone_from(&minted.jti);
-    event.caveat_count = i64::try_from(minted.cav.len()).unwrap_or(i64::MAX);
-    event.tenant.clone_from(&minted.tenant);
-    event.agent_id.clone_from(&req.subject);
-    // The token is handed out only once its minting is on the record.
-    record(gateway, event).await.map_err(|e| {
-        tracing::error!(error = %e, "mint not recorded; token withheld");
-        ApiError::Unavailable("audit log unavailable; token not issued".into())
-    })?;
-    Ok(GoJson::new(&MintResponse {
-        expires_at: expires_at
-            .map(|t| Timestamp::from_unix_seconds(t.unix_seconds()).to_rfc3339_nano())
-            .unwrap_or_default(),
-        jti: minted.jti.clone(),
-        subject: req.subject,
-        token: minted.encode(),
-    }))
-}
-
-async fn revoke(
-    auth: &AdminAuth,
-    gateway: &Gateway,
-    body: &JsonBody<RevokeRequest>,
-) -> Result<GoJson<RevokeResponse>, ApiError> {
-    let caller = auth.caller()?;
-    let req = body.decode("invalid JSON: ")?;
-    let jti = req.jti.trim();
-    if jti.is_empty() {
-        return Err(ApiError::BadRequest("jti is required".into()));
-    }
-    let now = super::now(gateway);
-    let row = Revocation {
-        jti: jti.to_owned(),
-        tenant: caller.tenant().to_owned(),
-        reason: req.reason.clone().unwrap_or_default(),
-        revoked_at: now,
-    };
-    gateway.stores.revocations.revoke(&row).await?;
-    let mut event = admin_event(
-        now,
-        &auth.context,
-        "block",
-        "capability",
-        "admin/revoke",
-        format!("token revoked: {}", req.reason.unwrap_or_default()),
-    );
-    event.capability_token_id = jti.to_owned();
-    event.tenant = caller.tenant().to_owned();
-    record_or_log(gateway, event).await;
-    Ok(GoJson::new(&RevokeResponse {
-        jti: jti.to_owned(),
-        ok: true,
-    }))
-}
-
-/// Records an admin event after the action took effect; a failure is logged, since
-/// the change itself cannot be undone.
-pub(super) async fn record_or_log(gateway: &Gateway, event: crate::domain::audit::AuditEvent) {
-    let tool = event.tool.clone();
-    if let Err(e) = record(gateway, event).await {
-        tracing::error!(error = %e, tool, "admin audit event not recorded");
     }
 }
