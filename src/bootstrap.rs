@@ -11,11 +11,14 @@ use crate::adapters::clock::SystemClock;
 use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
 use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
+use crate::adapters::stdout::StdoutEcho;
 use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
 use crate::app::mcp::{McpSettings, Sessions};
-use crate::app::{ApprovalGate, AuditWriter, BudgetCounter, Gateway, PipelineSettings, PolicySync};
-use crate::config::Config;
+use crate::app::{
+    ApprovalGate, AuditWriter, BudgetCounter, Durability, Gateway, PipelineSettings, PolicySync,
+};
+use crate::config::{AuditDurability, AuditTarget, Config};
 use crate::domain::token::MasterKey;
 use crate::ports::{Change, Clock, EventSink, IntentExtractor, PolicyEngine, Stores, ToolServer};
 use tokio::sync::Notify;
@@ -65,7 +68,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         if crate::adapters::metrics::install().is_none() {
             tracing::warn!("metrics recorder already installed by someone else; /metrics is empty");
         }
-        crate::app::metrics::export_zeroes();
+        crate::instruments::export_zeroes();
     }
     // Token, approval and session ids need randomness: without it, do not start.
     crate::app::random_bytes::<16>()?;
@@ -77,10 +80,13 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
     };
     let policy_poke = Arc::new(Notify::new());
     let policy = policies(config, &stores, Arc::clone(&policy_poke)).await?;
+    let durability = match config.audit_durability {
+        AuditDurability::Sync => Durability::Sync,
+        AuditDurability::Async => Durability::Async,
+    };
     let (audit, _committer) = AuditWriter::spawn(
         Arc::clone(&stores.audit),
-        config.audit_target,
-        config.audit_durability,
+        durability,
         AUDIT_QUEUE,
         sinks(config, &clock)?,
     );
@@ -184,6 +190,9 @@ fn route_changes(
 /// The outbound sinks every committed audit event goes to.
 fn sinks(config: &Config, clock: &Arc<dyn Clock>) -> Result<Vec<Arc<dyn EventSink>>, StartError> {
     let mut sinks: Vec<Arc<dyn EventSink>> = Vec::new();
+    if config.audit_target == AuditTarget::Stdout {
+        sinks.push(Arc::new(StdoutEcho));
+    }
     if let Some(settings) = &config.webhook {
         sinks.push(Arc::new(WebhookSink::spawn(
             settings.clone(),

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use intentgate::app::metrics::is_exported;
+use intentgate::instruments::is_exported;
 use serde_json::Value;
 
 fn dashboard() -> Value {

@@ -10,8 +10,8 @@ pub mod postgres;
 pub mod rego;
 pub mod siem;
 pub mod sled;
+pub mod stdout;
 pub mod telemetry;
-pub mod urlencode;
 pub mod webhook;
 
 use crate::config::StoreConfig;

@@ -11,27 +11,29 @@
 //! queued (bounded; overflow dropped and counted) and a background task commits them.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
-use super::chain_append::append_run;
+use super::chain_append::{AuditFailure, append_run};
 use super::group_commit::run_detached;
-use super::metrics;
-use crate::config::{AuditDurability, AuditTarget};
 use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key};
+use crate::instruments as metrics;
 use crate::ports::{AuditChainStore, EventSink};
 
 /// How long shutdown waits for webhooks and SIEM sinks to deliver.
 const SINK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The event could not be committed; the call must fail closed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("audit: {0}")]
-pub struct AuditFailure(pub String);
+/// Whether a call waits for its audit event to be committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// The call waits for the commit; a failed commit fails the call.
+    Sync,
+    /// Events are queued (bounded); overflow is dropped and counted.
+    Async,
+}
 
 type Ack = oneshot::Sender<Result<(), AuditFailure>>;
 
@@ -42,8 +44,7 @@ struct Job {
 
 pub struct AuditWriter {
     store: Arc<dyn AuditChainStore>,
-    echo: AuditTarget,
-    durability: AuditDurability,
+    durability: Durability,
     /// Events waiting for the next commit round.
     queue: Mutex<Vec<Job>>,
     /// Held by the task running a commit round; guards the cache of chain heads.
@@ -63,14 +64,12 @@ impl AuditWriter {
     /// only a weak reference; call [`AuditWriter::shutdown`] to commit what is queued).
     pub fn spawn(
         store: Arc<dyn AuditChainStore>,
-        echo: AuditTarget,
-        durability: AuditDurability,
+        durability: Durability,
         capacity: usize,
         sinks: Vec<Arc<dyn EventSink>>,
     ) -> (Arc<Self>, Option<JoinHandle<()>>) {
         let writer = Arc::new(Self {
             store,
-            echo,
             durability,
             queue: Mutex::new(Vec::new()),
             committer: tokio::sync::Mutex::new(HashMap::new()),
@@ -80,7 +79,7 @@ impl AuditWriter {
             last_commit: std::sync::atomic::AtomicI64::new(0),
             sinks,
         });
-        let task = (durability == AuditDurability::Async).then(|| {
+        let task = (durability == Durability::Async).then(|| {
             let (weak, queued) = (Arc::downgrade(&writer), Arc::clone(&writer.queued));
             tokio::spawn(async move {
                 loop {
@@ -95,7 +94,7 @@ impl AuditWriter {
 
     /// Records one event: committed before returning in sync mode, queued in async mode.
     pub async fn record(self: &Arc<Self>, event: AuditEvent) -> Result<(), AuditFailure> {
-        if self.durability == AuditDurability::Async {
+        if self.durability == Durability::Async {
             self.enqueue_async(event);
             return Ok(());
         }
@@ -175,7 +174,7 @@ impl AuditWriter {
         (nanos != 0).then(|| crate::domain::time::Timestamp::from_unix_nanos(nanos))
     }
 
-    pub fn durability(&self) -> AuditDurability {
+    pub fn durability(&self) -> Durability {
         self.durability
     }
 
@@ -216,19 +215,14 @@ impl AuditWriter {
 }
 
 impl AuditWriter {
-    /// After a commit: the stdout echo, the head-age clock, and the outbound sinks.
+    /// After a commit: the head-age clock, and the sinks (stdout echo, webhook, SIEM).
     fn committed(&self, records: &[ChainedEvent]) {
-        if self.echo == AuditTarget::Stdout {
-            print_lines(records);
-        }
         if let Some(last) = records.last() {
             self.last_commit
                 .store(last.event.ts.unix_nanos(), Ordering::Relaxed);
         }
         for sink in &self.sinks {
-            for r in records {
-                sink.offer(&r.event);
-            }
+            sink.offer_run(records);
         }
     }
 }
@@ -244,13 +238,4 @@ fn group_by_chain(jobs: Vec<Job>) -> Vec<(String, Vec<Job>)> {
         }
     }
     groups
-}
-
-fn print_lines(records: &[ChainedEvent]) {
-    let mut text = String::with_capacity(records.len() * 512);
-    for r in records {
-        text.push_str(&r.event.to_json());
-        text.push('\n');
-    }
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

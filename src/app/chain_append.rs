@@ -5,9 +5,13 @@
 
 use std::collections::HashMap;
 
-use super::audit_writer::AuditFailure;
 use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, seal};
 use crate::ports::{AppendOutcome, AuditChainStore, StoreError};
+
+/// The event could not be committed; the call must fail closed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("audit: {0}")]
+pub struct AuditFailure(pub String);
 
 /// Re-seal attempts when other writers (replicas) keep moving the head.
 const MAX_HEAD_RETRIES: usize = 32;

@@ -7,10 +7,30 @@ use serde_json::{Map, Value};
 use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
 use crate::domain::decision::{Stage, Verdict};
 use crate::domain::intent::Intent;
+use crate::domain::jsonrpc::ToolCallParams;
 use crate::domain::token::Token;
 
 use super::Gateway;
-use super::pipeline::ToolCallRequest;
+use super::mcp::Interim;
+use crate::ports::UpstreamHeaders;
+
+/// A `tools/call` as the HTTP layer hands it over.
+pub struct ToolCallRequest {
+    pub params: ToolCallParams,
+    /// The envelope to forward upstream (already re-serialized).
+    pub forward_body: String,
+    pub is_notification: bool,
+    pub authorization: Option<String>,
+    pub intent_prompt: Option<String>,
+    pub remote_addr: String,
+    pub started: Instant,
+    /// The gateway's MCP session the call belongs to (empty outside sessions).
+    pub session_id: String,
+    /// Session, protocol version and request metadata headers for the tool server.
+    pub upstream_headers: UpstreamHeaders,
+    /// Where the tool server's messages before its answer go (progress, logging).
+    pub interim: Option<Interim>,
+}
 
 pub(super) struct CallContext<'a> {
     pub req: &'a ToolCallRequest,

@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use super::Gateway;
-use super::metrics;
 use crate::domain::decision::Denial;
 use crate::domain::token::{self, CapabilityError, Token};
+use crate::instruments as metrics;
 
 impl Gateway {
     /// Decodes and verifies the signature of the bearer token, if any (`Ok(None)` for

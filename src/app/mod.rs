@@ -10,7 +10,6 @@ mod context;
 mod group_commit;
 mod identity;
 pub mod mcp;
-pub mod metrics;
 mod pipeline;
 mod policy_sync;
 
@@ -18,9 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use approvals::ApprovalGate;
-pub use audit_writer::{AuditFailure, AuditWriter};
+pub use audit_writer::{AuditWriter, Durability};
 pub use budget_counter::BudgetCounter;
-pub use pipeline::{CallOutcome, ToolCallRequest};
+pub use chain_append::AuditFailure;
+pub use context::ToolCallRequest;
+pub use pipeline::CallOutcome;
 pub use policy_sync::PolicySync;
 
 use crate::domain::audit::ArgValuesMode;

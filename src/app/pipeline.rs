@@ -10,32 +10,14 @@ use crate::domain::audit::{AuditEvent, FORWARDING_REASON};
 use crate::domain::budget::{self, BudgetKey};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::intent;
-use crate::domain::jsonrpc::{ToolCallParams, UpstreamMessage};
+use crate::domain::jsonrpc::UpstreamMessage;
 use crate::domain::token::{self, CapabilityError, new_token_id};
-use crate::ports::{CreateOutcome, UpstreamFailure, UpstreamHeaders};
+use crate::ports::{CreateOutcome, UpstreamFailure};
 
-use super::context::CallContext;
-use super::mcp::{Answer, Interim, exchange};
-use super::metrics::{self, CheckResult};
+use super::context::{CallContext, ToolCallRequest};
+use super::mcp::{Answer, exchange};
 use super::{AuditFailure, Gateway, RandomnessUnavailable, random_bytes};
-
-/// A `tools/call` as the HTTP layer hands it over.
-pub struct ToolCallRequest {
-    pub params: ToolCallParams,
-    /// The envelope to forward upstream (already re-serialized).
-    pub forward_body: String,
-    pub is_notification: bool,
-    pub authorization: Option<String>,
-    pub intent_prompt: Option<String>,
-    pub remote_addr: String,
-    pub started: Instant,
-    /// The gateway's MCP session the call belongs to (empty outside sessions).
-    pub session_id: String,
-    /// Session, protocol version and request metadata headers for the tool server.
-    pub upstream_headers: UpstreamHeaders,
-    /// Where the tool server's messages before its answer go (progress, logging).
-    pub interim: Option<Interim>,
-}
+use crate::instruments::{self as metrics, CheckResult};
 
 /// How a call ended.
 #[derive(Debug)]
@@ -371,7 +353,7 @@ impl Gateway {
                 Err(failure) => CallOutcome::AuditFailed(failure),
             };
         };
-        if self.audit.durability() == crate::config::AuditDurability::Sync {
+        if self.audit.durability() == crate::app::Durability::Sync {
             // The decision is durable before the tool server sees the call.
             let event = ctx.event(self, Verdict::Allow, None, FORWARDING_REASON);
             if let Err(failure) = self.audit.record(event).await {

@@ -7,13 +7,16 @@
 
 mod posture;
 mod secret;
-mod tenant_admins;
+pub mod siem;
+mod webhook;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use secret::{DatabaseUrl, Secret};
-pub use tenant_admins::{TenantAdmins, TenantAdminsError};
+pub use crate::domain::credentials::{Secret, TenantAdmins, TenantAdminsError};
+pub use secret::DatabaseUrl;
+pub use siem::SiemSettings;
+pub use webhook::WebhookSettings;
 
 use crate::domain::audit::ArgValuesMode;
 use crate::domain::token::MasterKey;
@@ -87,9 +90,9 @@ pub struct Config {
     pub tenant_admins: TenantAdmins,
     pub metrics_enabled: bool,
     /// Signed webhooks, when `INTENTGATE_WEBHOOK_URL` is set.
-    pub webhook: Option<crate::adapters::webhook::WebhookSettings>,
+    pub webhook: Option<WebhookSettings>,
     /// SIEM forwarders (Splunk HEC, Datadog, Microsoft Sentinel), each when configured.
-    pub siem: crate::adapters::siem::SiemSettings,
+    pub siem: SiemSettings,
     pub data_dir: PathBuf,
     pub store: StoreConfig,
     /// Startup messages about accepted-but-redundant reference settings.
@@ -183,7 +186,7 @@ impl Loader<'_> {
             admin_token: self.var("INTENTGATE_ADMIN_TOKEN").map(Secret::new),
             tenant_admins: self.tenant_admins(),
             metrics_enabled: self.flag("INTENTGATE_METRICS_ENABLED"),
-            webhook: crate::adapters::webhook::WebhookSettings::from_lookup(|n| self.var(n)),
+            webhook: WebhookSettings::from_lookup(|n| self.var(n)),
             siem: self.siem(),
             data_dir,
             store,
@@ -199,12 +202,12 @@ impl Loader<'_> {
         })
     }
 
-    fn siem(&mut self) -> crate::adapters::siem::SiemSettings {
-        match crate::adapters::siem::SiemSettings::from_lookup(|n| self.var(n)) {
+    fn siem(&mut self) -> SiemSettings {
+        match SiemSettings::from_lookup(|n| self.var(n)) {
             Ok(settings) => settings,
             Err(errors) => {
                 self.errors.extend(errors);
-                crate::adapters::siem::SiemSettings::default()
+                SiemSettings::default()
             }
         }
     }

@@ -1,36 +1,8 @@
-//! Secrets in configuration: never shown by `Debug` or `Display`, compared in
-//! constant time.
+//! The database URL, whose password is masked whenever it is shown.
 
 use std::fmt;
 
-use subtle::ConstantTimeEq;
-
-/// A secret string (admin token, database URL, webhook secret).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The value itself, for the one place that must use it (a driver, an HMAC).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Constant-time comparison with a presented credential (timing reveals neither
-    /// a matching prefix nor, beyond its length, the secret).
-    pub fn matches(&self, presented: &str) -> bool {
-        bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
+use crate::domain::credentials::Secret;
 
 /// A database URL whose password is masked when shown.
 #[derive(Clone, PartialEq, Eq)]
@@ -84,11 +56,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_never_shows_secrets() {
-        assert_eq!(
-            format!("{:?}", Secret::new("hunter2")),
-            "Secret(<redacted>)"
-        );
+    fn debug_never_shows_the_password() {
         let url = DatabaseUrl::new("postgres://app:s3cret@db:5432/ig");
         assert_eq!(
             format!("{url:?}"),
@@ -96,14 +64,5 @@ mod tests {
         );
         let dsn = DatabaseUrl::new("host=db user=app password=s3cret");
         assert!(!format!("{dsn:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn matches_exactly() {
-        let s = Secret::new("token-1");
-        assert!(s.matches("token-1"));
-        assert!(!s.matches("token-2"));
-        assert!(!s.matches("token-10"));
-        assert!(!s.matches(""));
     }
 }

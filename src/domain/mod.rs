@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod audit;
 pub mod budget;
+pub mod credentials;
 pub mod decision;
 pub mod discovery;
 pub mod gojson;
@@ -14,4 +15,5 @@ pub mod policy;
 pub mod revocation;
 pub mod time;
 pub mod token;
+pub mod urlencode;
 pub mod webhook;

@@ -3,13 +3,13 @@
 
 use async_trait::async_trait;
 
-use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditEvent, ChainedEvent};
 use crate::domain::time::Timestamp;
 
 /// What `GET /v1/admin/integrations` reports for a sink.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SinkStatus {
-    /// `splunk`, `datadog`, `sentinel` or `webhook`.
+    /// `splunk`, `datadog`, `sentinel`, `webhook` or `stdout`.
     pub name: &'static str,
     /// Where events go (never credentials).
     pub endpoint: String,
@@ -32,6 +32,14 @@ pub trait EventSink: Send + Sync {
     /// Hands over one committed event. Must return at once, never blocking the
     /// request path: queue it, or drop it and count the drop.
     fn offer(&self, event: &AuditEvent);
+
+    /// Hands over one committed run of a chain, in order; by default event by event.
+    /// A sink that writes whole runs at once (the stdout echo) overrides it.
+    fn offer_run(&self, records: &[ChainedEvent]) {
+        for r in records {
+            self.offer(&r.event);
+        }
+    }
 
     /// The sink's counters and last error.
     fn status(&self) -> SinkStatus;

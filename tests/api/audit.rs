@@ -4,8 +4,7 @@ use crate::support::Backend;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use intentgate::app::{ApprovalGate, AuditWriter, Gateway};
-use intentgate::config::{AuditDurability, AuditTarget};
+use intentgate::app::{ApprovalGate, AuditWriter, Durability, Gateway};
 use intentgate::domain::approval::{Approval, ApprovalDecision};
 use intentgate::domain::audit::{AuditQuery, ChainHead, ChainVerifier, ChainedEvent};
 use intentgate::ports::{
@@ -112,13 +111,8 @@ impl ApprovalStore for BrokenApprovals {
 /// Rebuilds a test gateway's services around a broken audit store and approval store.
 fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
     let g = &gw.gateway;
-    let (audit, _task) = AuditWriter::spawn(
-        Arc::new(BrokenAudit),
-        AuditTarget::None,
-        AuditDurability::Sync,
-        16,
-        Vec::new(),
-    );
+    let (audit, _task) =
+        AuditWriter::spawn(Arc::new(BrokenAudit), Durability::Sync, 16, Vec::new());
     let mut stores = g.stores.clone();
     stores.audit = Arc::new(BrokenAudit);
     stores.approvals = Arc::new(BrokenApprovals);
@@ -247,15 +241,9 @@ impl AuditChainStore for SlowAudit {
 }
 
 /// A writer over a [`SlowAudit`] store, without sinks.
-fn slow_writer(durability: AuditDurability, capacity: usize) -> (Arc<SlowAudit>, Arc<AuditWriter>) {
+fn slow_writer(durability: Durability, capacity: usize) -> (Arc<SlowAudit>, Arc<AuditWriter>) {
     let store = Arc::new(SlowAudit(Default::default()));
-    let (writer, _task) = AuditWriter::spawn(
-        store.clone(),
-        AuditTarget::None,
-        durability,
-        capacity,
-        Vec::new(),
-    );
+    let (writer, _task) = AuditWriter::spawn(store.clone(), durability, capacity, Vec::new());
     (store, writer)
 }
 
@@ -272,7 +260,7 @@ fn event(secs: i64) -> intentgate::domain::audit::AuditEvent {
 
 #[tokio::test]
 async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
-    let (store, writer) = slow_writer(AuditDurability::Async, 2);
+    let (store, writer) = slow_writer(Durability::Async, 2);
     for i in 0..10 {
         writer.record(event(i)).await.unwrap();
     }
@@ -294,7 +282,7 @@ async fn s78_async_queue_drops_and_counts_on_overflow_then_drains() {
 /// still committed, and the next caller's round follows on the same chain.
 #[tokio::test]
 async fn a_commit_round_survives_its_caller_going_away() {
-    let (store, writer) = slow_writer(AuditDurability::Sync, 16);
+    let (store, writer) = slow_writer(Durability::Sync, 16);
     let leader = tokio::spawn({
         let writer = Arc::clone(&writer);
         async move { writer.record(event(1)).await }
@@ -403,8 +391,7 @@ async fn one_refused_event_fails_only_its_own_caller() {
     });
     let (writer, _task) = AuditWriter::spawn(
         Arc::clone(&store) as Arc<dyn AuditChainStore>,
-        AuditTarget::None,
-        AuditDurability::Sync,
+        Durability::Sync,
         64,
         Vec::new(),
     );

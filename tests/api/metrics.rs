@@ -47,7 +47,7 @@ async fn metrics_are_exported_when_enabled() {
     {
         let name = line.split(['{', ' ']).next().unwrap();
         assert!(
-            intentgate::app::metrics::is_exported(name),
+            intentgate::instruments::is_exported(name),
             "undeclared series {name}"
         );
         assert!(

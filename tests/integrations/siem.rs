@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use intentgate::adapters::clock::SystemClock;
-use intentgate::adapters::siem::{
-    self, BatchSettings, DatadogSettings, SentinelSettings, SiemSettings, SplunkSettings,
-};
+use intentgate::adapters::siem;
 use intentgate::config::Secret;
+use intentgate::config::siem::{
+    BatchSettings, DatadogSettings, SentinelSettings, SiemSettings, SplunkSettings,
+};
 use intentgate::domain::audit::AuditEvent;
 use intentgate::domain::time::Timestamp;
 use intentgate::ports::{Clock, EventSink, SinkStatus};

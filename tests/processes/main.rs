@@ -430,7 +430,7 @@ fn an_otlp_endpoint_without_the_otel_feature_is_reported() {
 /// hundreds of zero series; it counts from the first request anyway).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_gateway_exports_every_counter_and_gauge_at_zero() {
-    use intentgate::app::metrics::{AUDIT_HEAD_AGE, EXPORTED, HTTP_REQUESTS, Kind, SIEM_EVENTS};
+    use intentgate::instruments::{AUDIT_HEAD_AGE, EXPORTED, HTTP_REQUESTS, Kind, SIEM_EVENTS};
     let gateway = Gateway::start(&[
         ("INTENTGATE_STORE", "memory"),
         ("INTENTGATE_METRICS_ENABLED", "true"),

@@ -1,29 +1,11 @@
 //! The one OpenAPI service: data plane and admin API, with the document and Swagger
 //! UI generated from the same code that serves the routes.
 
-use poem_openapi::{OpenApi, OpenApiService, Tags};
+use poem_openapi::{OpenApi, OpenApiService};
 
 use super::admin::{AgentsApi, ApprovalsApi, AuditApi, PoliciesApi, TokensApi};
 use super::data_plane::DataPlaneApi;
 use super::probes::ProbesApi;
-
-#[derive(Tags)]
-pub enum ApiTags {
-    /// Agent traffic: MCP JSON-RPC and the legacy tool-call endpoint.
-    DataPlane,
-    /// Minting and revoking capability tokens; tenants and integrations.
-    Tokens,
-    /// Querying, verifying and exporting the hash-chained audit log.
-    Audit,
-    /// Human decisions on escalated calls.
-    Approvals,
-    /// The agents the audit log has seen: discovery without integration.
-    Agents,
-    /// Liveness, readiness and metrics.
-    Operations,
-    /// Rego policy drafts, promotion, rollback and dry-runs.
-    Policies,
-}
 
 pub type Apis = (
     DataPlaneApi,

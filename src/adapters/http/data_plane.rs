@@ -11,8 +11,8 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{Object, OpenApi};
 
-use super::api::ApiTags;
 use super::documented::{Body, Documented, Statuses};
+use super::tags::ApiTags;
 use super::wire::RawBody;
 use super::{mcp, tool_call};
 use crate::app::Gateway;

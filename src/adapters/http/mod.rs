@@ -11,6 +11,7 @@ mod mcp;
 mod mcp_stream;
 pub mod probes;
 mod raw;
+mod tags;
 mod tool_call;
 mod wire;
 

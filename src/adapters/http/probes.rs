@@ -10,8 +10,8 @@ use poem_openapi::registry::Registry;
 use poem_openapi::types::Type;
 use poem_openapi::{Object, OpenApi};
 
-use super::api::ApiTags;
 use super::documented::{Body, Documented, Statuses};
+use super::tags::ApiTags;
 use super::{VERSION, json_response};
 use crate::app::Gateway;
 use crate::domain::gojson::ObjectWriter;

@@ -5,7 +5,7 @@ use std::time::Instant;
 use metrics::{counter, histogram};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
-use crate::app::metrics::{HTTP_DURATION, HTTP_REQUESTS};
+use crate::instruments::{HTTP_DURATION, HTTP_REQUESTS};
 
 /// The reference's `route` label: known paths verbatim, ids folded, the rest `other`.
 pub fn route_label(path: &str) -> &'static str {

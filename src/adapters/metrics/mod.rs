@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub use http::{RecordHttp, route_label};
 
-use crate::app::metrics as names;
+use crate::instruments as names;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 

@@ -15,11 +15,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::BatchSettings;
 use super::delivery::DeliveryError;
-use crate::app::metrics::SIEM_EVENTS;
+use crate::config::siem::BatchSettings;
 use crate::domain::audit::AuditEvent;
 use crate::domain::time::Timestamp;
+use crate::instruments::SIEM_EVENTS;
 use crate::ports::{Clock, EventSink, SinkStatus};
 
 /// Overflow drops are logged on the first and then on every this-many-th.
@@ -134,7 +134,7 @@ impl BatchingSink {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let capacity = settings.capacity.max(1);
-        for outcome in crate::app::metrics::SIEM_OUTCOMES {
+        for outcome in crate::instruments::SIEM_OUTCOMES {
             count(destination.name(), outcome, 0);
         }
         let (sender, receiver) = mpsc::channel(capacity);

@@ -9,7 +9,6 @@ mod batcher;
 mod datadog;
 mod delivery;
 mod sentinel;
-mod settings;
 mod splunk;
 
 use std::sync::Arc;
@@ -19,11 +18,9 @@ pub use batcher::{BatchingSink, Destination};
 pub use datadog::Datadog;
 pub use delivery::{DeliveryError, ERROR_BODY_LIMIT};
 pub use sentinel::{MONITOR_SCOPE, Sentinel};
-pub use settings::{
-    BatchSettings, DatadogSettings, SentinelSettings, SiemSettings, SplunkSettings,
-};
 pub use splunk::Splunk;
 
+use crate::config::siem::SiemSettings;
 use crate::ports::{Clock, EventSink};
 
 /// Total time one HTTP request to a SIEM may take (the reference's client timeout).

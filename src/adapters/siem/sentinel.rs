@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
-use super::SentinelSettings;
 use super::batcher::Destination;
 use super::delivery::{self, DeliveryError};
-use crate::adapters::urlencode;
 use crate::config::Secret;
+use crate::config::siem::SentinelSettings;
 use crate::domain::audit::AuditEvent;
 use crate::domain::time::Timestamp;
+use crate::domain::urlencode;
 use crate::ports::Clock;
 
 /// The OAuth2 scope of the Logs Ingestion API (the double slash is Azure's).

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 
-use super::SplunkSettings;
 use super::batcher::Destination;
 use super::delivery::{self, DeliveryError};
+use crate::config::siem::SplunkSettings;
 use crate::domain::audit::AuditEvent;
 use crate::domain::gojson::{write_f64, write_str};
 

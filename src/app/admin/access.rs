@@ -1,6 +1,6 @@
 //! Who may call the admin API, and what a caller's tenant lets it see.
 
-use crate::config::{Secret, TenantAdmins};
+use crate::domain::credentials::{Secret, TenantAdmins};
 
 /// The configured admin tokens.
 #[derive(Clone, Debug, Default)]

@@ -27,7 +27,7 @@ use crate::domain::token::Token;
 use crate::ports::UpstreamHeaders;
 
 use super::Gateway;
-use super::metrics;
+use crate::instruments as metrics;
 
 /// Endpoint settings.
 #[derive(Clone, Debug)]

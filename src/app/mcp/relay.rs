@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use super::exchange::{Answer, Exchanged, exchange};
 use super::render;
 use super::{McpCall, McpReply, Refusal, upstream_headers};
-use crate::app::pipeline::{CallOutcome, ToolCallRequest};
-use crate::app::{AuditFailure, Gateway, metrics};
+use crate::app::{AuditFailure, Gateway};
+use crate::app::{CallOutcome, ToolCallRequest};
 use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::jsonrpc::{self, UpstreamMessage, parse_tool_call};
@@ -18,6 +18,7 @@ use crate::domain::mcp::{
     filter_tools, relays_notification,
 };
 use crate::domain::token::{Token, allows_tool};
+use crate::instruments as metrics;
 use crate::ports::{ToolServer, UpstreamFailure, UpstreamHeaders};
 
 const INITIALIZE_FALLBACK: &str = r#"{"protocolVersion":"2025-03-26","serverInfo":{"name":"intentgate","version":"0.2"},"capabilities":{"tools":{}}}"#;

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use super::render;
 use super::{Refusal, ResolveError};
-use crate::app::{Gateway, metrics};
+use crate::app::Gateway;
 use crate::domain::mcp::{McpSession, SessionOwner};
+use crate::instruments as metrics;
 use crate::ports::{EventStream, ReplyBody, UpstreamHeaders};
 
 /// How long one relayed GET stream lasts. The caller was checked when it opened; a

@@ -5,7 +5,7 @@
 use std::error::Error as _;
 
 use clap::Args;
-use intentgate::adapters::urlencode::percent_encode;
+use intentgate::domain::urlencode::percent_encode;
 use reqwest::{Method, Response};
 
 /// Where the gateway is and how to authenticate; shared by every admin command.

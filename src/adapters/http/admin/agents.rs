@@ -12,7 +12,7 @@ use super::dto::AgentsPage;
 use super::errors::{ApiError, api_errors};
 use super::params::{query_tenant, time_param};
 use super::typed_param::{Instant, Param, raw};
-use crate::adapters::http::api::ApiTags;
+use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::discover_agents;

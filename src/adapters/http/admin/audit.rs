@@ -16,8 +16,8 @@ use super::typed_param::{
     CHECKS, CheckParam, DECISIONS, DecisionParam, ExportFormatParam, Flag, Instant, Limit, Offset,
     Param, raw,
 };
-use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::raw::Raw;
+use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::{Caller, verify_chain};

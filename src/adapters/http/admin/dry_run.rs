@@ -6,9 +6,9 @@ use super::dto::{
     non_empty_list,
 };
 use super::errors::ApiError;
+use super::json_body::{JsonBody, LARGE_BODY};
 use super::params::{body_tenant, time_param};
 use super::typed_param::Text;
-use crate::adapters::http::wire::{JsonBody, LARGE_BODY};
 use crate::app::Gateway;
 use crate::app::admin::{Caller, DryRun, DryRunError, DryRunReport};
 use crate::domain::audit::{AuditQuery, TenantScope};

@@ -165,7 +165,7 @@ impl Stream {
         if self.next.as_ref().is_some_and(Vec::is_empty) && self.pages.hit_cap() {
             tracing::warn!(cap = EXPORT_CAP, tenant = %self.scope, format = ?self.format,
                 "audit export hit row cap");
-            crate::app::metrics::export_truncated();
+            crate::instruments::export_truncated();
         }
         Some((Ok(out.into_bytes()), self))
     }

@@ -9,6 +9,7 @@ mod dry_run;
 mod dto;
 mod errors;
 mod export;
+mod json_body;
 mod params;
 mod policies;
 mod tokens;

@@ -15,11 +15,12 @@ use super::dto::{
     RollbackResponse,
 };
 use super::errors::{ApiError, api_errors};
+use super::json_body::{JsonBody, LARGE_BODY, SMALL_BODY};
 use super::params::{page, query_tenant};
 use super::typed_param::{Limit, Offset, Param, raw};
-use crate::adapters::http::api::ApiTags;
 use crate::adapters::http::raw::Raw;
-use crate::adapters::http::wire::{GoJson, JsonBody, LARGE_BODY, SMALL_BODY};
+use crate::adapters::http::tags::ApiTags;
+use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::policies::{self, NewDraft};
 use crate::domain::audit::TenantScope;

@@ -12,10 +12,11 @@ use super::dto::{
     RevocationsPage, RevokeRequest, RevokeResponse, TenantDto, TenantsResponse, non_empty,
 };
 use super::errors::{ApiError, api_errors};
+use super::json_body::JsonBody;
 use super::params::page;
 use super::typed_param::{Limit, Offset, Param, raw};
-use crate::adapters::http::api::ApiTags;
-use crate::adapters::http::wire::{GoJson, JsonBody};
+use crate::adapters::http::tags::ApiTags;
+use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::tokens::{self, MintOrder};
 use crate::domain::audit::TenantScope;

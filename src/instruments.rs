@@ -1,6 +1,9 @@
-//! Metric names and the recording calls the application makes. The `metrics` facade
-//! is a no-op until the Prometheus adapter installs a recorder
-//! (`INTENTGATE_METRICS_ENABLED=true`). Labels are bounded: no tool, agent or token.
+//! The gateway's instruments: every metric's name, its bounded label values, and the
+//! calls that record it. A leaf module, so the application and the adapters (webhook,
+//! SIEM, HTTP) record through the same names without the adapters depending on the
+//! application. The `metrics` facade is a no-op until the Prometheus adapter installs
+//! a recorder (`INTENTGATE_METRICS_ENABLED=true`). Labels are bounded: no tool, agent
+//! or token.
 
 use std::time::Duration;
 

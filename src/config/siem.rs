@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::adapters::urlencode::path_escape;
-use crate::config::Secret;
+use super::Secret;
+use crate::domain::urlencode::path_escape;
 
 pub const SPLUNK_URL: &str = "INTENTGATE_SIEM_SPLUNK_URL";
 pub const SPLUNK_TOKEN: &str = "INTENTGATE_SIEM_SPLUNK_TOKEN";
