@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use intentgate::app::{CallOutcome, ToolCallRequest};
+use intentgate::app::{CallOutcome, ToolCall};
 use intentgate::bootstrap;
 use intentgate::config::Config;
 use intentgate::domain::jsonrpc;
 use intentgate::domain::time::Timestamp;
-use intentgate::domain::token::{Caveat, MasterKey, MintRequest, mint};
+use intentgate::domain::token::{Caveat, MasterKey, TokenClaims, mint};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Json;
 use poem::{Route, Server, handler, post};
@@ -172,7 +172,7 @@ fn upstream_server(sse: bool) -> String {
 fn token() -> String {
     let key = MasterKey::parse(KEY_B64).unwrap();
     let now = Timestamp::from_unix_seconds(time_now());
-    let req = MintRequest {
+    let req = TokenClaims {
         subject: "bench-agent".into(),
         tenant: "bench".into(),
         expires_at: Some(now.plus_seconds(86_400)),
@@ -180,7 +180,7 @@ fn token() -> String {
             Caveat::tool_allow(vec!["read_invoice".into()]),
             Caveat::max_calls(1_000_000_000),
         ],
-        ..MintRequest::default()
+        ..TokenClaims::default()
     };
     mint(&key, req, "benchjti0000000000000".into(), now).encode()
 }
@@ -312,7 +312,7 @@ fn in_process_cost(store: &str, data_dir: &str, pg_url: Option<String>) -> f64 {
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let gateway = bootstrap::build(&config).await.unwrap().gateway;
         let request = jsonrpc::Request::parse(BODY.as_bytes()).unwrap();
-        let call = ToolCallRequest {
+        let call = ToolCall {
             params: jsonrpc::parse_tool_call(request.params.as_deref()).unwrap(),
             forward_body: request.forward_body(),
             is_notification: false,

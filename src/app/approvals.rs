@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus, Verdict};
+use crate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus, ApprovalVerdict};
 use crate::ports::{ApprovalStore, Clock, DecideOutcome, StoreError, StoreResult};
 
 pub struct ApprovalGate {
@@ -102,7 +102,7 @@ impl ApprovalGate {
     /// Moves a still-pending row to `timeout`; a row decided meanwhile is returned as is.
     async fn expire(&self, pending_id: &str) -> StoreResult<Approval> {
         let expiry = ApprovalDecision {
-            verdict: Verdict::Expire,
+            verdict: ApprovalVerdict::Expire,
             decided_by: String::new(),
             note: String::new(),
             at: self.clock.now(),

@@ -15,7 +15,7 @@ use super::mcp::Interim;
 use crate::ports::UpstreamHeaders;
 
 /// A `tools/call` as the HTTP layer hands it over.
-pub struct ToolCallRequest {
+pub struct ToolCall {
     pub params: ToolCallParams,
     /// The envelope to forward upstream (already re-serialized).
     pub forward_body: String,
@@ -33,7 +33,7 @@ pub struct ToolCallRequest {
 }
 
 pub(super) struct CallContext<'a> {
-    pub req: &'a ToolCallRequest,
+    pub req: &'a ToolCall,
     pub started: Instant,
     /// Set once the signature verified (identity goes on events from then on).
     pub token: Option<Token>,
@@ -42,7 +42,7 @@ pub(super) struct CallContext<'a> {
 }
 
 impl<'a> CallContext<'a> {
-    pub fn new(req: &'a ToolCallRequest) -> Self {
+    pub fn new(req: &'a ToolCall) -> Self {
         Self {
             req,
             started: req.started,

@@ -20,7 +20,7 @@ pub use approvals::ApprovalGate;
 pub use audit_writer::{AuditWriter, Durability};
 pub use budget_counter::BudgetCounter;
 pub use chain_append::AuditFailure;
-pub use context::ToolCallRequest;
+pub use context::ToolCall;
 pub use pipeline::CallOutcome;
 pub use policy_sync::PolicySync;
 

@@ -14,7 +14,7 @@ use crate::domain::jsonrpc::UpstreamMessage;
 use crate::domain::token::{self, CapabilityError, new_token_id};
 use crate::ports::{CreateOutcome, UpstreamFailure};
 
-use super::context::{CallContext, ToolCallRequest};
+use super::context::{CallContext, ToolCall};
 use super::mcp::{Answer, exchange};
 use super::{AuditFailure, Gateway, RandomnessUnavailable, random_bytes};
 use crate::instruments::{self as metrics, CheckResult};
@@ -102,7 +102,7 @@ impl Drop for PendingApproval {
 
 impl Gateway {
     /// Runs the whole pipeline for one call.
-    pub async fn tools_call(self: &Arc<Self>, req: &ToolCallRequest) -> CallOutcome {
+    pub async fn tools_call(self: &Arc<Self>, req: &ToolCall) -> CallOutcome {
         let mut ctx = CallContext::new(req);
         let checks = async {
             timed("capability", self.check_capability(&mut ctx))

@@ -33,14 +33,14 @@ impl ApprovalStatus {
 
 /// The final word on a pending approval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum ApprovalVerdict {
     Approve,
     Reject,
     /// The wait ran out before anyone decided.
     Expire,
 }
 
-impl Verdict {
+impl ApprovalVerdict {
     /// The admin API vocabulary: `approve` / `reject` (case-sensitive).
     pub fn parse_admin(s: &str) -> Option<Self> {
         match s {
@@ -62,7 +62,7 @@ impl Verdict {
 /// A decision to apply, with who made it and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApprovalDecision {
-    pub verdict: Verdict,
+    pub verdict: ApprovalVerdict,
     pub decided_by: String,
     pub note: String,
     pub at: Timestamp,
@@ -73,7 +73,7 @@ impl ApprovalDecision {
     /// records neither reviewer nor note).
     pub fn recorded(&self) -> (ApprovalStatus, &str, &str) {
         match self.verdict {
-            Verdict::Expire => (ApprovalStatus::Timeout, "", ""),
+            ApprovalVerdict::Expire => (ApprovalStatus::Timeout, "", ""),
             v => (v.status(), &self.decided_by, &self.note),
         }
     }

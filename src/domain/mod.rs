@@ -13,6 +13,7 @@ pub mod jsonrpc;
 pub mod mcp;
 pub mod policy;
 pub mod revocation;
+pub mod tenant;
 pub mod time;
 pub mod token;
 pub mod urlencode;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus};
-use crate::domain::audit::TenantScope;
+use crate::domain::tenant::TenantScope;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum CreateOutcome {

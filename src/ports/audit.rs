@@ -44,29 +44,3 @@ pub trait AuditChainStore: Send + Sync {
     /// How many records match `query`, ignoring its limit and offset.
     async fn count(&self, query: &AuditQuery) -> StoreResult<u64>;
 }
-
-/// Checks the shape precondition of [`AuditChainStore::append`]; adapters call it first.
-pub fn check_run(records: &[ChainedEvent]) -> StoreResult<()> {
-    let Some(first) = records.first() else {
-        return Err(super::StoreError::InvalidRequest(
-            "empty audit append".into(),
-        ));
-    };
-    let contiguous = records.windows(2).all(|w| {
-        w[1].chain == first.chain && w[1].seq == w[0].seq + 1 && w[1].prev_hash == w[0].hash
-    });
-    if first.seq == 0 || !contiguous {
-        return Err(super::StoreError::InvalidRequest(
-            "audit append must be one contiguous run of one chain".into(),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether `head` is the head `first` was sealed against.
-pub fn extends(head: Option<&ChainHead>, first: &ChainedEvent) -> bool {
-    match head {
-        None => first.seq == 1 && first.prev_hash.is_empty(),
-        Some(h) => first.seq == h.seq + 1 && first.prev_hash == h.hash,
-    }
-}

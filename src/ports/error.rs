@@ -37,6 +37,13 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A run no store may append is the caller's broken precondition.
+impl From<crate::domain::audit::InvalidRun> for StoreError {
+    fn from(e: crate::domain::audit::InvalidRun) -> Self {
+        Self::InvalidRequest(e.to_string())
+    }
+}
+
 impl StoreError {
     /// An error with the same message, for answering every caller of a batched write
     /// that failed once.

@@ -6,10 +6,10 @@
 mod approval;
 mod audit;
 mod budget;
+mod change_feed;
 mod clock;
 mod error;
 mod intent;
-mod notices;
 mod policy;
 mod policy_engine;
 mod revocation;
@@ -20,12 +20,12 @@ mod upstream;
 use std::sync::Arc;
 
 pub use approval::{ApprovalFilter, ApprovalStore, CreateOutcome, DecideOutcome};
-pub use audit::{AppendOutcome, AuditChainStore, check_run, extends};
+pub use audit::{AppendOutcome, AuditChainStore};
 pub use budget::BudgetStore;
+pub use change_feed::{Change, ChangeFeed};
 pub use clock::Clock;
 pub use error::{BoxError, StoreError, StoreResult};
 pub use intent::IntentExtractor;
-pub use notices::{Change, ChangeFeed};
 pub use policy::{DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome};
 pub use policy_engine::{Candidate, PolicyEngine};
 pub use revocation::{RevocationStore, RevokeOutcome};

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::audit::TenantScope;
 use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDraft};
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
+use crate::domain::tenant::TenantScope;
 
 /// Whether a `revoke` created the row or found one.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Agent discovery (`GET /v1/admin/agents`): grouping, counting calls rather than
 //! events, windows, the 10,000-event bound and tenant confinement.
 
-use intentgate::domain::approval::Verdict;
+use intentgate::domain::approval::ApprovalVerdict;
 use intentgate::domain::audit::{AuditEvent, chain_key, seal};
 use intentgate::domain::time::Timestamp;
 use serde_json::{Value, json};
@@ -205,7 +205,7 @@ pub async fn agents_count_calls_not_events(backend: Backend) {
     let mut env = vec![("INTENTGATE_UPSTREAM_URL", up.url.as_str())];
     env.extend_from_slice(&ADMIN_ENV);
     let (gw, _policy) = escalating(backend, &env).await;
-    for verdict in [Verdict::Approve, Verdict::Reject] {
+    for verdict in [ApprovalVerdict::Approve, ApprovalVerdict::Reject] {
         let call = spawn_call(&gw, mint("agent-x", "acme", vec![]));
         let id = pending_id(&gw).await;
         decide(&gw, &id, verdict, "alice", "").await;

@@ -4,7 +4,7 @@ use crate::support::Backend;
 use std::sync::Arc;
 use std::time::Duration;
 
-use intentgate::domain::approval::{ApprovalDecision, ApprovalStatus, Verdict};
+use intentgate::domain::approval::{ApprovalDecision, ApprovalStatus, ApprovalVerdict};
 use intentgate::domain::time::Timestamp;
 use intentgate::ports::{ApprovalFilter, DecideOutcome};
 use serde_json::{Value, json};
@@ -47,7 +47,7 @@ pub async fn pending_id(gw: &TestGateway) -> String {
 pub async fn decide(
     gw: &TestGateway,
     id: &str,
-    verdict: Verdict,
+    verdict: ApprovalVerdict,
     by: &str,
     note: &str,
 ) -> DecideOutcome {
@@ -111,7 +111,7 @@ pub async fn s53_approved_call_completes_with_the_audit_sequence(backend: Backen
     assert!(row.requires_step_up);
     assert_eq!(row.args, Some(json!({"amount_eur": 50000})));
     assert!(matches!(
-        decide(&gw, &id, Verdict::Approve, "alice@acme", "ok").await,
+        decide(&gw, &id, ApprovalVerdict::Approve, "alice@acme", "ok").await,
         DecideOutcome::Decided(_)
     ));
     let r = call.await.unwrap();
@@ -145,7 +145,7 @@ pub async fn s54_rejected_call_names_the_reviewer_and_pending_id(backend: Backen
     let (gw, _f) = escalating(backend, &[]).await;
     let call = spawn_call(&gw, mint("agent-x", "acme", vec![]));
     let id = pending_id(&gw).await;
-    decide(&gw, &id, Verdict::Reject, "", "").await;
+    decide(&gw, &id, ApprovalVerdict::Reject, "", "").await;
     let r = call.await.unwrap();
     assert_eq!(r["error"]["message"], "policy: rejected by reviewer");
     assert_eq!(
@@ -172,13 +172,15 @@ pub async fn s55_nobody_decides_and_the_window_expires(backend: Backend) {
     let row = gw.gateway.stores.approvals.get(&id).await.unwrap().unwrap();
     assert_eq!(row.status, ApprovalStatus::Timeout);
     assert!(matches!(
-        decide(&gw, &id, Verdict::Approve, "late", "").await,
+        decide(&gw, &id, ApprovalVerdict::Approve, "late", "").await,
         DecideOutcome::AlreadyDecided(_)
     ));
 }
 
-/// Backend-independent (it is about the HTTP server), so it runs once, on memory.
-#[tokio::test]
+/// Backend-independent (it is about the HTTP server), so it runs once, on memory. The
+/// clock is paused and jumps ahead whenever everything waits, so the server's timers
+/// (a write or idle timeout, if one crept in) see 61 s pass without the test waiting.
+#[tokio::test(start_paused = true)]
 async fn a_61_second_approval_wait_still_gets_its_answer() {
     let backend = Backend::Memory;
     let (gw, _f) = escalating(backend, &[("INTENTGATE_APPROVAL_TIMEOUT_S", "120")]).await;
@@ -187,7 +189,7 @@ async fn a_61_second_approval_wait_still_gets_its_answer() {
     let id = pending_id(&gw).await;
     // Twice the reference's 30 s write timeout: the answer must still arrive.
     tokio::time::sleep(Duration::from_secs(61)).await;
-    decide(&gw, &id, Verdict::Approve, "bob", "").await;
+    decide(&gw, &id, ApprovalVerdict::Approve, "bob", "").await;
     let r = call.await.unwrap();
     assert_eq!(r["result"]["_intentgate"]["decision"], "allow", "{r}");
 }

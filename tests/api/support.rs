@@ -198,16 +198,16 @@ pub fn mint(
     caveats: Vec<intentgate::domain::token::Caveat>,
 ) -> String {
     use intentgate::adapters::clock::SystemClock;
-    use intentgate::domain::token::{MasterKey, MintRequest, mint, new_token_id};
+    use intentgate::domain::token::{MasterKey, TokenClaims, mint, new_token_id};
     use intentgate::ports::Clock;
     let key = MasterKey::parse(KEY_B64).unwrap();
     let now = SystemClock.now();
-    let req = MintRequest {
+    let req = TokenClaims {
         subject: subject.into(),
         tenant: tenant.into(),
         expires_at: Some(now.plus_seconds(3600)),
         caveats,
-        ..MintRequest::default()
+        ..TokenClaims::default()
     };
     mint(
         &key,

@@ -153,7 +153,9 @@ async fn a_deleted_middle_row_is_a_broken_link() {
 
 #[tokio::test]
 async fn writes_announce_policy_and_approval_changes_to_other_processes() {
-    use intentgate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus, Verdict};
+    use intentgate::domain::approval::{
+        Approval, ApprovalDecision, ApprovalStatus, ApprovalVerdict,
+    };
     use intentgate::domain::policy::PolicyDraft;
     use intentgate::ports::Change;
     let Some((url, _cleanup)) = fresh_database().await else {
@@ -218,7 +220,7 @@ async fn writes_announce_policy_and_approval_changes_to_other_processes() {
     };
     writer.approvals.create(&row).await.unwrap();
     let decision = ApprovalDecision {
-        verdict: Verdict::Approve,
+        verdict: ApprovalVerdict::Approve,
         decided_by: "alice".into(),
         note: String::new(),
         at,
@@ -294,7 +296,7 @@ async fn a_lost_revocation_feed_sends_lookups_to_the_database() {
     // A pooled connection to fall back on, and the feed up and current.
     replica
         .revocations
-        .list(&intentgate::domain::audit::TenantScope::All, 1, 0)
+        .list(&intentgate::domain::tenant::TenantScope::All, 1, 0)
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;

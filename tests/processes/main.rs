@@ -10,7 +10,7 @@ use std::time::Duration;
 use intentgate::config::DatabaseUrl;
 use intentgate::domain::audit::ChainVerifier;
 use intentgate::domain::time::Timestamp;
-use intentgate::domain::token::{Caveat, MasterKey, MintRequest, mint, new_token_id};
+use intentgate::domain::token::{Caveat, MasterKey, TokenClaims, mint, new_token_id};
 use intentgate::ports::Stores;
 use serde_json::json;
 
@@ -77,12 +77,12 @@ fn token(max_calls: i64) -> String {
             .unwrap()
             .as_secs() as i64,
     );
-    let req = MintRequest {
+    let req = TokenClaims {
         subject: "agent-x".into(),
         tenant: "acme".into(),
         expires_at: Some(now.plus_seconds(3600)),
         caveats: vec![Caveat::max_calls(max_calls)],
-        ..MintRequest::default()
+        ..TokenClaims::default()
     };
     mint(
         &key,
@@ -336,7 +336,7 @@ async fn a_policy_promoted_through_one_replica_is_enforced_by_the_other_within_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_approval_decided_elsewhere_releases_the_call_waiting_on_this_replica() {
-    use intentgate::domain::approval::{ApprovalDecision, ApprovalStatus, Verdict};
+    use intentgate::domain::approval::{ApprovalDecision, ApprovalStatus, ApprovalVerdict};
     use intentgate::ports::{ApprovalFilter, DecideOutcome};
     let Some(db) = Database::create().await else {
         return;
@@ -357,7 +357,12 @@ async fn an_approval_decided_elsewhere_releases_the_call_waiting_on_this_replica
     let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(&db.url))
         .await
         .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let pending_id = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never became a pending approval"
+        );
         let rows = stores
             .approvals
             .list(&ApprovalFilter::default(), 10, 0)
@@ -373,7 +378,7 @@ async fn an_approval_decided_elsewhere_releases_the_call_waiting_on_this_replica
     };
     // What replica A's admin API does on decide.
     let decision = ApprovalDecision {
-        verdict: Verdict::Approve,
+        verdict: ApprovalVerdict::Approve,
         decided_by: "alice".into(),
         note: String::new(),
         at: Timestamp::from_unix_seconds(1_778_580_000),

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use intentgate::domain::time::Timestamp;
-use intentgate::domain::token::{Caveat, MasterKey, MintRequest, decode, mint, verify_offline};
+use intentgate::domain::token::{Caveat, MasterKey, TokenClaims, decode, mint, verify_offline};
 
 use super::token::{JTI, V1_ENCODED, key};
 
@@ -45,7 +45,7 @@ fn sdk_child_of_vector1_is_vector2_and_verifies() {
 #[test]
 fn sdk_chain_of_two_hops_with_unicode_and_html_characters() {
     let now = Timestamp::from_unix_seconds(1_747_001_000);
-    let req = MintRequest {
+    let req = TokenClaims {
         subject: "agent <é>".into(),
         tenant: "acme".into(),
         caveats: vec![Caveat::tool_allow(vec![
@@ -53,7 +53,7 @@ fn sdk_chain_of_two_hops_with_unicode_and_html_characters() {
             "a&b".into(),
             "x".into(),
         ])],
-        ..MintRequest::default()
+        ..TokenClaims::default()
     };
     let root = mint(
         &key(),

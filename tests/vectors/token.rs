@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use intentgate::domain::time::Timestamp;
 use intentgate::domain::token::{
-    CapabilityError, Caveat, MasterKey, MintRequest, Token, attenuate, check_claims,
+    CapabilityError, Caveat, MasterKey, Token, TokenClaims, attenuate, check_claims,
     check_structure, decode, mint, new_token_id, verify_offline, verify_signature,
 };
 use sha2::Sha256;
@@ -40,14 +40,14 @@ fn tools(names: &[&str]) -> Vec<String> {
 }
 
 pub fn vector1() -> Token {
-    let req = MintRequest {
+    let req = TokenClaims {
         subject: "agent-x".into(),
         expires_at: Some(at(1_747_003_600)),
         caveats: vec![
             Caveat::tool_allow(tools(&["read_invoice", "record_in_ledger"])),
             Caveat::max_calls(5),
         ],
-        ..MintRequest::default()
+        ..TokenClaims::default()
     };
     mint(&key(), req, JTI.into(), at(IAT))
 }
@@ -127,12 +127,12 @@ fn vector2_attenuated_child() {
 
 #[test]
 fn vector3_escaping_nbf_step_up_and_empty_tool_list() {
-    let req = MintRequest {
+    let req = TokenClaims {
         subject: "a<b>&c".into(),
         tenant: "acme".into(),
         not_before: Some(at(1_747_000_100)),
         caveats: vec![Caveat::step_up(1_747_000_050), Caveat::tool_allow(vec![])],
-        ..MintRequest::default()
+        ..TokenClaims::default()
     };
     let token = mint(&key(), req, JTI.into(), at(IAT));
     assert_eq!(token.to_json(), V3_JSON);

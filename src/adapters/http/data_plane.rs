@@ -13,7 +13,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::documented::{Body, Documented, Statuses};
 use super::tags::ApiTags;
-use super::wire::RawBody;
+use super::wire::UnreadBody;
 use super::{mcp, tool_call};
 use crate::app::Gateway;
 
@@ -228,7 +228,7 @@ impl DataPlaneApi {
         /// The user's request in natural language, for the intent check.
         #[oai(name = "X-Intent-Prompt")]
         _intent_prompt: Header<Option<String>>,
-        body: RawBody<JsonRpcRequest>,
+        body: UnreadBody<JsonRpcRequest>,
     ) -> Documented<McpStatuses> {
         Documented::new(mcp::post(req, body.body, &gateway).await)
     }
@@ -270,7 +270,7 @@ impl DataPlaneApi {
         method = "post",
         operation_id = "legacyToolCall"
     )]
-    async fn tool_call(&self, body: RawBody<ToolCallRequest>) -> Documented<ToolCallStatuses> {
+    async fn tool_call(&self, body: UnreadBody<ToolCallRequest>) -> Documented<ToolCallStatuses> {
         Documented::new(tool_call::handle(body.body).await)
     }
 }

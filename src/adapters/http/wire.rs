@@ -14,6 +14,8 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
 use serde::Serialize;
 
+use crate::domain::gojson::html_escape;
+
 /// Serializes `value` as Go's encoder does: `<`, `>`, `&`, U+2028 and U+2029 escaped,
 /// then a newline.
 pub fn go_json<T: Serialize + ?Sized>(value: &T) -> String {
@@ -37,13 +39,8 @@ impl serde_json::ser::Formatter for GoFormatter {
     ) -> std::io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
-            let escaped = match c {
-                '<' => "\\u003c",
-                '>' => "\\u003e",
-                '&' => "\\u0026",
-                '\u{2028}' => "\\u2028",
-                '\u{2029}' => "\\u2029",
-                _ => continue,
+            let Some(escaped) = html_escape(c) else {
+                continue;
             };
             writer.write_all(&fragment.as_bytes()[start..i])?;
             writer.write_all(escaped.as_bytes())?;
@@ -62,14 +59,14 @@ pub struct GoJson<T> {
 
 impl<T: Serialize> GoJson<T> {
     pub fn new(value: &T) -> Self {
-        Self::raw(go_json(value))
+        Self::encoded(go_json(value))
     }
 }
 
 impl<T> GoJson<T> {
     /// A body encoded elsewhere (for example audit events, which carry their own
     /// byte-exact writer). Must end with a newline.
-    pub fn raw(body: String) -> Self {
+    pub fn encoded(body: String) -> Self {
         Self {
             body,
             status: StatusCode::OK,
@@ -126,12 +123,12 @@ impl<T: Type> ApiResponse for GoJson<T> {
 }
 
 /// A request body left unread for a handler that streams it itself; `T` documents it.
-pub struct RawBody<T> {
+pub struct UnreadBody<T> {
     pub body: poem::Body,
     schema: PhantomData<fn() -> T>,
 }
 
-impl<T: Type> Payload for RawBody<T> {
+impl<T: Type> Payload for UnreadBody<T> {
     const CONTENT_TYPE: &'static str = "application/json";
 
     fn check_content_type(_: &str) -> bool {
@@ -147,7 +144,7 @@ impl<T: Type> Payload for RawBody<T> {
     }
 }
 
-impl<'a, T: Type> ApiExtractor<'a> for RawBody<T> {
+impl<'a, T: Type> ApiExtractor<'a> for UnreadBody<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
     type ParamRawType = ();

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 
 use super::{lock, page};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent, newest_first};
-use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, extends};
+use crate::domain::audit::{check_run, extends};
+use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
 
 /// Chains by key, each the newest records in `seq` order. Past `retain` records in all,
 /// an append drops the oldest records of its own chain (never the ones it adds), so a

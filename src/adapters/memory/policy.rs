@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{lock, page};
-use crate::domain::audit::TenantScope;
 use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDraft};
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 use crate::ports::{
     DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome, StoreError, StoreResult,

@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{lock, page};
-use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
+use crate::domain::tenant::TenantScope;
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 
 /// Rows by jti, then tenant, so the hot-path lookup borrows instead of allocating.

@@ -4,8 +4,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::text::{from_db, json_from_db, json_to_db, to_db};
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
+use crate::domain::audit::check_run;
 use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent};
-use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run};
+use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
 
 pub(super) struct PgAudit(pub PgPool);
 

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use super::{db_error, from_sql_time, to_i64, to_sql_time};
-use crate::domain::audit::TenantScope;
 use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDraft};
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 use crate::ports::{
     DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome, StoreError, StoreResult,

@@ -5,8 +5,8 @@ use sqlx::{PgPool, Row};
 
 use super::revocation_feed::RevocationFeed;
 use super::{db_error, from_sql_time, to_i64, to_sql_time};
-use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
+use crate::domain::tenant::TenantScope;
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 
 /// Rows in `revoked_tokens`; lookups answered from the [`RevocationFeed`] while it is

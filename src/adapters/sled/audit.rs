@@ -10,8 +10,9 @@ use super::codec::{
 };
 use super::{Database, SledDb, backend, key2, tx_error};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
+use crate::domain::audit::{check_run, extends};
 use crate::domain::time::Timestamp;
-use crate::ports::{AppendOutcome, AuditChainStore, StoreResult, check_run, extends};
+use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
 
 /// Records under `chain 0 seq_be`, heads under `chain`, and a time index for
 /// newest-first queries whose keys are the bitwise complement of `ts_be chain 0 seq_be`,

@@ -6,8 +6,8 @@ use sled::transaction::ConflictableTransactionError as Tx;
 
 use super::codec::{ActiveRecord, DraftRecord, decode, encode};
 use super::{Database, SledDb, backend, tx_error};
-use crate::domain::audit::TenantScope;
 use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDraft};
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 use crate::ports::{
     DeleteDraftOutcome, PolicyStore, PromoteOutcome, RollbackOutcome, StoreError, StoreResult,

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::codec::{RevocationRecord, decode, encode};
 use super::{Database, SledDb, backend, key2, tx_error};
-use crate::domain::audit::TenantScope;
 use crate::domain::revocation::{Revocation, RevokedSet};
+use crate::domain::tenant::TenantScope;
 use crate::ports::{RevocationStore, RevokeOutcome, StoreResult};
 
 /// Rows under `jti 0 tenant`, and every revoked pair in memory for the hot-path

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Caller, admin_now};
 use crate::app::{ApprovalGate, Gateway};
-use crate::domain::approval::{Approval, ApprovalDecision, Verdict};
+use crate::domain::approval::{Approval, ApprovalDecision, ApprovalVerdict};
 use crate::ports::{DecideOutcome, StoreError};
 
 /// Why a decision was not taken.
@@ -35,7 +35,7 @@ pub async fn decide(
     gateway: &Gateway,
     caller: &Caller,
     pending_id: &str,
-    verdict: Verdict,
+    verdict: ApprovalVerdict,
     (decided_by, note): (String, String),
 ) -> Result<Approval, DecideError> {
     let gate = gate(gateway)?;

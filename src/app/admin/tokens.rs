@@ -69,7 +69,7 @@ pub async fn mint(
     let now = admin_now(gateway);
     let expires_at = (order.ttl_seconds > 0).then(|| now.plus_seconds(order.ttl_seconds));
     let jti = token::new_token_id(now, random_bytes::<12>()?);
-    let request = token::MintRequest {
+    let request = token::TokenClaims {
         subject: order.subject.clone(),
         issuer: order.issuer.trim().to_owned(),
         tenant,

@@ -9,7 +9,7 @@ use super::exchange::{Answer, Exchanged, exchange};
 use super::render;
 use super::{McpCall, McpReply, Refusal, upstream_headers};
 use crate::app::{AuditFailure, Gateway};
-use crate::app::{CallOutcome, ToolCallRequest};
+use crate::app::{CallOutcome, ToolCall};
 use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::jsonrpc::{self, UpstreamMessage, parse_tool_call};
@@ -35,7 +35,7 @@ impl Gateway {
             Err(e) => return McpReply::answer(render::envelope_error(&id, &e)),
         };
         let is_notification = call.request.is_notification();
-        let request = ToolCallRequest {
+        let request = ToolCall {
             params,
             forward_body: call.request.forward_body(),
             is_notification,

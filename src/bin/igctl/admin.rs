@@ -158,7 +158,7 @@ pub struct DecideArgs {
     /// The pending call's id.
     pending_id: String,
     #[command(flatten)]
-    verdict: Verdict,
+    verdict: VerdictFlags,
     /// Who decides (`decided_by`).
     #[arg(long, default_value = "")]
     by: String,
@@ -170,7 +170,7 @@ pub struct DecideArgs {
 /// Exactly one of `--approve` and `--reject`.
 #[derive(Args)]
 #[group(required = true, multiple = false)]
-pub struct Verdict {
+pub struct VerdictFlags {
     /// Let the call through.
     #[arg(long)]
     approve: bool,

@@ -3,7 +3,7 @@
 use intentgate::adapters::clock::SystemClock;
 use intentgate::domain::gojson::indent;
 use intentgate::domain::time::parse_go_duration;
-use intentgate::domain::token::{Caveat, MasterKey, MintRequest, decode, mint, new_token_id};
+use intentgate::domain::token::{Caveat, MasterKey, TokenClaims, decode, mint, new_token_id};
 use intentgate::ports::Clock;
 
 #[derive(clap::Args)]
@@ -85,7 +85,7 @@ pub fn mint_token(args: MintArgs) -> Result<String, String> {
         Ok(Some(nanos)) if nanos < 0 => return Err("--ttl must be >= 0".into()),
         Ok(ttl) => ttl.filter(|n| *n > 0).map(|nanos| now.plus_nanos(nanos)),
     };
-    let request = MintRequest {
+    let request = TokenClaims {
         subject: args.subject,
         issuer: args.issuer,
         tenant: args.tenant,

@@ -190,3 +190,35 @@ impl ChainVerifier {
         }
     }
 }
+
+/// A run that `AuditChainStore::append` must refuse before touching the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRun {
+    #[error("empty audit append")]
+    Empty,
+    #[error("audit append must be one contiguous run of one chain")]
+    NotContiguous,
+}
+
+/// The shape every appended run must have: not empty, one chain, consecutive positions
+/// from 1 on, each event linked to the one before.
+pub fn check_run(records: &[ChainedEvent]) -> Result<(), InvalidRun> {
+    let Some(first) = records.first() else {
+        return Err(InvalidRun::Empty);
+    };
+    let contiguous = records.windows(2).all(|w| {
+        w[1].chain == first.chain && w[1].seq == w[0].seq + 1 && w[1].prev_hash == w[0].hash
+    });
+    if first.seq == 0 || !contiguous {
+        return Err(InvalidRun::NotContiguous);
+    }
+    Ok(())
+}
+
+/// Whether `head` is the head `first` was sealed against.
+pub fn extends(head: Option<&ChainHead>, first: &ChainedEvent) -> bool {
+    match head {
+        None => first.seq == 1 && first.prev_hash.is_empty(),
+        Some(h) => first.seq == h.seq + 1 && first.prev_hash == h.hash,
+    }
+}

@@ -7,9 +7,9 @@ mod query;
 mod redact;
 
 pub use chain::{
-    BreakReason, ChainBreak, ChainHead, ChainVerifier, ChainedEvent, VerifyReport, chain_hash,
-    chain_key, seal,
+    BreakReason, ChainBreak, ChainHead, ChainVerifier, ChainedEvent, InvalidRun, VerifyReport,
+    chain_hash, chain_key, check_run, extends, seal,
 };
 pub use event::{AuditEvent, EVENT_NAME, FORWARDING_REASON, SCHEMA_VERSION};
-pub use query::{AuditQuery, DEFAULT_LIMIT, MAX_LIMIT, QueryCursor, TenantScope, newest_first};
+pub use query::{AuditQuery, DEFAULT_LIMIT, MAX_LIMIT, QueryCursor, newest_first};
 pub use redact::{ArgValuesMode, ArgValuesModeError, arg_keys, redact_args};

@@ -1,48 +1,13 @@
 //! Audit query filters, shared by every backend so they all answer alike.
 
 use super::{AuditEvent, ChainedEvent};
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 
 /// Page size when none (or a non-positive one) is asked for.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest page a query returns.
 pub const MAX_LIMIT: u32 = 1000;
-
-/// Which tenants a listing covers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum TenantScope {
-    /// Every tenant (superadmin without a tenant filter).
-    #[default]
-    All,
-    /// Exactly this tenant's rows.
-    Only(String),
-}
-
-impl TenantScope {
-    /// The reference convention: an empty tenant filter means every tenant.
-    pub fn from_filter(tenant: &str) -> Self {
-        if tenant.is_empty() {
-            Self::All
-        } else {
-            Self::Only(tenant.to_owned())
-        }
-    }
-
-    /// The one tenant of `Only`, `None` for every tenant (SQL filters bind this).
-    pub fn tenant(&self) -> Option<&str> {
-        match self {
-            Self::All => None,
-            Self::Only(t) => Some(t),
-        }
-    }
-
-    pub fn admits(&self, tenant: &str) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(t) => t == tenant,
-        }
-    }
-}
 
 /// The reference's audit filters: every non-empty field must match exactly; the
 /// time bounds are inclusive. Results are newest first.

@@ -39,13 +39,8 @@ pub fn write_str(out: &mut String, s: &str) {
             '\t' => Some("\\t"),
             '\u{8}' => Some("\\b"),
             '\u{c}' => Some("\\f"),
-            '<' => Some("\\u003c"),
-            '>' => Some("\\u003e"),
-            '&' => Some("\\u0026"),
-            '\u{2028}' => Some("\\u2028"),
-            '\u{2029}' => Some("\\u2029"),
             c if (c as u32) < 0x20 => Some(""),
-            _ => None,
+            c => html_escape(c),
         };
         let Some(escape) = escape else { continue };
         out.push_str(&s[run_start..i]);
@@ -66,6 +61,19 @@ pub fn write_str(out: &mut String, s: &str) {
 /// Whether a byte can start something Go escapes: a control character, `"`, `\`, an
 /// HTML character, or 0xE2, the lead byte of U+2028 and U+2029 (and of characters that
 /// need nothing, which the full walk then copies).
+/// Go's HTML-safe escapes (`SetEscapeHTML(true)`, its default): the one table the
+/// gateway's JSON writers share.
+pub fn html_escape(c: char) -> Option<&'static str> {
+    match c {
+        '<' => Some("\\u003c"),
+        '>' => Some("\\u003e"),
+        '&' => Some("\\u0026"),
+        '\u{2028}' => Some("\\u2028"),
+        '\u{2029}' => Some("\\u2029"),
+        _ => None,
+    }
+}
+
 fn may_need_escape(b: u8) -> bool {
     b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2)
 }

@@ -8,7 +8,7 @@ use crate::domain::time::Timestamp;
 /// What to put in a new root token. `agent_lock(subject)` and, when `expires_at` is set,
 /// `exp` come first; `caveats` follow in the given order (the reference's mint order).
 #[derive(Clone, Debug, Default)]
-pub struct MintRequest {
+pub struct TokenClaims {
     pub subject: String,
     /// Empty means `intentgate`.
     pub issuer: String,
@@ -30,7 +30,7 @@ pub fn new_token_id(now: Timestamp, random: [u8; 12]) -> String {
 }
 
 /// Builds and signs a root token (`root_jti == jti`).
-pub fn mint(key: &MasterKey, req: MintRequest, jti: String, now: Timestamp) -> Token {
+pub fn mint(key: &MasterKey, req: TokenClaims, jti: String, now: Timestamp) -> Token {
     let or_default = |v: String, d: &str| if v.is_empty() { d.to_owned() } else { v };
     let mut cav = vec![Caveat::agent_lock(&req.subject)];
     cav.extend(req.expires_at.map(|t| Caveat::expires_at(t.unix_seconds())));

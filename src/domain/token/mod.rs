@@ -12,7 +12,7 @@ mod verify;
 
 pub use decode::decode;
 pub use key::{MasterKey, MasterKeyError};
-pub use mint::{AttenuateError, MintRequest, attenuate, mint, new_token_id, sign};
+pub use mint::{AttenuateError, TokenClaims, attenuate, mint, new_token_id, sign};
 pub use verify::{
     CapabilityError, CaveatFailure, allows_tool, check_claims, check_structure, check_validity,
     verify_offline, verify_signature,

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use intentgate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus, Verdict};
-use intentgate::domain::audit::TenantScope;
+use intentgate::domain::approval::{Approval, ApprovalDecision, ApprovalStatus, ApprovalVerdict};
+use intentgate::domain::tenant::TenantScope;
 use intentgate::ports::{ApprovalFilter, CreateOutcome, DecideOutcome};
 
 use super::{Fixture, at};
@@ -28,7 +28,7 @@ pub fn pending(id: &str, tenant: &str, secs: i64) -> Approval {
     }
 }
 
-fn decision(verdict: Verdict, by: &str, secs: i64) -> ApprovalDecision {
+fn decision(verdict: ApprovalVerdict, by: &str, secs: i64) -> ApprovalDecision {
     ApprovalDecision {
         verdict,
         decided_by: by.into(),
@@ -54,7 +54,7 @@ pub async fn decide_moves_a_pending_row_exactly_once(f: &Fixture) {
     let store = f.stores.approvals.as_ref();
     store.create(&pending("p1", "acme", 0)).await.unwrap();
     let DecideOutcome::Decided(approved) = store
-        .decide("p1", &decision(Verdict::Approve, "alice", 10))
+        .decide("p1", &decision(ApprovalVerdict::Approve, "alice", 10))
         .await
         .unwrap()
     else {
@@ -67,13 +67,13 @@ pub async fn decide_moves_a_pending_row_exactly_once(f: &Fixture) {
     );
     assert_eq!(approved.decided_at, Some(at(10)));
     let again = store
-        .decide("p1", &decision(Verdict::Reject, "bob", 20))
+        .decide("p1", &decision(ApprovalVerdict::Reject, "bob", 20))
         .await
         .unwrap();
     assert_eq!(again, DecideOutcome::AlreadyDecided(approved.clone()));
     assert_eq!(store.get("p1").await.unwrap(), Some(approved));
     let unknown = store
-        .decide("nope", &decision(Verdict::Approve, "alice", 10))
+        .decide("nope", &decision(ApprovalVerdict::Approve, "alice", 10))
         .await
         .unwrap();
     assert_eq!(unknown, DecideOutcome::NotFound);
@@ -83,7 +83,7 @@ pub async fn expiry_is_a_decision_too(f: &Fixture) {
     let store = f.stores.approvals.as_ref();
     store.create(&pending("p1", "acme", 0)).await.unwrap();
     let DecideOutcome::Decided(expired) = store
-        .decide("p1", &decision(Verdict::Expire, "", 300))
+        .decide("p1", &decision(ApprovalVerdict::Expire, "", 300))
         .await
         .unwrap()
     else {
@@ -94,7 +94,7 @@ pub async fn expiry_is_a_decision_too(f: &Fixture) {
         (ApprovalStatus::Timeout, "")
     );
     let late = store
-        .decide("p1", &decision(Verdict::Approve, "alice", 301))
+        .decide("p1", &decision(ApprovalVerdict::Approve, "alice", 301))
         .await
         .unwrap();
     assert!(
@@ -111,7 +111,11 @@ pub async fn exactly_one_of_concurrent_decisions_wins(f: &Fixture) {
     let tasks: Vec<_> = (0..32)
         .map(|i| {
             let store = Arc::clone(&f.stores.approvals);
-            let verdict = [Verdict::Approve, Verdict::Reject, Verdict::Expire][i % 3];
+            let verdict = [
+                ApprovalVerdict::Approve,
+                ApprovalVerdict::Reject,
+                ApprovalVerdict::Expire,
+            ][i % 3];
             tokio::spawn(async move {
                 store
                     .decide("p1", &decision(verdict, &format!("rev-{i}"), 10))
@@ -152,7 +156,7 @@ pub async fn list_filters_by_tenant_and_status_newest_first(f: &Fixture) {
         store.create(&pending(id, tenant, secs)).await.unwrap();
     }
     store
-        .decide("c", &decision(Verdict::Reject, "bob", 9))
+        .decide("c", &decision(ApprovalVerdict::Reject, "bob", 9))
         .await
         .unwrap();
     let ids = |rows: Vec<Approval>| rows.into_iter().map(|r| r.pending_id).collect::<Vec<_>>();

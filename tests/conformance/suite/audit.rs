@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use intentgate::app::admin::verify_chain;
 use intentgate::domain::audit::{
-    AuditEvent, AuditQuery, BreakReason, ChainHead, ChainVerifier, ChainedEvent, TenantScope, seal,
+    AuditEvent, AuditQuery, BreakReason, ChainHead, ChainVerifier, ChainedEvent, seal,
 };
+use intentgate::domain::tenant::TenantScope;
 use intentgate::ports::{AppendOutcome, AuditChainStore, StoreError};
 
 use super::{Fixture, at};
@@ -373,7 +374,8 @@ pub async fn cursor_pages_visit_every_record_once(f: &Fixture) {
         limit: 2,
         ..AuditQuery::default()
     };
-    loop {
+    // Bounded: a cursor that did not move on would page forever.
+    for _ in 0..=everything.len() {
         let page = store.query(&query).await.unwrap();
         let Some(last) = page.last() else { break };
         query.after = Some(intentgate::domain::audit::QueryCursor::of(last));

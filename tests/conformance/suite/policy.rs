@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use intentgate::domain::audit::TenantScope;
 use intentgate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDraft};
+use intentgate::domain::tenant::TenantScope;
 use intentgate::ports::{DeleteDraftOutcome, PromoteOutcome, RollbackOutcome, StoreError};
 
 use super::{Fixture, at};

@@ -1,7 +1,7 @@
 //! `RevocationStore` contracts.
 
-use intentgate::domain::audit::TenantScope;
 use intentgate::domain::revocation::Revocation;
+use intentgate::domain::tenant::TenantScope;
 use intentgate::ports::RevokeOutcome;
 
 use super::{Fixture, at};

@@ -1,7 +1,8 @@
 //! Every port keeps tenants apart.
 
-use intentgate::domain::audit::{AuditQuery, TenantScope};
+use intentgate::domain::audit::AuditQuery;
 use intentgate::domain::budget::WINDOW_SECS;
+use intentgate::domain::tenant::TenantScope;
 use intentgate::ports::{ApprovalFilter, DecideOutcome};
 
 use super::{Fixture, approval, at, audit, budget, policy, revocation};
@@ -89,7 +90,7 @@ pub async fn tenants_are_isolated_across_every_port(f: &Fixture) {
 
 fn approval_decision() -> intentgate::domain::approval::ApprovalDecision {
     intentgate::domain::approval::ApprovalDecision {
-        verdict: intentgate::domain::approval::Verdict::Approve,
+        verdict: intentgate::domain::approval::ApprovalVerdict::Approve,
         decided_by: "acme-admin".into(),
         note: String::new(),
         at: at(2),

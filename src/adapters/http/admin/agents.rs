@@ -16,7 +16,8 @@ use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::discover_agents;
-use crate::domain::audit::{AuditQuery, TenantScope};
+use crate::domain::audit::AuditQuery;
+use crate::domain::tenant::TenantScope;
 
 api_errors!(
     /// Errors of the agents route.

@@ -13,13 +13,13 @@ use super::errors::{ApiError, api_errors};
 use super::json_body::JsonBody;
 use super::params::{one_of, page};
 use super::typed_param::{ApprovalStatusParam, Limit, Offset, Param, STATUSES, raw};
-use crate::adapters::http::raw::Raw;
+use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::approvals::{self, DecideError};
-use crate::domain::approval::{ApprovalStatus, Verdict};
-use crate::domain::audit::TenantScope;
+use crate::domain::approval::{ApprovalStatus, ApprovalVerdict};
+use crate::domain::tenant::TenantScope;
 use crate::ports::ApprovalFilter;
 
 api_errors!(
@@ -67,7 +67,7 @@ impl ApprovalsApi {
             .list(&filter, limit, offset)
             .await
             .map_err(ApiError::from)?;
-        let approvals = rows.iter().map(|a| Raw::new(a.to_json())).collect();
+        let approvals = rows.iter().map(|a| Encoded::new(a.to_json())).collect();
         Ok(GoJson::new(&ApprovalsPage {
             approvals,
             limit,
@@ -94,7 +94,7 @@ impl ApprovalsApi {
             return Err(ApiError::from(DecideError::MissingId).into());
         }
         let req = body.decode("invalid JSON: ")?;
-        let verdict = Verdict::parse_admin(&req.decision.0).ok_or_else(|| {
+        let verdict = ApprovalVerdict::parse_admin(&req.decision.0).ok_or_else(|| {
             ApiError::BadRequest("decision must be \"approve\" or \"reject\"".into())
         })?;
         let by = (
@@ -104,6 +104,6 @@ impl ApprovalsApi {
         let row = approvals::decide(&gateway, caller, &id, verdict, by)
             .await
             .map_err(ApiError::from)?;
-        Ok(GoJson::raw(format!("{}\n", row.to_json())))
+        Ok(GoJson::encoded(format!("{}\n", row.to_json())))
     }
 }

@@ -16,12 +16,13 @@ use super::typed_param::{
     CHECKS, CheckParam, DECISIONS, DecisionParam, ExportFormatParam, Flag, Instant, Limit, Offset,
     Param, raw,
 };
-use crate::adapters::http::raw::Raw;
+use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::{Caller, verify_chain};
-use crate::domain::audit::{AuditQuery, TenantScope, chain_key};
+use crate::domain::audit::{AuditQuery, chain_key};
+use crate::domain::tenant::TenantScope;
 
 api_errors!(
     /// Errors of the audit routes.
@@ -79,7 +80,10 @@ impl AuditApi {
         } else {
             None
         };
-        let events = rows.iter().map(|r| Raw::new(r.event.to_json())).collect();
+        let events = rows
+            .iter()
+            .map(|r| Encoded::new(r.event.to_json()))
+            .collect();
         Ok(GoJson::new(&AuditPage {
             events,
             limit: query.limit,

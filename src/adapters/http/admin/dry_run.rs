@@ -11,7 +11,8 @@ use super::params::{body_tenant, time_param};
 use super::typed_param::Text;
 use crate::app::Gateway;
 use crate::app::admin::{Caller, DryRun, DryRunError, DryRunReport};
-use crate::domain::audit::{AuditQuery, TenantScope};
+use crate::domain::audit::AuditQuery;
+use crate::domain::tenant::TenantScope;
 
 pub async fn dry_run(
     caller: &Caller,

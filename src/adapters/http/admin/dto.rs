@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::typed_param::{
     CandidateDecisions, Decisions, Instant, RiskSignals, Statuses, Text, Verdicts,
 };
-use crate::adapters::http::raw::Raw;
+use crate::adapters::http::encoded::Encoded;
 use crate::domain::discovery::ObservedAgent;
 
 /// Go decodes `null` into a field as its zero value; so do we.
@@ -60,7 +60,7 @@ pub struct AuditEventDoc {
     pub elevation_id: Option<String>,
 }
 
-pub type EventJson = Raw<AuditEventDoc>;
+pub type EventJson = Encoded<AuditEventDoc>;
 
 /// A pending (or decided) approval row.
 #[derive(Object)]
@@ -84,7 +84,7 @@ pub struct ApprovalDoc {
     pub requires_step_up: Option<bool>,
 }
 
-pub type ApprovalJson = Raw<ApprovalDoc>;
+pub type ApprovalJson = Encoded<ApprovalDoc>;
 
 /// A policy draft.
 #[derive(Object)]
@@ -100,7 +100,7 @@ pub struct DraftDoc {
     pub created_by: Option<String>,
 }
 
-pub type DraftJson = Raw<DraftDoc>;
+pub type DraftJson = Encoded<DraftDoc>;
 
 /// A tenant's active policy pointer.
 #[derive(Object)]
@@ -113,7 +113,7 @@ pub struct ActiveDoc {
     pub promoted_by: Option<String>,
 }
 
-pub type ActiveJson = Raw<ActiveDoc>;
+pub type ActiveJson = Encoded<ActiveDoc>;
 
 #[derive(Object, Deserialize)]
 #[serde(deny_unknown_fields)]

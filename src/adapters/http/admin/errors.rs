@@ -7,7 +7,7 @@ use poem_openapi::Object;
 use serde::Serialize;
 
 use super::dto::ApprovalJson;
-use crate::adapters::http::raw::Raw;
+use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::wire::go_json;
 use crate::app::admin::approvals::DecideError;
 use crate::app::admin::policies::PolicyError;
@@ -80,7 +80,7 @@ impl ApiError {
     pub fn body(&self) -> String {
         match self {
             Self::AlreadyDecided(current) => go_json(&ErrorBody {
-                current: Some(Raw::new(current.to_json())),
+                current: Some(Encoded::new(current.to_json())),
                 error: self.to_string(),
             }),
             _ => go_json(&ErrorBody {
@@ -171,7 +171,7 @@ macro_rules! api_errors {
             fn from(e: $crate::adapters::http::admin::errors::ApiError) -> Self {
                 e.log_cause();
                 let (status, code) = e.status_and_code();
-                let body = $crate::adapters::http::wire::GoJson::raw(e.body());
+                let body = $crate::adapters::http::wire::GoJson::encoded(e.body());
                 match status.as_u16() {
                     $($status => Self::$variant(body, code.to_owned()),)+
                     _ => Self::Unlisted(status, body),

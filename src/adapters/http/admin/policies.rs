@@ -18,13 +18,13 @@ use super::errors::{ApiError, api_errors};
 use super::json_body::{JsonBody, LARGE_BODY, SMALL_BODY};
 use super::params::{page, query_tenant};
 use super::typed_param::{Limit, Offset, Param, raw};
-use crate::adapters::http::raw::Raw;
+use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::policies::{self, NewDraft};
-use crate::domain::audit::TenantScope;
 use crate::domain::policy::PolicyDraft;
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 
 api_errors!(
@@ -80,7 +80,7 @@ impl PoliciesApi {
             .list_drafts(&scope, limit, offset)
             .await
             .map_err(ApiError::from)?;
-        let drafts = rows.iter().map(|d| Raw::new(d.to_json())).collect();
+        let drafts = rows.iter().map(|d| Encoded::new(d.to_json())).collect();
         Ok(GoJson::new(&DraftsPage {
             drafts,
             limit,
@@ -203,9 +203,9 @@ impl PoliciesApi {
             .await
             .map_err(ApiError::from)?;
         Ok(GoJson::new(&ActiveView {
-            active: Raw::new(slot.active.to_json()),
-            current_draft: slot.current.map(|d| Raw::new(d.to_json())),
-            previous_draft: slot.previous.map(|d| Raw::new(d.to_json())),
+            active: Encoded::new(slot.active.to_json()),
+            current_draft: slot.current.map(|d| Encoded::new(d.to_json())),
+            previous_draft: slot.previous.map(|d| Encoded::new(d.to_json())),
             source: slot.source,
         }))
     }
@@ -237,7 +237,7 @@ impl PoliciesApi {
         .await
         .map_err(ApiError::from)?;
         Ok(GoJson::new(&PromoteResponse {
-            active: Raw::new(active.to_json()),
+            active: Encoded::new(active.to_json()),
             promoted_at: Timestamp::from_unix_seconds(at.unix_seconds()).to_rfc3339_nano(),
             swapped: true,
         }))
@@ -261,7 +261,7 @@ impl PoliciesApi {
             .await
             .map_err(ApiError::from)?;
         Ok(GoJson::new(&ClearResponse {
-            cleared: Raw::new(cleared.to_json()),
+            cleared: Encoded::new(cleared.to_json()),
             swapped,
         }))
     }
@@ -291,7 +291,7 @@ impl PoliciesApi {
             .await
             .map_err(ApiError::from)?;
         Ok(GoJson::new(&RollbackResponse {
-            active: Raw::new(active.to_json()),
+            active: Encoded::new(active.to_json()),
             swapped: true,
         }))
     }
@@ -321,5 +321,5 @@ pub enum CreatedDraft {
 }
 
 fn draft_json(d: &PolicyDraft) -> GoJson<DraftJson> {
-    GoJson::raw(format!("{}\n", d.to_json()))
+    GoJson::encoded(format!("{}\n", d.to_json()))
 }

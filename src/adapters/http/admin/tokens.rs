@@ -19,8 +19,8 @@ use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::tokens::{self, MintOrder};
-use crate::domain::audit::TenantScope;
 use crate::domain::revocation::Revocation;
+use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
 use crate::ports::SinkStatus;
 

@@ -1,4 +1,4 @@
-//! `Raw<T>`: JSON encoded by a domain writer (byte-exact with the reference), embedded
+//! `Encoded<T>`: JSON encoded by a domain writer (byte-exact with the reference), embedded
 //! verbatim in a response and documented with the schema of `T`.
 
 use std::borrow::Cow;
@@ -10,12 +10,12 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-pub struct Raw<T> {
+pub struct Encoded<T> {
     json: Box<RawValue>,
     schema: PhantomData<fn() -> T>,
 }
 
-impl<T> Raw<T> {
+impl<T> Encoded<T> {
     /// Wraps JSON produced by a domain writer. Invalid JSON (a writer bug) becomes
     /// `null` rather than a broken response.
     pub fn new(json: String) -> Self {
@@ -31,13 +31,13 @@ fn null() -> Box<RawValue> {
     RawValue::from_string("null".to_owned()).unwrap_or_default()
 }
 
-impl<T> Serialize for Raw<T> {
+impl<T> Serialize for Encoded<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.json.serialize(s)
     }
 }
 
-impl<T: Type> Type for Raw<T> {
+impl<T: Type> Type for Encoded<T> {
     const IS_REQUIRED: bool = true;
     type RawValueType = Self;
     type RawElementValueType = Self;
@@ -65,13 +65,13 @@ impl<T: Type> Type for Raw<T> {
     }
 }
 
-impl<T: Type> ToJSON for Raw<T> {
+impl<T: Type> ToJSON for Encoded<T> {
     fn to_json(&self) -> Option<Value> {
         serde_json::from_str(self.json.get()).ok()
     }
 }
 
-impl<T: Type> ParseFromJSON for Raw<T> {
+impl<T: Type> ParseFromJSON for Encoded<T> {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         let value = value.unwrap_or_default();
         serde_json::to_string(&value)
