@@ -17,6 +17,7 @@ use crate::app::admin::AdminAccess;
 use crate::app::mcp::{McpSettings, Sessions};
 use crate::app::{
     ApprovalGate, AuditWriter, BudgetCounter, Durability, Gateway, PipelineSettings, PolicySync,
+    PolicyWrites,
 };
 use crate::config::{AuditDurability, AuditTarget, Config};
 use crate::domain::token::MasterKey;
@@ -79,7 +80,8 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         None => load_or_create_key(&config.data_dir)?,
     };
     let policy_poke = Arc::new(Notify::new());
-    let policy = policies(config, &stores, Arc::clone(&policy_poke)).await?;
+    let policy_writes = PolicyWrites::default();
+    let policy = policies(config, &stores, Arc::clone(&policy_poke), &policy_writes).await?;
     let durability = match config.audit_durability {
         AuditDurability::Sync => Durability::Sync,
         AuditDurability::Async => Durability::Async,
@@ -118,6 +120,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         clock,
         key,
         policy,
+        policy_writes,
         audit,
         approvals,
         settings: PipelineSettings {
@@ -148,6 +151,7 @@ async fn policies(
     config: &Config,
     stores: &Stores,
     poke: Arc<Notify>,
+    writes: &PolicyWrites,
 ) -> Result<Arc<dyn PolicyEngine>, StartError> {
     let source = match &config.policy_file {
         Some(path) => std::fs::read_to_string(path)
@@ -156,7 +160,11 @@ async fn policies(
     };
     let engine: Arc<dyn PolicyEngine> =
         Arc::new(RegoPolicies::new(&source).map_err(StartError::Policy)?);
-    let mut sync = PolicySync::new(Arc::clone(&stores.policies), Arc::clone(&engine));
+    let mut sync = PolicySync::new(
+        Arc::clone(&stores.policies),
+        Arc::clone(&engine),
+        Arc::clone(writes),
+    );
     sync.sync_once(true).await.map_err(StartError::Policy)?;
     sync.spawn(POLICY_SYNC, poke);
     Ok(engine)

@@ -104,9 +104,17 @@ async fn migrate(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let intentgate::config::StoreConfig::Postgres { url } = &config.store else {
         return Err("migrate needs the Postgres store: set INTENTGATE_POSTGRES_URL".into());
     };
-    let applied = intentgate::adapters::postgres::migrate(url).await?;
-    println!("database is at migration {applied} of {applied}");
-    Ok(())
+    #[cfg(feature = "postgres")]
+    {
+        let applied = intentgate::adapters::postgres::migrate(url).await?;
+        println!("database is at migration {applied} of {applied}");
+        Ok(())
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = url;
+        Err("this build has no postgres store (built without the `postgres` feature)".into())
+    }
 }
 
 async fn shutdown_signal() {

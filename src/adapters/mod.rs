@@ -6,9 +6,11 @@ pub mod http;
 pub mod http_client;
 pub mod memory;
 pub mod metrics;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rego;
 pub mod siem;
+#[cfg(feature = "sled")]
 pub mod sled;
 pub mod stdout;
 pub mod telemetry;
@@ -20,17 +22,31 @@ use crate::ports::Stores;
 /// The configured backend cannot be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    #[cfg(feature = "sled")]
     #[error(transparent)]
     Sled(#[from] sled::SledOpenError),
+    #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] postgres::PgOpenError),
+    /// The configuration names a store this build was compiled without.
+    #[error(
+        "this build has no {store} store (built without the `{store}` feature); \
+         choose another with INTENTGATE_STORE or rebuild with `--features {store}`"
+    )]
+    NotBuiltIn { store: &'static str },
 }
 
 /// Opens the storage backend chosen by configuration.
 pub async fn open_stores(config: &StoreConfig) -> Result<Stores, OpenError> {
     match config {
         StoreConfig::Memory { retain_events } => Ok(memory::open_retaining(*retain_events)),
+        #[cfg(feature = "sled")]
         StoreConfig::Sled { data_dir } => Ok(sled::open(&data_dir.join("sled"))?),
+        #[cfg(feature = "postgres")]
         StoreConfig::Postgres { url } => Ok(postgres::open(url).await?),
+        #[cfg(not(feature = "sled"))]
+        StoreConfig::Sled { .. } => Err(OpenError::NotBuiltIn { store: "sled" }),
+        #[cfg(not(feature = "postgres"))]
+        StoreConfig::Postgres { .. } => Err(OpenError::NotBuiltIn { store: "postgres" }),
     }
 }

@@ -22,7 +22,7 @@ pub use budget_counter::BudgetCounter;
 pub use chain_append::AuditFailure;
 pub use context::ToolCall;
 pub use pipeline::CallOutcome;
-pub use policy_sync::PolicySync;
+pub use policy_sync::{PolicySync, PolicyWrites};
 
 use crate::domain::audit::ArgValuesMode;
 use crate::domain::token::MasterKey;
@@ -44,6 +44,8 @@ pub struct Gateway {
     pub clock: Arc<dyn Clock>,
     pub key: MasterKey,
     pub policy: Arc<dyn PolicyEngine>,
+    /// Held while a slot is written and its policy installed (see [`PolicyWrites`]).
+    pub policy_writes: PolicyWrites,
     pub extractor: Option<Arc<dyn IntentExtractor>>,
     pub upstream: Option<Arc<dyn ToolServer>>,
     pub audit: Arc<AuditWriter>,

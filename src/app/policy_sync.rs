@@ -11,18 +11,31 @@ use tokio::sync::Notify;
 
 use crate::ports::{PolicyEngine, PolicyStore};
 
+/// Held while a policy slot is written and its policy installed: by the admin
+/// use-cases (promote, rollback, clear) and by every sync. Without it a sync that read
+/// the store just before a promotion could install the older policy just after the
+/// promotion installed the new one, and calls would run the old policy until the next
+/// sync.
+pub type PolicyWrites = Arc<tokio::sync::Mutex<()>>;
+
 pub struct PolicySync {
     store: Arc<dyn PolicyStore>,
     engine: Arc<dyn PolicyEngine>,
+    writes: PolicyWrites,
     /// Slot → draft id currently installed from the store.
     applied: HashMap<String, String>,
 }
 
 impl PolicySync {
-    pub fn new(store: Arc<dyn PolicyStore>, engine: Arc<dyn PolicyEngine>) -> Self {
+    pub fn new(
+        store: Arc<dyn PolicyStore>,
+        engine: Arc<dyn PolicyEngine>,
+        writes: PolicyWrites,
+    ) -> Self {
         Self {
             store,
             engine,
+            writes,
             applied: HashMap::new(),
         }
     }
@@ -32,6 +45,8 @@ impl PolicySync {
     /// reference); later it is logged and the old policy keeps serving. (The default
     /// slot, once cleared, keeps its last policy until restart.)
     pub async fn sync_once(&mut self, strict: bool) -> Result<(), String> {
+        let writes = Arc::clone(&self.writes);
+        let _writing = writes.lock().await;
         let slots = self.store.list_active().await.map_err(|e| e.to_string())?;
         let mut seen = HashMap::new();
         for slot in slots.into_iter().filter(|s| !s.current_draft_id.is_empty()) {

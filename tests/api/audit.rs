@@ -121,6 +121,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         clock: Arc::clone(&g.clock),
         key: g.key.clone(),
         policy: Arc::clone(&g.policy),
+        policy_writes: Default::default(),
         extractor: g.extractor.clone(),
         upstream: g.upstream.clone(),
         audit,

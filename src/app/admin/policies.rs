@@ -180,6 +180,7 @@ pub async fn promote(
     let tenant = &scope(caller, requested_tenant)?;
     let draft = owned_draft(gateway, caller, draft_id).await?;
     compile_check(gateway, &draft.rego_source)?;
+    let writing = gateway.policy_writes.lock().await;
     let now = admin_now(gateway);
     let outcome = gateway
         .stores
@@ -191,6 +192,7 @@ pub async fn promote(
         PromoteOutcome::DraftNotFound => return Err(PolicyError::DraftNotFound),
     };
     swap(gateway, "promote", tenant, &draft.rego_source)?;
+    drop(writing);
     let reason = format!(
         "policy promoted: tenant={tenant} draft={} prior={} by={promoted_by}",
         draft.id, active.previous_draft_id
@@ -208,6 +210,7 @@ pub async fn clear(
 ) -> Result<(ActivePolicy, bool), PolicyError> {
     let policies = &gateway.stores.policies;
     let swapped = !tenant.is_empty();
+    let writing = gateway.policy_writes.lock().await;
     let cleared = match swapped {
         true => policies.clear_active(tenant).await?,
         false => policies.active("").await?,
@@ -215,6 +218,7 @@ pub async fn clear(
     if swapped {
         gateway.policy.remove(tenant);
     }
+    drop(writing);
     let reason = format!("policy slot cleared: tenant={tenant}");
     record(gateway, ctx, "admin/clear_policy", tenant, reason).await;
     Ok((cleared, swapped))
@@ -230,6 +234,7 @@ pub async fn rollback(
 ) -> Result<ActivePolicy, PolicyError> {
     let tenant = &scope(caller, requested_tenant)?;
     let policies = &gateway.stores.policies;
+    let writing = gateway.policy_writes.lock().await;
     let current = policies.active(tenant).await?;
     if current.previous_draft_id.is_empty() {
         return Err(PolicyError::NothingToRollBack);
@@ -245,6 +250,7 @@ pub async fn rollback(
         RollbackOutcome::NothingToRollBack => return Err(PolicyError::NothingToRollBack),
     };
     swap(gateway, "rollback", tenant, &previous.rego_source)?;
+    drop(writing);
     let reason = format!(
         "policy rolled back to: tenant={tenant} draft={} by={rolled_back_by}",
         active.current_draft_id
