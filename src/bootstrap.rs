@@ -8,10 +8,11 @@ use std::time::Duration;
 use poem::listener::{Listener, TcpAcceptor, TcpListener};
 
 use crate::adapters::clock::SystemClock;
-use crate::adapters::http_client::{CachedExtractor, HttpExtractor, HttpToolServer};
+use crate::adapters::extractor::{CachedExtractor, HttpExtractor};
 use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
 use crate::adapters::stdout::StdoutEcho;
+use crate::adapters::tool_server::HttpToolServer;
 use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
 use crate::app::mcp::{McpSettings, Sessions};
@@ -50,7 +51,7 @@ pub enum StartError {
     #[error("HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
     #[error("{0}")]
-    Upstream(#[from] crate::adapters::http_client::UpstreamClientError),
+    Upstream(#[from] crate::adapters::tool_server::UpstreamClientError),
     #[error("listen on {addr}: {source}")]
     Listen {
         addr: String,

@@ -1,7 +1,7 @@
 //! What an intent extractor answers, then the intent check against a tool name.
 #![no_main]
 
-use intentgate::adapters::http_client::parse_extractor_reply;
+use intentgate::adapters::extractor::parse_reply as parse_extractor_reply;
 use intentgate::domain::intent;
 use libfuzzer_sys::fuzz_target;
 

@@ -2,10 +2,11 @@
 //! configured backend into port implementations.
 
 pub mod clock;
+pub mod extractor;
 pub mod http;
-pub mod http_client;
 pub mod memory;
 pub mod metrics;
+pub mod outbound;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rego;
@@ -14,6 +15,7 @@ pub mod siem;
 pub mod sled;
 pub mod stdout;
 pub mod telemetry;
+pub mod tool_server;
 pub mod webhook;
 
 use crate::config::StoreConfig;

@@ -1,7 +1,7 @@
 //! How one HTTP exchange with a SIEM becomes a delivery outcome, shared by every
 //! destination so they classify failures alike (reference `httpFlusher`).
 
-use crate::adapters::http_client::error_chain;
+use crate::adapters::outbound::error_chain;
 
 /// Most bytes of an error answer's body kept in the error (and so in `last_error`).
 pub const ERROR_BODY_LIMIT: usize = 256;

@@ -1,16 +1,11 @@
-//! Outbound HTTP: the intent extractor and the upstream MCP tool server.
+//! What the outbound HTTP clients share (tool server, extractor, SIEM): a bounded body
+//! read and Go-style error texts.
 
-mod extractor;
-mod upstream;
-
-pub use extractor::{CachedExtractor, HttpExtractor, parse_reply as parse_extractor_reply};
-pub use upstream::{HttpToolServer, UpstreamClientError};
-
-/// Largest response body read from either service.
+/// Largest response body read from the tool server or the extractor.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Reads at most `limit` bytes of the body; `Ok(None)` when it is longer.
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, reqwest::Error> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 
-use super::{MAX_BODY_BYTES, error_chain, read_capped};
+use super::outbound::{MAX_BODY_BYTES, error_chain, read_capped};
 use crate::domain::jsonrpc::UpstreamMessage;
 use crate::domain::mcp::{SseDecoder, SseEvent};
 use crate::ports::{

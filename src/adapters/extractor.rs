@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
-use super::{MAX_BODY_BYTES, error_chain, read_capped};
+use super::outbound::{MAX_BODY_BYTES, error_chain, read_capped};
 use crate::domain::gojson::ObjectWriter;
 use crate::domain::intent::Intent;
 use crate::domain::time::Timestamp;
