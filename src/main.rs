@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
     if matches!(cli.command, Some(Command::Openapi)) {
         // A closed pipe (`| head`) ends the output quietly instead of panicking.
         let mut out = std::io::stdout().lock();
-        let written = writeln!(out, "{}", http::api::document(http::VERSION));
+        let written = writeln!(out, "{}", http::openapi::document(http::VERSION));
         return if written.is_ok() {
             ExitCode::SUCCESS
         } else {

@@ -614,7 +614,7 @@ type AuditEvent = AuditPage["events"][number];
 type Verify = Ok<"/v1/admin/audit/verify", "get">;
 type Approval = Ok<"/v1/admin/approvals", "get">["approvals"][number];
 type Draft = Ok<"/v1/admin/policies/drafts/{id}", "get">;
-type ActiveView = Ok<"/v1/admin/policies/active", "get">;
+type ActivePolicyResponse = Ok<"/v1/admin/policies/active", "get">;
 
 export type TypeContract = [
   // §2.1 revoke answers {"jti","ok"}; §2.11 draft delete answers {"id","ok"}.
@@ -645,10 +645,10 @@ export type TypeContract = [
   Expect<Equals<RequiredKeys<Approval>, "pending_id" | "agent_id" | "tool" | "reason" | "status" | "created_at">>,
   Expect<Equals<Approval["status"], "pending" | "approved" | "rejected" | "timeout">>,
   Expect<Equals<Body<"/v1/admin/approvals/{id}/decide", "post">["decision"], "approve" | "reject">>,
-  // §2.11 draft and active-view omit rules.
+  // §2.11 draft and active-policy omit rules.
   Expect<Equals<RequiredKeys<Draft>, "id" | "name" | "rego_source" | "created_at" | "updated_at">>,
-  Expect<Equals<RequiredKeys<ActiveView>, "active" | "source">>,
-  Expect<Equals<RequiredKeys<ActiveView["active"]>, never>>,
+  Expect<Equals<RequiredKeys<ActivePolicyResponse>, "active" | "source">>,
+  Expect<Equals<RequiredKeys<ActivePolicyResponse["active"]>, never>>,
   // Request bodies: only what the handler requires is required (§2.1, §2.3, §2.10-2.12).
   Expect<Equals<RequiredKeys<Body<"/v1/admin/mint", "post">>, "subject">>,
   Expect<Equals<RequiredKeys<Body<"/v1/admin/revoke", "post">>, "jti">>,

@@ -12,7 +12,6 @@ use intentgate::domain::audit::ChainVerifier;
 use intentgate::domain::time::Timestamp;
 use intentgate::domain::token::{Caveat, MasterKey, TokenClaims, mint, new_token_id};
 use intentgate::ports::Stores;
-use serde_json::json;
 
 const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
@@ -93,43 +92,6 @@ fn token(max_calls: i64) -> String {
     .encode()
 }
 
-/// One `tools/call` with argument `n`; true when allowed.
-async fn call(client: &reqwest::Client, url: &str, token: &str, n: u64) -> Option<bool> {
-    let body = json!({"jsonrpc":"2.0","id":n,"method":"tools/call","params":{"name":"read_invoice","arguments":{"n":n}}});
-    let resp = client
-        .post(format!("{url}/v1/mcp"))
-        .bearer_auth(token)
-        .body(body.to_string())
-        .send()
-        .await
-        .ok()?;
-    let text = resp.text().await.ok()?;
-    Some(text.contains("\"result\""))
-}
-
-/// The admin token of gateways started with `INTENTGATE_ADMIN_TOKEN`.
-const ADMIN_TOKEN: &str = "outage-admin-token-0123456789";
-
-/// `GET path` on the admin API, as JSON.
-async fn admin_get(gateway: &Gateway, path: &str) -> serde_json::Value {
-    let text = reqwest::Client::new()
-        .get(format!("{}{path}", gateway.url))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// The acme tenant's audit events, newest first, through the admin API.
-async fn audit_events(gateway: &Gateway) -> Vec<serde_json::Value> {
-    let page = admin_get(gateway, "/v1/admin/audit?tenant=acme&limit=1000").await;
-    page["events"].as_array().cloned().unwrap_or_default()
-}
-
 /// Verifies the acme chain and returns the `n` arguments of its allowed events.
 async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
     let records = stores.audit.range("acme", 1, 100_000).await.unwrap();
@@ -152,6 +114,8 @@ async fn verify_acme(stores: &Stores) -> (usize, HashSet<u64>) {
     (records.len(), allowed)
 }
 
+mod client;
+
 #[path = "../common/pg.rs"]
 mod pg;
 
@@ -162,6 +126,7 @@ mod outage;
 mod outage_disk;
 mod outage_services;
 
+use client::call;
 use pg::TestDatabase as Database;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

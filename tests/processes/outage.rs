@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use intentgate::config::DatabaseUrl;
 
-use super::{Gateway, call, token, verify_acme};
+use super::client::{call, tools_call};
+use super::{Gateway, token, verify_acme};
 
 /// A throwaway Postgres cluster in a temp dir. The server refuses to run as root, so
 /// under root its commands run as the `postgres` user.
@@ -155,12 +156,7 @@ async fn readyz(client: &reqwest::Client, url: &str) -> (u16, String) {
 
 /// The answer to one call, as text (the error included), or the transport's failure.
 async fn answer(client: &reqwest::Client, url: &str, token: &str, n: u64) -> String {
-    let body = serde_json::json!({"jsonrpc":"2.0","id":n,"method":"tools/call",
-        "params":{"name":"read_invoice","arguments":{"n":n}}});
-    match client
-        .post(format!("{url}/v1/mcp"))
-        .bearer_auth(token)
-        .body(body.to_string())
+    match tools_call(client, url, token, "read_invoice", n)
         .send()
         .await
     {

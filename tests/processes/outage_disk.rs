@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::{Gateway, admin_get, audit_events, call, token};
+use super::client::{ADMIN_TOKEN, admin_get, audit_events, call};
+use super::{Gateway, token};
 
 /// A 16 MiB tmpfs, unmounted when dropped.
 struct SmallDisk {
@@ -64,7 +65,7 @@ async fn sled_on_a_full_disk_fails_closed_and_serves_again_when_space_returns() 
     let data_dir = disk.path().join("data").display().to_string();
     let gateway = Gateway::start(&[
         ("INTENTGATE_DATA_DIR", data_dir.as_str()),
-        ("INTENTGATE_ADMIN_TOKEN", super::ADMIN_TOKEN),
+        ("INTENTGATE_ADMIN_TOKEN", ADMIN_TOKEN),
         ("INTENTGATE_AUDIT_PERSIST_ARG_VALUES", "raw"),
     ])
     .await;

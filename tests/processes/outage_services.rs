@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use intentgate::domain::audit::FORWARDING_REASON;
 use serde_json::{Value, json};
 
+use super::client::{ADMIN_TOKEN, audit_events, tools_call};
 use super::fake::{FakeServer, Reply, Seen, Streamed};
-use super::{ADMIN_TOKEN, Gateway, audit_events, token};
+use super::{Gateway, token};
 
 /// How a fault-injecting receiver answers right now; a test switches it between calls.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,12 +79,8 @@ async fn extractor(switch: &Switch) -> FakeServer {
 
 /// One `tools/call`, with an intent prompt when given; the JSON-RPC answer.
 async fn call_tool(gateway: &str, tool: &str, n: u64, prompt: Option<&str>) -> Value {
-    let body = json!({"jsonrpc":"2.0","id":n,"method":"tools/call",
-        "params":{"name":tool,"arguments":{"n":n}}});
-    let mut request = reqwest::Client::new()
-        .post(format!("{gateway}/v1/mcp"))
-        .bearer_auth(token(1_000_000))
-        .body(body.to_string());
+    let client = reqwest::Client::new();
+    let mut request = tools_call(&client, gateway, &token(1_000_000), tool, n);
     if let Some(prompt) = prompt {
         request = request.header("X-Intent-Prompt", prompt);
     }
@@ -313,13 +310,8 @@ async fn timed_calls(client: &reqwest::Client, url: &str, first: u64, count: u64
             0 => "read_invoice",
             _ => "delete",
         };
-        let body = json!({"jsonrpc":"2.0","id":n,"method":"tools/call",
-            "params":{"name":tool,"arguments":{"n":n}}});
         let started = Instant::now();
-        let text = client
-            .post(format!("{url}/v1/mcp"))
-            .bearer_auth(&token)
-            .body(body.to_string())
+        let text = tools_call(client, url, &token, tool, n)
             .send()
             .await
             .unwrap()

@@ -10,15 +10,16 @@ use poem_openapi::registry::Registry;
 use poem_openapi::types::Type;
 use poem_openapi::{Object, OpenApi};
 
+use super::VERSION;
 use super::documented::{Body, Documented, Statuses};
 use super::tags::ApiTags;
-use super::{VERSION, json_response};
+use super::wire::json_response;
 use crate::app::Gateway;
 use crate::domain::gojson::ObjectWriter;
 
 /// `GET /healthz`.
 #[derive(Object)]
-pub struct Health {
+pub struct HealthResponse {
     /// Always `ok`.
     pub status: String,
     pub version: String,
@@ -26,7 +27,7 @@ pub struct Health {
 
 /// `GET /readyz`.
 #[derive(Object)]
-pub struct Readiness {
+pub struct ReadinessResponse {
     /// `ready` or `unavailable`.
     pub status: String,
     /// The storage backend: `memory`, `sled` or `postgres`.
@@ -39,11 +40,14 @@ pub struct Readiness {
 pub struct HealthStatuses;
 
 impl Statuses for HealthStatuses {
-    const LIST: &'static [(u16, &'static str, Body)] =
-        &[(200, "The process is alive", Body::Json(Health::schema_ref))];
+    const LIST: &'static [(u16, &'static str, Body)] = &[(
+        200,
+        "The process is alive",
+        Body::Json(HealthResponse::schema_ref),
+    )];
 
     fn register(registry: &mut Registry) {
-        Health::register(registry);
+        HealthResponse::register(registry);
     }
 }
 
@@ -52,16 +56,20 @@ pub struct ReadyStatuses;
 
 impl Statuses for ReadyStatuses {
     const LIST: &'static [(u16, &'static str, Body)] = &[
-        (200, "The store answers", Body::Json(Readiness::schema_ref)),
+        (
+            200,
+            "The store answers",
+            Body::Json(ReadinessResponse::schema_ref),
+        ),
         (
             503,
             "The store does not answer",
-            Body::Json(Readiness::schema_ref),
+            Body::Json(ReadinessResponse::schema_ref),
         ),
     ];
 
     fn register(registry: &mut Registry) {
-        Readiness::register(registry);
+        ReadinessResponse::register(registry);
     }
 }
 

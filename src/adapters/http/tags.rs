@@ -1,4 +1,4 @@
-//! The tags that group the API's operations in the OpenAPI document.
+//! The tags that group the API's operations in the OpenAPI document: one per `*Api`.
 
 use poem_openapi::Tags;
 
@@ -6,8 +6,12 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Agent traffic: MCP JSON-RPC and the legacy tool-call endpoint.
     DataPlane,
-    /// Minting and revoking capability tokens; tenants and integrations.
+    /// Minting and revoking capability tokens.
     Tokens,
+    /// Tenants known to the gateway.
+    Tenants,
+    /// The SIEM forwarders and their delivery state.
+    Integrations,
     /// Querying, verifying and exporting the hash-chained audit log.
     Audit,
     /// Human decisions on escalated calls.

@@ -1,6 +1,6 @@
 //! Wire formats shared by the API: JSON written the way Go's `json.Encoder` writes it
-//! (HTML-safe escaping, trailing newline, declared field order), and request bodies
-//! left unread for handlers that stream them.
+//! (HTML-safe escaping, trailing newline, declared field order), responses carrying
+//! such JSON, and request bodies left unread for handlers that stream them.
 
 use std::marker::PhantomData;
 
@@ -48,6 +48,15 @@ impl serde_json::ser::Formatter for GoFormatter {
         }
         writer.write_all(&fragment.as_bytes()[start..])
     }
+}
+
+/// A JSON response (the body already encoded, newline included), for handlers that
+/// write their bytes themselves.
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .body(body)
 }
 
 /// An `application/json` response whose body is already encoded; `T` documents it.

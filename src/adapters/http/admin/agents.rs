@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
 use super::auth::AdminAuth;
-use super::dto::AgentsPage;
+use super::dto::AgentsResponse;
 use super::errors::{ApiError, api_errors};
 use super::params::{query_tenant, time_param};
 use super::typed_param::{Instant, Param, raw};
@@ -40,7 +40,7 @@ impl AgentsApi {
         tenant: Query<Option<String>>,
         from: Query<Option<Param<Instant>>>,
         to: Query<Option<Param<Instant>>>,
-    ) -> Result<GoJson<AgentsPage>, AgentsErrors> {
+    ) -> Result<GoJson<AgentsResponse>, AgentsErrors> {
         let caller = auth.caller()?;
         let tenant = query_tenant(caller, tenant.as_deref().unwrap_or_default())?;
         let query = AuditQuery {
@@ -52,7 +52,7 @@ impl AgentsApi {
         let found = discover_agents(gateway.stores.audit.as_ref(), query)
             .await
             .map_err(ApiError::from)?;
-        Ok(GoJson::new(&AgentsPage {
+        Ok(GoJson::new(&AgentsResponse {
             agents: found.agents.into_iter().map(Into::into).collect(),
             events_scanned: found.events_scanned,
         }))

@@ -8,7 +8,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 
 use super::auth::AdminAuth;
-use super::dto::{ApprovalJson, ApprovalsPage, DecideRequest};
+use super::dto::{ApprovalsPage, DecideRequest, PendingRequest};
 use super::errors::{ApiError, api_errors};
 use super::json_body::JsonBody;
 use super::params::{one_of, page};
@@ -87,7 +87,7 @@ impl ApprovalsApi {
         gateway: Data<&Arc<Gateway>>,
         id: Path<String>,
         body: JsonBody<DecideRequest>,
-    ) -> Result<GoJson<ApprovalJson>, DecideErrors> {
+    ) -> Result<GoJson<Encoded<PendingRequest>>, DecideErrors> {
         let caller = auth.caller()?;
         approvals::gate(&gateway).map_err(ApiError::from)?;
         if id.is_empty() {

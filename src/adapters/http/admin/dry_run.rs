@@ -2,7 +2,7 @@
 //! replay itself is [`crate::app::admin::DryRun`].
 
 use super::dto::{
-    DryRunRequest, DryRunResponse, DryRunSampleDto, DryRunSummaryDto, DryRunWindow, non_empty,
+    DryRunRequest, DryRunResponse, DryRunSample, DryRunSummary, DryRunWindow, non_empty,
     non_empty_list,
 };
 use super::errors::ApiError;
@@ -65,7 +65,7 @@ fn response(report: DryRunReport, window: DryRunWindow) -> DryRunResponse {
     let s = &report.summary;
     let change = |k: &str| s.changes.get(k).copied().unwrap_or(0);
     DryRunResponse {
-        summary: DryRunSummaryDto {
+        summary: DryRunSummary {
             events_evaluated: s.events_evaluated,
             would_allow: s.would_allow,
             would_block: s.would_block,
@@ -81,7 +81,7 @@ fn response(report: DryRunReport, window: DryRunWindow) -> DryRunResponse {
         samples: report
             .samples
             .into_iter()
-            .map(|x| DryRunSampleDto {
+            .map(|x| DryRunSample {
                 ts: x.ts,
                 tool: x.tool,
                 agent_id: non_empty(x.agent_id),

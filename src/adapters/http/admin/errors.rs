@@ -6,7 +6,7 @@ use poem::http::StatusCode;
 use poem_openapi::Object;
 use serde::Serialize;
 
-use super::dto::ApprovalJson;
+use super::dto::PendingRequest;
 use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::wire::go_json;
 use crate::app::admin::approvals::DecideError;
@@ -79,11 +79,11 @@ impl ApiError {
     /// The reference's body for this error, newline included.
     pub fn body(&self) -> String {
         match self {
-            Self::AlreadyDecided(current) => go_json(&ErrorBody {
+            Self::AlreadyDecided(current) => go_json(&ErrorResponse {
                 current: Some(Encoded::new(current.to_json())),
                 error: self.to_string(),
             }),
-            _ => go_json(&ErrorBody {
+            _ => go_json(&ErrorResponse {
                 current: None,
                 error: self.to_string(),
             }),
@@ -139,9 +139,9 @@ impl From<DecideError> for ApiError {
 /// Every admin error body. `current` is present only on the 409 of a decision on a
 /// row that is no longer pending.
 #[derive(Object, Serialize)]
-pub struct ErrorBody {
+pub struct ErrorResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub current: Option<ApprovalJson>,
+    pub current: Option<Encoded<PendingRequest>>,
     pub error: String,
 }
 
@@ -155,7 +155,7 @@ macro_rules! api_errors {
             $(
                 #[oai(status = $status)]
                 $variant(
-                    $crate::adapters::http::wire::GoJson<$crate::adapters::http::admin::errors::ErrorBody>,
+                    $crate::adapters::http::wire::GoJson<$crate::adapters::http::admin::errors::ErrorResponse>,
                     #[oai(header = "X-IntentGate-Error-Code")] String,
                 ),
             )+
@@ -163,7 +163,7 @@ macro_rules! api_errors {
             #[oai(status_range = "5XX")]
             Unlisted(
                 poem::http::StatusCode,
-                $crate::adapters::http::wire::GoJson<$crate::adapters::http::admin::errors::ErrorBody>,
+                $crate::adapters::http::wire::GoJson<$crate::adapters::http::admin::errors::ErrorResponse>,
             ),
         }
 

@@ -1,5 +1,6 @@
-//! The admin API (`/v1/admin/*`): one `*Api` per tag, DTOs separate from domain types,
-//! one error enum per operation listing its documented statuses.
+//! The admin API (`/v1/admin/*`): one `*Api` per tag in a file of its own, DTOs
+//! separate from domain types (`dto`, one file per tag), one error enum per operation
+//! listing its documented statuses.
 
 mod agents;
 mod approvals;
@@ -9,9 +10,11 @@ mod dry_run;
 mod dto;
 mod errors;
 mod export;
+mod integrations;
 mod json_body;
 mod params;
 mod policies;
+mod tenants;
 mod tokens;
 mod typed_param;
 
@@ -20,5 +23,7 @@ pub use approvals::ApprovalsApi;
 pub use audit::AuditApi;
 pub use dto::VerifyResponse;
 pub use errors::{ApiError, ERROR_CODE_HEADER};
+pub use integrations::IntegrationsApi;
 pub use policies::PoliciesApi;
+pub use tenants::TenantsApi;
 pub use tokens::TokensApi;

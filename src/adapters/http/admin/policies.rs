@@ -10,7 +10,7 @@ use poem_openapi::param::{Path, Query};
 use super::auth::AdminAuth;
 use super::dry_run::dry_run;
 use super::dto::{
-    ActiveView, ClearResponse, DeleteDraftResponse, DraftJson, DraftRequest, DraftsPage,
+    ActivePolicyResponse, ClearResponse, DeleteDraftResponse, Draft, DraftRequest, DraftsPage,
     DryRunRequest, DryRunResponse, PromoteRequest, PromoteResponse, RollbackRequest,
     RollbackResponse,
 };
@@ -128,7 +128,7 @@ impl PoliciesApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         id: Path<String>,
-    ) -> Result<GoJson<DraftJson>, DraftErrors> {
+    ) -> Result<GoJson<Encoded<Draft>>, DraftErrors> {
         let draft = policies::owned_draft(&gateway, auth.caller()?, &id)
             .await
             .map_err(ApiError::from)?;
@@ -147,7 +147,7 @@ impl PoliciesApi {
         gateway: Data<&Arc<Gateway>>,
         id: Path<String>,
         body: JsonBody<DraftRequest, LARGE_BODY>,
-    ) -> Result<GoJson<DraftJson>, DraftErrors> {
+    ) -> Result<GoJson<Encoded<Draft>>, DraftErrors> {
         let caller = auth.caller()?;
         policies::owned_draft(&gateway, caller, &id)
             .await
@@ -196,13 +196,13 @@ impl PoliciesApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-    ) -> Result<GoJson<ActiveView>, PolicyReadErrors> {
+    ) -> Result<GoJson<ActivePolicyResponse>, PolicyReadErrors> {
         let caller = auth.caller()?;
         let tenant = query_tenant(caller, tenant.as_deref().unwrap_or_default())?;
         let slot = policies::active_slot(&gateway, &tenant)
             .await
             .map_err(ApiError::from)?;
-        Ok(GoJson::new(&ActiveView {
+        Ok(GoJson::new(&ActivePolicyResponse {
             active: Encoded::new(slot.active.to_json()),
             current_draft: slot.current.map(|d| Encoded::new(d.to_json())),
             previous_draft: slot.previous.map(|d| Encoded::new(d.to_json())),
@@ -317,9 +317,9 @@ impl PoliciesApi {
 #[derive(poem_openapi::ApiResponse)]
 pub enum CreatedDraft {
     #[oai(status = 201)]
-    Created(GoJson<DraftJson>),
+    Created(GoJson<Encoded<Draft>>),
 }
 
-fn draft_json(d: &PolicyDraft) -> GoJson<DraftJson> {
+fn draft_json(d: &PolicyDraft) -> GoJson<Encoded<Draft>> {
     GoJson::encoded(format!("{}\n", d.to_json()))
 }

@@ -1,4 +1,4 @@
-//! Tokens and tenants: mint, revoke, revocations, tenants, integrations.
+//! Capability tokens: mint, revoke and the list of revoked token ids.
 
 use std::sync::Arc;
 
@@ -7,10 +7,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
 use super::auth::AdminAuth;
-use super::dto::{
-    IntegrationStatus, IntegrationsResponse, MintRequest, MintResponse, RevocationDto,
-    RevocationsPage, RevokeRequest, RevokeResponse, TenantDto, TenantsResponse, non_empty,
-};
+use super::dto::{MintRequest, MintResponse, RevocationsPage, RevokeRequest, RevokeResponse};
 use super::errors::{ApiError, api_errors};
 use super::json_body::JsonBody;
 use super::params::page;
@@ -19,10 +16,8 @@ use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::app::admin::tokens::{self, MintOrder};
-use crate::domain::revocation::Revocation;
 use crate::domain::tenant::TenantScope;
 use crate::domain::time::Timestamp;
-use crate::ports::SinkStatus;
 
 api_errors!(
     /// Errors of `POST /v1/admin/mint`.
@@ -31,10 +26,6 @@ api_errors!(
 api_errors!(
     /// Errors of `POST /v1/admin/revoke`.
     RevokeErrors { 400 BadRequest, 401 Unauthorized, 503 Unavailable }
-);
-api_errors!(
-    /// Errors of the read-only listings.
-    ListErrors { 401 Unauthorized, 503 Unavailable }
 );
 api_errors!(
     /// Errors of a paged listing (a `limit` or `offset` that is not an integer).
@@ -125,103 +116,11 @@ impl TokensApi {
             .list(&scope, limit, offset)
             .await
             .map_err(ApiError::from)?;
-        let revocations = rows.into_iter().map(revocation_dto).collect();
+        let revocations = rows.into_iter().map(Into::into).collect();
         Ok(GoJson::new(&RevocationsPage {
             limit,
             offset,
             revocations,
         }))
-    }
-
-    /// Tenants that have an admin token.
-    #[oai(
-        path = "/v1/admin/tenants",
-        method = "get",
-        operation_id = "listTenants"
-    )]
-    async fn tenants(
-        &self,
-        auth: AdminAuth,
-        gateway: Data<&Arc<Gateway>>,
-    ) -> Result<GoJson<TenantsResponse>, ListErrors> {
-        let caller = auth.caller()?;
-        let ids = if caller.is_superadmin() {
-            gateway.admin.tenant_ids()
-        } else {
-            vec![caller.tenant().to_owned()]
-        };
-        let tenants = ids
-            .into_iter()
-            .map(|id| TenantDto {
-                id,
-                has_admin: true,
-            })
-            .collect();
-        Ok(GoJson::new(&TenantsResponse { tenants }))
-    }
-
-    /// SIEM forwarder status (superadmin only).
-    #[oai(
-        path = "/v1/admin/integrations",
-        method = "get",
-        operation_id = "listIntegrations"
-    )]
-    async fn integrations(
-        &self,
-        auth: AdminAuth,
-        gateway: Data<&Arc<Gateway>>,
-    ) -> Result<GoJson<IntegrationsResponse>, ListErrors> {
-        if !auth.caller()?.is_superadmin() {
-            return Err(ApiError::Unauthorized.into());
-        }
-        let live = gateway.audit.sink_status();
-        // Always exactly these three, as the reference: a configured webhook is not
-        // listed (clients may rely on the fixed list); its losses are metrics.
-        let integrations: Vec<IntegrationStatus> = ["splunk", "datadog", "sentinel"]
-            .into_iter()
-            .map(|name| match live.iter().find(|s| s.name == name) {
-                Some(s) => integration(s),
-                None => unconfigured(name),
-            })
-            .collect();
-        Ok(GoJson::new(&IntegrationsResponse { integrations }))
-    }
-}
-
-/// Go's zero time, which the reference prints when nothing was flushed yet.
-const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
-
-fn unconfigured(name: &str) -> IntegrationStatus {
-    IntegrationStatus {
-        name: name.to_owned(),
-        configured: false,
-        endpoint: None,
-        last_flush_ts: ZERO_TIME.to_owned(),
-        total_events: 0,
-        dropped_count: 0,
-        last_error: None,
-    }
-}
-
-fn integration(s: &SinkStatus) -> IntegrationStatus {
-    IntegrationStatus {
-        name: s.name.to_owned(),
-        configured: true,
-        endpoint: non_empty(s.endpoint.clone()),
-        last_flush_ts: s
-            .last_flush
-            .map_or_else(|| ZERO_TIME.to_owned(), |t| t.to_rfc3339_nano()),
-        total_events: s.total_events,
-        dropped_count: s.dropped_count,
-        last_error: non_empty(s.last_error.clone()),
-    }
-}
-
-fn revocation_dto(r: Revocation) -> RevocationDto {
-    RevocationDto {
-        jti: r.jti,
-        revoked_at: r.revoked_at.to_rfc3339_nano(),
-        reason: non_empty(r.reason),
-        tenant: non_empty(r.tenant),
     }
 }

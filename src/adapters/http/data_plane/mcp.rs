@@ -16,7 +16,8 @@ use serde_json::value::RawValue;
 
 use super::mcp_stream::{self, Negotiated};
 use super::tool_call::read_error_text;
-use super::{MAX_BODY_BYTES, json_response};
+use crate::adapters::http::MAX_BODY_BYTES;
+use crate::adapters::http::wire::json_response;
 use crate::app::Gateway;
 use crate::app::mcp::{
     EndOutcome, ListenOutcome, McpCall, McpReply, Refusal, envelope_error, json_string,

@@ -3,13 +3,17 @@
 
 use poem_openapi::{OpenApi, OpenApiService};
 
-use super::admin::{AgentsApi, ApprovalsApi, AuditApi, PoliciesApi, TokensApi};
+use super::admin::{
+    AgentsApi, ApprovalsApi, AuditApi, IntegrationsApi, PoliciesApi, TenantsApi, TokensApi,
+};
 use super::data_plane::DataPlaneApi;
 use super::probes::ProbesApi;
 
 pub type Apis = (
     DataPlaneApi,
     TokensApi,
+    TenantsApi,
+    IntegrationsApi,
     AuditApi,
     AgentsApi,
     ApprovalsApi,
@@ -22,6 +26,8 @@ pub fn service(version: &str) -> OpenApiService<Apis, ()> {
         (
             DataPlaneApi,
             TokensApi,
+            TenantsApi,
+            IntegrationsApi,
             AuditApi,
             AgentsApi,
             ApprovalsApi,
@@ -95,7 +101,7 @@ mod tests {
     fn committed_openapi_document_is_current() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
         let committed = std::fs::read_to_string(path).unwrap_or_default();
-        let generated = format!("{}\n", document(super::super::VERSION));
+        let generated = format!("{}\n", document(crate::adapters::http::VERSION));
         assert!(
             committed == generated,
             "openapi/openapi.json is stale: run `cargo run -- openapi > openapi/openapi.json`"
@@ -105,7 +111,7 @@ mod tests {
     #[test]
     fn strict_bodies_refuse_unknown_members_in_the_document() {
         let doc: serde_json::Value =
-            serde_json::from_str(&document(super::super::VERSION)).unwrap_or_default();
+            serde_json::from_str(&document(crate::adapters::http::VERSION)).unwrap_or_default();
         for name in STRICT_BODIES {
             let schema = &doc["components"]["schemas"][name];
             assert_eq!(schema["additionalProperties"], false, "{name}: {schema}");

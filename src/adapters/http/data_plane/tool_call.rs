@@ -7,7 +7,8 @@ use poem::http::StatusCode;
 use poem::{Body, Response};
 use serde_json::Value;
 
-use super::{MAX_BODY_BYTES, json_response};
+use crate::adapters::http::MAX_BODY_BYTES;
+use crate::adapters::http::wire::json_response;
 use crate::domain::gojson::{ObjectWriter, go_json_text, kind_name, syntax_error};
 
 /// Answers one legacy tool-call request.

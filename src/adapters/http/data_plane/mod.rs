@@ -1,0 +1,88 @@
+//! The data plane in the OpenAPI document: `POST /v1/mcp` (JSON-RPC 2.0) and the
+//! legacy `POST /v1/tool-call`, described so a generated client can call them. The
+//! handlers answer with exact bytes, so their responses are documented by hand
+//! (`statuses`).
+
+mod capability_token;
+mod dto;
+mod mcp;
+mod mcp_stream;
+mod statuses;
+mod tool_call;
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Header;
+
+use self::capability_token::CapabilityToken;
+use self::dto::{JsonRpcRequest, ToolCallRequest};
+use self::statuses::{EndStatuses, McpStatuses, StreamStatuses, ToolCallStatuses};
+use crate::adapters::http::documented::Documented;
+use crate::adapters::http::tags::ApiTags;
+use crate::adapters::http::wire::UnreadBody;
+use crate::app::Gateway;
+
+pub struct DataPlaneApi;
+
+#[OpenApi(tag = "ApiTags::DataPlane")]
+impl DataPlaneApi {
+    /// MCP over JSON-RPC 2.0. Send the capability token as
+    /// `Authorization: Bearer <token>`.
+    #[oai(path = "/v1/mcp", method = "post", operation_id = "mcp")]
+    async fn mcp(
+        &self,
+        req: &Request,
+        gateway: Data<&Arc<Gateway>>,
+        _token: CapabilityToken,
+        /// The user's request in natural language, for the intent check.
+        #[oai(name = "X-Intent-Prompt")]
+        _intent_prompt: Header<Option<String>>,
+        body: UnreadBody<JsonRpcRequest>,
+    ) -> Documented<McpStatuses> {
+        Documented::new(mcp::post(req, body.body, &gateway).await)
+    }
+
+    /// The MCP session's server-to-client event stream (protocol 2025-03-26 to
+    /// 2025-11-25), relayed from the tool server. Needs the `Mcp-Session-Id` that
+    /// `initialize` returned; 405 when there is no stream to offer.
+    #[oai(path = "/v1/mcp", method = "get", operation_id = "mcpStream")]
+    async fn mcp_stream(
+        &self,
+        req: &Request,
+        gateway: Data<&Arc<Gateway>>,
+        _token: CapabilityToken,
+        /// The session `initialize` opened.
+        #[oai(name = "Mcp-Session-Id")]
+        _session: Header<Option<String>>,
+    ) -> Documented<StreamStatuses> {
+        Documented::new(mcp::get(req, &gateway).await)
+    }
+
+    /// Ends the MCP session, on the tool server too.
+    #[oai(path = "/v1/mcp", method = "delete", operation_id = "mcpEndSession")]
+    async fn mcp_end_session(
+        &self,
+        req: &Request,
+        gateway: Data<&Arc<Gateway>>,
+        _token: CapabilityToken,
+        /// The session to end.
+        #[oai(name = "Mcp-Session-Id")]
+        _session: Header<Option<String>>,
+    ) -> Documented<EndStatuses> {
+        Documented::new(mcp::delete(req, &gateway).await)
+    }
+
+    /// The reference's legacy endpoint: validates the body, checks nothing, forwards
+    /// nothing.
+    #[oai(
+        path = "/v1/tool-call",
+        method = "post",
+        operation_id = "legacyToolCall"
+    )]
+    async fn tool_call(&self, body: UnreadBody<ToolCallRequest>) -> Documented<ToolCallStatuses> {
+        Documented::new(tool_call::handle(body.body).await)
+    }
+}
