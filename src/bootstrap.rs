@@ -1,7 +1,6 @@
 //! The composition root: turns a validated [`Config`] into a running gateway.
 
 use std::num::NonZeroUsize;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +16,10 @@ use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
 use crate::app::mcp::{McpSettings, Sessions};
 use crate::app::{
-    ApprovalGate, AuditWriter, BudgetCounter, Durability, Gateway, PipelineSettings, PolicySync,
-    PolicyWrites,
+    ApprovalGate, AuditWriter, BudgetCounter, CheckpointSchedule, Durability, Gateway,
+    PipelineSettings, PolicySync, PolicyWrites, Transparency,
 };
 use crate::config::{AuditDurability, AuditTarget, Config};
-use crate::domain::token::MasterKey;
 use crate::ports::{Change, Clock, EventSink, IntentExtractor, PolicyEngine, Stores, ToolServer};
 use tokio::sync::Notify;
 
@@ -37,6 +35,8 @@ const POLICY_SYNC: Duration = Duration::from_millis(500);
 /// How often expired MCP sessions are removed from the store.
 const SESSION_PURGE: Duration = Duration::from_secs(300);
 
+mod keys;
+
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -44,6 +44,8 @@ pub enum StartError {
     Store(#[from] crate::adapters::OpenError),
     #[error("master key: {0}")]
     MasterKey(String),
+    #[error("log key: {0}")]
+    LogKey(String),
     #[error(transparent)]
     Randomness(#[from] crate::app::RandomnessUnavailable),
     #[error("policy: {0}")]
@@ -78,7 +80,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = match &config.master_key {
         Some(key) => key.clone(),
-        None => load_or_create_key(&config.data_dir)?,
+        None => keys::load_or_create_master_key(&config.data_dir)?,
     };
     let policy_poke = Arc::new(Notify::new());
     let policy_writes = PolicyWrites::default();
@@ -109,6 +111,18 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         i64::try_from(config.mcp_session_ttl_secs).unwrap_or(i64::MAX),
     ));
     sessions.spawn_purge(SESSION_PURGE);
+    let transparency = Arc::new(Transparency::new(
+        Arc::clone(&stores.transparency),
+        Arc::clone(&stores.audit),
+        keys::log_signer(&config.checkpoints, &config.data_dir)?,
+        Arc::clone(&clock),
+    ));
+    if config.checkpoints.entries > 0 {
+        Arc::clone(&transparency).spawn(CheckpointSchedule {
+            interval: config.checkpoints.interval,
+            entries: config.checkpoints.entries,
+        });
+    }
     let gateway = Gateway {
         sessions,
         mcp: McpSettings {
@@ -136,6 +150,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
             tenants: config.tenant_admins.clone(),
         },
         metrics_enabled: config.metrics_enabled,
+        transparency,
         policy_label: match &config.policy_file {
             Some(path) => format!("file:{}", path.display()),
             None => "embedded default".to_owned(),
@@ -238,39 +253,6 @@ fn upstream(config: &Config) -> Result<Option<Arc<dyn ToolServer>>, StartError> 
 
 /// The persisted master key of this data directory, created (0600) on first start.
 /// The key is never printed.
-fn load_or_create_key(dir: &Path) -> Result<MasterKey, StartError> {
-    let path = dir.join("master.key");
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        StartError::MasterKey(format!("{what} {}: {e}", path.display()))
-    };
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return MasterKey::parse(&text).map_err(|e| fail("parse", &e));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| fail("create directory for", &e))?;
-    let bytes = crate::app::random_bytes::<32>().map_err(|e| fail("generate", &e))?;
-    let key = MasterKey::from_bytes(bytes.to_vec()).map_err(|e| fail("generate", &e))?;
-    write_private(&path, key.to_base64url().as_bytes()).map_err(|e| fail("write", &e))?;
-    tracing::warn!(path = %path.display(), "generated a new master key; tokens minted elsewhere will not verify");
-    Ok(key)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
-}
-
 /// Binds the listen address (`:8080` means every interface, as in Go).
 pub async fn bind(addr: &str) -> Result<TcpAcceptor, StartError> {
     let full = if addr.starts_with(':') {

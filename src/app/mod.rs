@@ -12,6 +12,7 @@ mod identity;
 pub mod mcp;
 mod pipeline;
 mod policy_sync;
+mod transparency;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ pub use chain_append::AuditFailure;
 pub use context::ToolCall;
 pub use pipeline::CallOutcome;
 pub use policy_sync::{PolicySync, PolicyWrites};
+pub use transparency::{CheckpointSchedule, Transparency, TransparencyError};
 
 use crate::domain::audit::ArgValuesMode;
 use crate::domain::token::MasterKey;
@@ -64,6 +66,8 @@ pub struct Gateway {
     /// MCP sessions issued to clients.
     pub sessions: Arc<mcp::Sessions>,
     pub mcp: mcp::McpSettings,
+    /// Merkle trees and signed checkpoints over the audit chains.
+    pub transparency: Arc<Transparency>,
 }
 
 /// The operating system could not supply random bytes.

@@ -5,6 +5,7 @@
 //! redundant are still accepted and explained in [`Config::notices`]. Every problem is
 //! reported at once, each naming its variable.
 
+pub mod checkpoints;
 mod posture;
 mod secret;
 pub mod siem;
@@ -14,6 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use crate::domain::credentials::{Secret, TenantAdmins, TenantAdminsError};
+pub use checkpoints::CheckpointSettings;
 pub use secret::DatabaseUrl;
 pub use siem::SiemSettings;
 pub use webhook::WebhookSettings;
@@ -93,6 +95,8 @@ pub struct Config {
     pub webhook: Option<WebhookSettings>,
     /// SIEM forwarders (Splunk HEC, Datadog, Microsoft Sentinel), each when configured.
     pub siem: SiemSettings,
+    /// Signed audit checkpoints: the log key and when they are issued.
+    pub checkpoints: CheckpointSettings,
     pub data_dir: PathBuf,
     pub store: StoreConfig,
     /// Startup messages about accepted-but-redundant reference settings.
@@ -158,6 +162,8 @@ impl Loader<'_> {
     fn load(mut self) -> Result<Config, ConfigError> {
         let data_dir = PathBuf::from(self.var("INTENTGATE_DATA_DIR").unwrap_or("./data".into()));
         let store = self.store(&data_dir);
+        let (checkpoints, problems) = CheckpointSettings::from_lookup(|n| self.var(n));
+        self.errors.extend(problems);
         let config = Config {
             addr: self.var("INTENTGATE_ADDR").unwrap_or(":8080".into()),
             master_key: self.master_key(),
@@ -188,6 +194,7 @@ impl Loader<'_> {
             metrics_enabled: self.flag("INTENTGATE_METRICS_ENABLED"),
             webhook: WebhookSettings::from_lookup(|n| self.var(n)),
             siem: self.siem(),
+            checkpoints,
             data_dir,
             store,
             notices: Vec::new(),

@@ -43,4 +43,7 @@ pub trait AuditChainStore: Send + Sync {
 
     /// How many records match `query`, ignoring its limit and offset.
     async fn count(&self, query: &AuditQuery) -> StoreResult<u64>;
+
+    /// The key of every chain that has a record, in byte order of the key.
+    async fn chains(&self) -> StoreResult<Vec<String>>;
 }

@@ -44,6 +44,13 @@ impl From<crate::domain::audit::InvalidRun> for StoreError {
     }
 }
 
+/// A tree growth no store may write is the caller's broken precondition.
+impl From<crate::domain::audit::merkle::TreeError> for StoreError {
+    fn from(e: crate::domain::audit::merkle::TreeError) -> Self {
+        Self::InvalidRequest(e.to_string())
+    }
+}
+
 impl StoreError {
     /// An error with the same message, for answering every caller of a batched write
     /// that failed once.

@@ -15,6 +15,7 @@ mod policy_engine;
 mod revocation;
 mod session;
 mod sink;
+mod transparency;
 mod upstream;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use policy_engine::{Candidate, PolicyEngine};
 pub use revocation::{RevocationStore, RevokeOutcome};
 pub use session::{SessionCreated, SessionStore};
 pub use sink::{EventSink, SinkStatus};
+pub use transparency::{TransparencyStore, hash_not_stored};
 pub use upstream::{
     EventStream, ReplyBody, ToolServer, UpstreamFailure, UpstreamHeaders, UpstreamReply,
 };
@@ -46,6 +48,8 @@ pub struct Stores {
     pub approvals: Arc<dyn ApprovalStore>,
     pub policies: Arc<dyn PolicyStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// Each audit chain's Merkle tree and its signed checkpoints.
+    pub transparency: Arc<dyn TransparencyStore>,
     /// Changes made by other processes on the same store, where several can share it.
     pub changes: Option<Arc<dyn ChangeFeed>>,
 }

@@ -79,6 +79,10 @@ impl AuditChainStore for BrokenAudit {
     async fn count(&self, _: &AuditQuery) -> StoreResult<u64> {
         Err(driver_error())
     }
+
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        Err(driver_error())
+    }
 }
 
 /// What a driver says when it cannot connect: text an API caller must not see.
@@ -137,6 +141,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         metrics_enabled: g.metrics_enabled,
         sessions: Arc::clone(&g.sessions),
         mcp: g.mcp.clone(),
+        transparency: Arc::clone(&g.transparency),
     })
 }
 
@@ -238,6 +243,10 @@ impl AuditChainStore for SlowAudit {
     }
     async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
         self.0.count(q).await
+    }
+
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        self.0.chains().await
     }
 }
 
@@ -377,6 +386,10 @@ impl AuditChainStore for PoisonRefusing {
     }
     async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
         self.inner.count(q).await
+    }
+
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        self.inner.chains().await
     }
 }
 

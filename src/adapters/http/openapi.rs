@@ -4,7 +4,8 @@
 use poem_openapi::{OpenApi, OpenApiService};
 
 use super::admin::{
-    AgentsApi, ApprovalsApi, AuditApi, IntegrationsApi, PoliciesApi, TenantsApi, TokensApi,
+    AgentsApi, ApprovalsApi, AuditApi, CheckpointsApi, IntegrationsApi, PoliciesApi, TenantsApi,
+    TokensApi,
 };
 use super::data_plane::DataPlaneApi;
 use super::probes::ProbesApi;
@@ -15,6 +16,7 @@ pub type Apis = (
     TenantsApi,
     IntegrationsApi,
     AuditApi,
+    CheckpointsApi,
     AgentsApi,
     ApprovalsApi,
     PoliciesApi,
@@ -29,6 +31,7 @@ pub fn service(version: &str) -> OpenApiService<Apis, ()> {
             TenantsApi,
             IntegrationsApi,
             AuditApi,
+            CheckpointsApi,
             AgentsApi,
             ApprovalsApi,
             PoliciesApi,

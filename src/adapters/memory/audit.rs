@@ -123,6 +123,10 @@ impl AuditChainStore for MemoryAudit {
             .count();
         Ok(n as u64)
     }
+
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        Ok(lock(&self.chains).by_key.keys().cloned().collect())
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod budget;
 mod policy;
 mod revocation;
 mod session;
+mod transparency;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -17,6 +18,7 @@ pub use budget::MemoryBudgets;
 pub use policy::MemoryPolicies;
 pub use revocation::MemoryRevocations;
 pub use session::MemorySessions;
+pub use transparency::MemoryTransparency;
 
 use crate::ports::Stores;
 
@@ -35,6 +37,7 @@ pub fn open_retaining(retain_events: usize) -> Stores {
         approvals: Arc::new(MemoryApprovals::default()),
         policies: Arc::new(MemoryPolicies::default()),
         sessions: Arc::new(MemorySessions::default()),
+        transparency: Arc::new(MemoryTransparency::default()),
         changes: None,
     }
 }

@@ -185,6 +185,24 @@ impl AuditChainStore for PgAudit {
             .map_err(db_error)?;
         Ok(to_u64(n))
     }
+
+    /// A loose index scan of the primary key: one index probe per chain, however many
+    /// records each holds.
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "WITH RECURSIVE chains AS (
+               (SELECT chain FROM audit_events ORDER BY chain LIMIT 1)
+               UNION ALL
+               SELECT (SELECT e.chain FROM audit_events e WHERE e.chain > c.chain
+                       ORDER BY e.chain LIMIT 1)
+               FROM chains c WHERE c.chain IS NOT NULL
+             )
+             SELECT chain FROM chains WHERE chain IS NOT NULL ORDER BY chain COLLATE \"C\"",
+        )
+        .fetch_all(&self.0)
+        .await
+        .map_err(db_error)
+    }
 }
 
 /// One INSERT for the whole run (atomic on its own), written only if the run's first

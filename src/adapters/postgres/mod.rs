@@ -17,6 +17,7 @@ mod revocation;
 mod revocation_feed;
 mod session;
 mod text;
+mod transparency;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
         approvals: Arc::new(approval::PgApprovals(pool.clone())),
         policies: Arc::new(policy::PgPolicies(pool.clone())),
         sessions: Arc::new(session::PgSessions(pool.clone())),
+        transparency: Arc::new(transparency::PgTransparency(pool.clone())),
         changes: Some(Arc::new(notices::PgChanges::start(pool))),
     })
 }

@@ -215,6 +215,18 @@ impl AuditChainStore for SledAudit {
             .run(move |db| newest_matching(db, &query).try_fold(0u64, |n, r| r.map(|_| n + 1)))
             .await
     }
+
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        self.db
+            .run(|db| {
+                db.audit_heads
+                    .iter()
+                    .keys()
+                    .map(|k| Ok(String::from_utf8_lossy(&k.map_err(backend)?).into_owned()))
+                    .collect()
+            })
+            .await
+    }
 }
 
 /// Stored records that match, newest first, walking the time index forward within the

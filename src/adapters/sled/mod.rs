@@ -17,6 +17,7 @@ mod database;
 mod policy;
 mod revocation;
 mod session;
+mod transparency;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub(crate) struct SledDb {
     drafts: sled::Tree,
     active: sled::Tree,
     sessions: sled::Tree,
+    tree_sizes: sled::Tree,
+    tree_hashes: sled::Tree,
+    checkpoints: sled::Tree,
 }
 
 /// Why the sled store could not be opened.
@@ -106,7 +110,8 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         budgets: Arc::new(budget::SledBudgets(Arc::clone(&db))),
         approvals: Arc::new(approval::SledApprovals(Arc::clone(&db))),
         policies: Arc::new(policy::SledPolicies(Arc::clone(&db))),
-        sessions: Arc::new(session::SledSessions(db)),
+        sessions: Arc::new(session::SledSessions(Arc::clone(&db))),
+        transparency: Arc::new(transparency::SledTransparency(db)),
         changes: None,
     })
 }
@@ -127,6 +132,9 @@ fn open_trees(dir: &Path) -> Result<SledDb, sled::Error> {
         drafts: db.open_tree("policy_drafts")?,
         active: db.open_tree("policy_active")?,
         sessions: db.open_tree("mcp_sessions")?,
+        tree_sizes: db.open_tree("audit_tree_sizes")?,
+        tree_hashes: db.open_tree("audit_tree_hashes")?,
+        checkpoints: db.open_tree("audit_checkpoints")?,
         db,
     })
 }

@@ -1,8 +1,10 @@
 //! Audit events, their canonical form, the per-tenant hash chain and its verification.
 
 mod chain;
+pub mod checkpoint;
 mod event;
 pub mod export;
+pub mod merkle;
 mod query;
 mod redact;
 

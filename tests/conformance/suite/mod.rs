@@ -9,6 +9,7 @@ pub mod policy;
 pub mod revocation;
 pub mod session;
 pub mod tenancy;
+pub mod transparency;
 
 use std::any::Any;
 
@@ -101,6 +102,16 @@ macro_rules! conformance_tests {
             }
             tenancy {
                 tenants_are_isolated_across_every_port,
+            }
+            transparency {
+                an_unknown_chain_has_an_empty_tree,
+                growths_in_any_batches_give_the_rfc_6962_root,
+                a_stale_growth_writes_nothing,
+                an_inconsistent_growth_is_refused,
+                exactly_one_of_concurrent_growths_of_a_size_lands,
+                checkpoints_keep_the_first_of_a_size_largest_first,
+                trees_of_chains_are_apart,
+                the_audit_store_lists_its_chains,
             }
         );
     };

@@ -9,10 +9,12 @@ use serde::Serialize;
 use super::dto::PendingRequest;
 use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::wire::go_json;
+use crate::app::TransparencyError;
 use crate::app::admin::approvals::DecideError;
 use crate::app::admin::policies::PolicyError;
 use crate::app::admin::tokens::TokenError;
 use crate::domain::approval::Approval;
+use crate::domain::audit::merkle::TreeError;
 use crate::ports::StoreError;
 
 /// Header carrying the stable error code.
@@ -103,6 +105,18 @@ impl From<PolicyError> for ApiError {
             P::PreviousDraftMissing => Self::Unavailable(e.to_string()),
             P::EngineSwap { .. } | P::Randomness(_) => Self::Internal(e.to_string()),
             P::Store(cause) => Self::Store(cause),
+        }
+    }
+}
+
+/// The audit tree's errors in the table's terms: a question outside the tree is the
+/// caller's; a tree that cannot be grown or signed is the gateway's.
+impl From<TransparencyError> for ApiError {
+    fn from(e: TransparencyError) -> Self {
+        match e {
+            TransparencyError::Store(cause) => Self::Store(cause),
+            TransparencyError::Tree(TreeError::OutOfRange(message)) => Self::BadRequest(message),
+            other => Self::Internal(other.to_string()),
         }
     }
 }

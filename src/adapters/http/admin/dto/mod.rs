@@ -17,6 +17,7 @@
 mod agents;
 mod approvals;
 mod audit;
+mod checkpoints;
 mod dry_run;
 mod integrations;
 mod policies;
@@ -28,6 +29,9 @@ use serde::Deserialize;
 pub use agents::AgentsResponse;
 pub use approvals::{ApprovalsPage, DecideRequest, PendingRequest};
 pub use audit::{AuditPage, VerifyResponse};
+pub use checkpoints::{
+    CheckpointResponse, ConsistencyProofResponse, InclusionProofResponse, base64,
+};
 pub use dry_run::{DryRunRequest, DryRunResponse, DryRunSample, DryRunSummary, DryRunWindow};
 pub use integrations::{IntegrationStatus, IntegrationsResponse};
 pub use policies::{

@@ -1,0 +1,203 @@
+//! Signed checkpoints of a tenant's chain and proofs against them: what lets an
+//! auditor outside the gateway check that a record is in the log and that a later
+//! checkpoint extends an earlier one (see `domain::audit::merkle` for the encoding).
+
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::param::Query;
+
+use super::auth::AdminAuth;
+use super::dto::{CheckpointResponse, ConsistencyProofResponse, InclusionProofResponse, base64};
+use super::errors::{ApiError, api_errors};
+use super::params::query_tenant;
+use crate::adapters::http::tags::ApiTags;
+use crate::adapters::http::wire::GoJson;
+use crate::app::Gateway;
+use crate::domain::audit::chain_key;
+use crate::domain::audit::merkle::{Question, leaf_hash};
+
+api_errors!(
+    /// Errors of the checkpoint and proof routes.
+    CheckpointErrors { 400 BadRequest, 401 Unauthorized, 403 Forbidden, 404 NotFound, 503 Unavailable }
+);
+
+pub struct CheckpointsApi;
+
+#[OpenApi(tag = "ApiTags::Audit")]
+impl CheckpointsApi {
+    /// The newest signed checkpoint of a tenant's chain.
+    #[oai(
+        path = "/v1/admin/audit/checkpoint",
+        method = "get",
+        operation_id = "latestCheckpoint"
+    )]
+    async fn latest(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        tenant: Query<Option<String>>,
+    ) -> Result<GoJson<CheckpointResponse>, CheckpointErrors> {
+        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
+        let t = &gateway.transparency;
+        let latest = t.latest(chain_key(&tenant)).await.map_err(ApiError::from)?;
+        let latest = latest.ok_or_else(|| no_checkpoint(&tenant))?;
+        Ok(GoJson::new(&CheckpointResponse::new(
+            tenant,
+            &latest,
+            t.verifier_key(),
+        )))
+    }
+
+    /// Issues a checkpoint of everything the tenant's chain holds now (or returns the
+    /// one already issued at that size).
+    #[oai(
+        path = "/v1/admin/audit/checkpoint",
+        method = "post",
+        operation_id = "issueCheckpoint"
+    )]
+    async fn issue(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        tenant: Query<Option<String>>,
+    ) -> Result<GoJson<CheckpointResponse>, CheckpointErrors> {
+        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
+        let t = &gateway.transparency;
+        let issued = t
+            .checkpoint(chain_key(&tenant))
+            .await
+            .map_err(ApiError::from)?;
+        let issued = issued.ok_or_else(|| no_checkpoint(&tenant))?;
+        Ok(GoJson::new(&CheckpointResponse::new(
+            tenant,
+            &issued,
+            t.verifier_key(),
+        )))
+    }
+
+    /// The inclusion proof of record `seq` in the tree of `tree_size` records
+    /// (default: the newest checkpoint's).
+    #[oai(
+        path = "/v1/admin/audit/proof/inclusion",
+        method = "get",
+        operation_id = "inclusionProof"
+    )]
+    async fn inclusion(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        tenant: Query<Option<String>>,
+        seq: Query<Option<String>>,
+        tree_size: Query<Option<String>>,
+    ) -> Result<GoJson<InclusionProofResponse>, CheckpointErrors> {
+        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
+        let seq = number(seq.as_deref(), "seq")?.ok_or_else(|| required("seq"))?;
+        let chain = chain_key(&tenant);
+        let size = size_or_latest(
+            &gateway,
+            &tenant,
+            number(tree_size.as_deref(), "tree_size")?,
+        )
+        .await?;
+        if seq == 0 || seq > size {
+            return Err(ApiError::BadRequest(format!(
+                "seq {seq} is not in the tree of {size} records"
+            ))
+            .into());
+        }
+        let record = gateway.stores.audit.range(chain, seq, 1).await;
+        let record = record.map_err(ApiError::from)?.into_iter().next();
+        let record = record
+            .filter(|r| r.seq == seq)
+            .ok_or_else(|| ApiError::NotFound(format!("record {seq} is no longer stored")))?;
+        let question = Question::Inclusion {
+            size,
+            leaf: seq - 1,
+        };
+        let proof = gateway.transparency.answer(chain, question).await;
+        Ok(GoJson::new(&InclusionProofResponse {
+            tenant: tenant.clone(),
+            seq,
+            leaf_index: seq - 1,
+            tree_size: size,
+            leaf_hash: base64(leaf_hash(&record.hash)),
+            chain_hash: record.hash,
+            proof: proof
+                .map_err(ApiError::from)?
+                .into_iter()
+                .map(base64)
+                .collect(),
+        }))
+    }
+
+    /// The consistency proof from the tree of `from_size` records to that of
+    /// `to_size` (default: the newest checkpoint's).
+    #[oai(
+        path = "/v1/admin/audit/proof/consistency",
+        method = "get",
+        operation_id = "consistencyProof"
+    )]
+    async fn consistency(
+        &self,
+        auth: AdminAuth,
+        gateway: Data<&Arc<Gateway>>,
+        tenant: Query<Option<String>>,
+        from_size: Query<Option<String>>,
+        to_size: Query<Option<String>>,
+    ) -> Result<GoJson<ConsistencyProofResponse>, CheckpointErrors> {
+        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
+        let old =
+            number(from_size.as_deref(), "from_size")?.ok_or_else(|| required("from_size"))?;
+        let size =
+            size_or_latest(&gateway, &tenant, number(to_size.as_deref(), "to_size")?).await?;
+        let question = Question::Consistency { old, size };
+        let proof = gateway
+            .transparency
+            .answer(chain_key(&tenant), question)
+            .await;
+        Ok(GoJson::new(&ConsistencyProofResponse {
+            tenant,
+            from_size: old,
+            to_size: size,
+            proof: proof
+                .map_err(ApiError::from)?
+                .into_iter()
+                .map(base64)
+                .collect(),
+        }))
+    }
+}
+
+/// `given`, or the size of the newest checkpoint.
+async fn size_or_latest(
+    gateway: &Gateway,
+    tenant: &str,
+    given: Option<u64>,
+) -> Result<u64, ApiError> {
+    if let Some(size) = given {
+        return Ok(size);
+    }
+    let latest = gateway.transparency.latest(chain_key(tenant)).await?;
+    latest.map(|c| c.size).ok_or_else(|| no_checkpoint(tenant))
+}
+
+fn number(raw: Option<&str>, name: &str) -> Result<Option<u64>, ApiError> {
+    raw.map(|text| {
+        text.trim().parse::<u64>().map_err(|_| {
+            ApiError::BadRequest(format!(
+                "invalid {name}: {text:?} is not a non-negative integer"
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn required(name: &str) -> ApiError {
+    ApiError::BadRequest(format!("{name} is required"))
+}
+
+fn no_checkpoint(tenant: &str) -> ApiError {
+    ApiError::NotFound(format!("no checkpoint of tenant {tenant:?}'s chain yet"))
+}

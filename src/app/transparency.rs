@@ -1,0 +1,236 @@
+//! The audit log made checkable from outside the gateway: each chain's Merkle tree is
+//! grown from its committed records, and signed checkpoints over it are issued when a
+//! chain has `entries` new records or its last checkpoint is `interval` old, and on
+//! demand. Growing reads records the audit writer has already committed, so the data
+//! plane does no extra work per call; a checkpoint covers what was committed when it
+//! was issued.
+//!
+//! Several replicas on one store may grow the same tree: the store's compare-and-swap
+//! on the tree size lets one growth of each size land, and the others start again from
+//! the new size.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::audit::checkpoint::{CheckpointError, LogSigner, SignedCheckpoint};
+use crate::domain::audit::merkle::{self, Hash, Question, TreeError};
+use crate::ports::{AuditChainStore, Clock, StoreError, TransparencyStore};
+
+/// Records read per growth step.
+const PAGE: u32 = 1000;
+/// How often the background task looks for chains that are due.
+const TICK: Duration = Duration::from_secs(5);
+
+/// When checkpoints are issued without being asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckpointSchedule {
+    /// A chain with new records gets a checkpoint once its last one is this old
+    /// (`None`: age alone never makes a chain due) ...
+    pub interval: Option<Duration>,
+    /// ... or once it has this many records more than its last checkpoint. A chain
+    /// that never had one is due at once.
+    pub entries: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransparencyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The memory store lets old records go; a tree that fell that far behind cannot
+    /// take the ones still kept.
+    #[error(
+        "chain {chain:?}: its tree holds {size} records but the oldest record stored is {first}; the records between are gone"
+    )]
+    RecordsGone {
+        chain: String,
+        size: u64,
+        first: u64,
+    },
+}
+
+pub struct Transparency {
+    trees: Arc<dyn TransparencyStore>,
+    audit: Arc<dyn AuditChainStore>,
+    signer: LogSigner,
+    clock: Arc<dyn Clock>,
+}
+
+impl Transparency {
+    pub fn new(
+        trees: Arc<dyn TransparencyStore>,
+        audit: Arc<dyn AuditChainStore>,
+        signer: LogSigner,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            trees,
+            audit,
+            signer,
+            clock,
+        }
+    }
+
+    /// The key auditors check checkpoints with.
+    pub fn verifier_key(&self) -> &str {
+        self.signer.verifier_key()
+    }
+
+    /// Grows `chain`'s tree to hold every committed record; returns its size.
+    pub async fn integrate(&self, chain: &str) -> Result<u64, TransparencyError> {
+        loop {
+            let size = self.trees.tree_size(chain).await?;
+            let records = self.audit.range(chain, size + 1, PAGE).await?;
+            let Some(first) = records.first() else {
+                return Ok(size);
+            };
+            if first.seq != size + 1 {
+                return Err(TransparencyError::RecordsGone {
+                    chain: chain.to_owned(),
+                    size,
+                    first: first.seq,
+                });
+            }
+            let leaves: Vec<Hash> = records.iter().map(|r| merkle::leaf_hash(&r.hash)).collect();
+            let frontier = self
+                .trees
+                .read_hashes(chain, &merkle::frontier_indexes(size))
+                .await?;
+            let growth = merkle::grow(size, &frontier, &leaves)?;
+            // `false`: another replica grew it first; go on from the size it reached.
+            self.trees.grow(chain, &growth).await?;
+        }
+    }
+
+    /// Answers `question` about `chain`'s tree as stored (see [`Question::answer`]).
+    pub async fn answer(
+        &self,
+        chain: &str,
+        question: Question,
+    ) -> Result<Vec<Hash>, TransparencyError> {
+        let size = self.trees.tree_size(chain).await?;
+        if question.size() > size {
+            return Err(TreeError::OutOfRange(format!(
+                "chain {chain:?} has a tree of {size} records, not {}",
+                question.size()
+            ))
+            .into());
+        }
+        let indexes = question.indexes()?;
+        let hashes = self.trees.read_hashes(chain, &indexes).await?;
+        Ok(question.answer(&indexes, &hashes)?)
+    }
+
+    /// A checkpoint of `chain` as committed now, signed and kept; the kept one when a
+    /// checkpoint of that size exists. `None` for a chain with no records.
+    pub async fn checkpoint(
+        &self,
+        chain: &str,
+    ) -> Result<Option<SignedCheckpoint>, TransparencyError> {
+        let size = self.integrate(chain).await?;
+        if size == 0 {
+            return Ok(None);
+        }
+        if let Some(kept) = self.at_size(chain, size).await? {
+            return Ok(Some(kept));
+        }
+        let root = self.root(chain, size).await?;
+        let issued_at = self.clock.now().truncate_to_micros(); // as every store keeps it
+        let signed = self.signer.sign(chain, size, root, issued_at)?;
+        if self.trees.record_checkpoint(&signed).await? {
+            tracing::debug!(chain, size, "issued audit checkpoint");
+            return Ok(Some(signed));
+        }
+        // Another replica kept one of this size first: serve that one.
+        Ok(self.at_size(chain, size).await?)
+    }
+
+    /// The newest checkpoint of `chain`, if any was issued.
+    pub async fn latest(&self, chain: &str) -> Result<Option<SignedCheckpoint>, StoreError> {
+        Ok(self
+            .trees
+            .checkpoints(chain, None, 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Checkpoints of `chain`, largest first, below `below` when given.
+    pub async fn history(
+        &self,
+        chain: &str,
+        below: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        self.trees.checkpoints(chain, below, limit).await
+    }
+
+    /// Issues a checkpoint for every chain that is due under `schedule`; returns how
+    /// many were issued.
+    pub async fn issue_due(
+        &self,
+        schedule: CheckpointSchedule,
+    ) -> Result<usize, TransparencyError> {
+        let mut issued = 0;
+        for chain in self.audit.chains().await? {
+            if self.is_due(&chain, schedule).await? && self.checkpoint(&chain).await?.is_some() {
+                issued += 1;
+            }
+        }
+        Ok(issued)
+    }
+
+    /// Runs [`Transparency::issue_due`] in the background until the process ends.
+    pub fn spawn(self: Arc<Self>, schedule: CheckpointSchedule) {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(TICK);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = self.issue_due(schedule).await {
+                    tracing::warn!(error = %e, "audit checkpoints not issued");
+                }
+            }
+        });
+    }
+
+    async fn is_due(
+        &self,
+        chain: &str,
+        schedule: CheckpointSchedule,
+    ) -> Result<bool, TransparencyError> {
+        let Some(head) = self.audit.head(chain).await? else {
+            return Ok(false);
+        };
+        let Some(last) = self.latest(chain).await? else {
+            return Ok(true);
+        };
+        if head.seq <= last.size {
+            return Ok(false);
+        }
+        let age_nanos = self.clock.now().unix_nanos() - last.issued_at.unix_nanos();
+        let old = schedule
+            .interval
+            .is_some_and(|every| u128::try_from(age_nanos).unwrap_or(0) >= every.as_nanos());
+        Ok(old || head.seq - last.size >= schedule.entries)
+    }
+
+    async fn at_size(
+        &self,
+        chain: &str,
+        size: u64,
+    ) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let kept = self.trees.checkpoints(chain, Some(size + 1), 1).await?;
+        Ok(kept.into_iter().find(|c| c.size == size))
+    }
+
+    async fn root(&self, chain: &str, size: u64) -> Result<Hash, TransparencyError> {
+        let answer = self.answer(chain, Question::Root { size }).await?;
+        answer.first().copied().ok_or_else(|| {
+            TreeError::Inconsistent(format!("no root for chain {chain:?} at {size}")).into()
+        })
+    }
+}

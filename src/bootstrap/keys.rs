@@ -1,0 +1,86 @@
+//! The keys the gateway keeps in its data directory when none is configured: the
+//! master key (capability tokens) and the log key (signed audit checkpoints). Each is
+//! created once, readable by the owner only, and never logged.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+use super::StartError;
+use crate::config::CheckpointSettings;
+use crate::domain::audit::checkpoint::LogSigner;
+use crate::domain::token::MasterKey;
+
+/// `INTENTGATE_LOG_KEY`, or `log.key` in `dir` (created on first start).
+pub(super) fn log_signer(
+    settings: &CheckpointSettings,
+    dir: &Path,
+) -> Result<LogSigner, StartError> {
+    let seed = match &settings.log_key {
+        Some(text) => parse_seed(text.expose())
+            .map_err(|e| StartError::LogKey(format!("INTENTGATE_LOG_KEY: {e}")))?,
+        None => load_or_create_seed(&dir.join("log.key"))?,
+    };
+    LogSigner::new(&settings.log_name, &seed).map_err(|e| StartError::LogKey(e.to_string()))
+}
+
+/// 32 bytes in any base64 alphabet, padded or not.
+fn parse_seed(text: &str) -> Result<[u8; 32], String> {
+    let text = text.trim();
+    [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+        .ok_or_else(|| "not base64".to_owned())?
+        .try_into()
+        .map_err(|bytes: Vec<u8>| format!("decodes to {} bytes, not 32", bytes.len()))
+}
+
+fn load_or_create_seed(path: &Path) -> Result<[u8; 32], StartError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        StartError::LogKey(format!("{what} {}: {e}", path.display()))
+    };
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return parse_seed(&text).map_err(|e| fail("parse", &e));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail("create directory for", &e))?;
+    }
+    let seed = crate::app::random_bytes::<32>().map_err(|e| fail("generate", &e))?;
+    write_private(path, URL_SAFE_NO_PAD.encode(seed).as_bytes()).map_err(|e| fail("write", &e))?;
+    tracing::warn!(path = %path.display(), "generated a new log key for audit checkpoints; publish its verifier key (igctl audit log-key)");
+    Ok(seed)
+}
+
+pub(super) fn load_or_create_master_key(dir: &Path) -> Result<MasterKey, StartError> {
+    let path = dir.join("master.key");
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        StartError::MasterKey(format!("{what} {}: {e}", path.display()))
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return MasterKey::parse(&text).map_err(|e| fail("parse", &e));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| fail("create directory for", &e))?;
+    let bytes = crate::app::random_bytes::<32>().map_err(|e| fail("generate", &e))?;
+    let key = MasterKey::from_bytes(bytes.to_vec()).map_err(|e| fail("generate", &e))?;
+    write_private(&path, key.to_base64url().as_bytes()).map_err(|e| fail("write", &e))?;
+    tracing::warn!(path = %path.display(), "generated a new master key; tokens minted elsewhere will not verify");
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
