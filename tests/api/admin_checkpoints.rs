@@ -122,12 +122,12 @@ pub async fn proof_requests_are_checked_and_tenant_scoped(backend: Backend) {
     issue(&gw, "acme").await;
     for (path, want) in [
         ("/v1/admin/audit/proof/inclusion?tenant=acme&seq=0", 400),
-        ("/v1/admin/audit/proof/inclusion?tenant=acme&seq=4", 400),
+        ("/v1/admin/audit/proof/inclusion?tenant=acme&seq=4", 404),
         ("/v1/admin/audit/proof/inclusion?tenant=acme", 400),
         ("/v1/admin/audit/proof/inclusion?tenant=acme&seq=x", 400),
         (
             "/v1/admin/audit/proof/inclusion?tenant=acme&seq=2&tree_size=9",
-            400,
+            404,
         ),
         (
             "/v1/admin/audit/proof/consistency?tenant=acme&from_size=0",
@@ -135,7 +135,7 @@ pub async fn proof_requests_are_checked_and_tenant_scoped(backend: Backend) {
         ),
         (
             "/v1/admin/audit/proof/consistency?tenant=acme&from_size=4",
-            400,
+            404,
         ),
         (
             "/v1/admin/audit/proof/consistency?tenant=acme&from_size=3",

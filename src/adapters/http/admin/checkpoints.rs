@@ -12,6 +12,7 @@ use super::auth::AdminAuth;
 use super::dto::{CheckpointResponse, ConsistencyProofResponse, InclusionProofResponse, base64};
 use super::errors::{ApiError, api_errors};
 use super::params::query_tenant;
+use super::typed_param::{Param, TreePosition, raw};
 use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
@@ -89,20 +90,18 @@ impl CheckpointsApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-        seq: Query<Option<String>>,
-        tree_size: Query<Option<String>>,
+        seq: Query<Option<Param<TreePosition>>>,
+        tree_size: Query<Option<Param<TreePosition>>>,
     ) -> Result<GoJson<InclusionProofResponse>, CheckpointErrors> {
         let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
-        let seq = number(seq.as_deref(), "seq")?.ok_or_else(|| required("seq"))?;
+        let seq = number(raw(&seq), "seq")?.ok_or_else(|| required("seq"))?;
         let chain = chain_key(&tenant);
-        let size = size_or_latest(
-            &gateway,
-            &tenant,
-            number(tree_size.as_deref(), "tree_size")?,
-        )
-        .await?;
-        if seq == 0 || seq > size {
-            return Err(ApiError::BadRequest(format!(
+        let size = size_or_latest(&gateway, &tenant, number(raw(&tree_size), "tree_size")?).await?;
+        if seq == 0 {
+            return Err(ApiError::BadRequest("seq counts from 1".into()).into());
+        }
+        if seq > size {
+            return Err(ApiError::NotFound(format!(
                 "seq {seq} is not in the tree of {size} records"
             ))
             .into());
@@ -144,14 +143,15 @@ impl CheckpointsApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-        from_size: Query<Option<String>>,
-        to_size: Query<Option<String>>,
+        from_size: Query<Option<Param<TreePosition>>>,
+        to_size: Query<Option<Param<TreePosition>>>,
     ) -> Result<GoJson<ConsistencyProofResponse>, CheckpointErrors> {
         let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
-        let old =
-            number(from_size.as_deref(), "from_size")?.ok_or_else(|| required("from_size"))?;
-        let size =
-            size_or_latest(&gateway, &tenant, number(to_size.as_deref(), "to_size")?).await?;
+        let old = number(raw(&from_size), "from_size")?.ok_or_else(|| required("from_size"))?;
+        if old == 0 {
+            return Err(ApiError::BadRequest("from_size counts from 1".into()).into());
+        }
+        let size = size_or_latest(&gateway, &tenant, number(raw(&to_size), "to_size")?).await?;
         let question = Question::Consistency { old, size };
         let proof = gateway
             .transparency

@@ -109,13 +109,13 @@ impl From<PolicyError> for ApiError {
     }
 }
 
-/// The audit tree's errors in the table's terms: a question outside the tree is the
-/// caller's; a tree that cannot be grown or signed is the gateway's.
+/// The audit tree's errors in the table's terms: a size or position the tree does not
+/// have (yet) is not found; a tree that cannot be grown or signed is the gateway's.
 impl From<TransparencyError> for ApiError {
     fn from(e: TransparencyError) -> Self {
         match e {
             TransparencyError::Store(cause) => Self::Store(cause),
-            TransparencyError::Tree(TreeError::OutOfRange(message)) => Self::BadRequest(message),
+            TransparencyError::Tree(TreeError::OutOfRange(message)) => Self::NotFound(message),
             other => Self::Internal(other.to_string()),
         }
     }

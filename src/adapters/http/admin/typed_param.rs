@@ -172,6 +172,12 @@ schemas! {
     Limit => clamped_integer(100, "Page size; values outside 1..1000 are clamped into it.");
     /// `offset`: default 0; negative means 0.
     Offset => clamped_integer(0, "Rows to skip; a negative value means 0.");
+    /// A record position or tree size in a chain's Merkle tree (from 1).
+    TreePosition => MetaSchema {
+        format: Some("int64"),
+        minimum: Some(1.0),
+        ..MetaSchema::new("integer")
+    };
     /// `count`: add the unpaged total.
     Flag => MetaSchema::new("boolean");
     /// `from` / `to`: an RFC 3339 instant.
