@@ -158,16 +158,6 @@ impl Transparency {
             .next())
     }
 
-    /// Checkpoints of `chain`, largest first, below `below` when given.
-    pub async fn history(
-        &self,
-        chain: &str,
-        below: Option<u64>,
-        limit: u32,
-    ) -> Result<Vec<SignedCheckpoint>, StoreError> {
-        self.trees.checkpoints(chain, below, limit).await
-    }
-
     /// Issues a checkpoint for every chain that is due under `schedule`; returns how
     /// many were issued.
     pub async fn issue_due(

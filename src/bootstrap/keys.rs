@@ -84,3 +84,52 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::credentials::Secret;
+
+    fn settings(key: Option<&str>) -> CheckpointSettings {
+        CheckpointSettings {
+            log_name: "gw".into(),
+            log_key: key.map(Secret::new),
+            interval: None,
+            entries: 0,
+        }
+    }
+
+    #[test]
+    fn the_log_key_file_is_created_once_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = log_signer(&settings(None), dir.path()).unwrap();
+        let again = log_signer(&settings(None), dir.path()).unwrap();
+        assert_eq!(first.verifier_key(), again.verifier_key());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.path().join("log.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_configured_key_wins_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let seed = URL_SAFE_NO_PAD.encode([5u8; 32]);
+        let configured = log_signer(&settings(Some(&seed)), dir.path()).unwrap();
+        let direct = LogSigner::new("gw", &[5u8; 32]).unwrap();
+        assert_eq!(configured.verifier_key(), direct.verifier_key());
+        assert!(!dir.path().join("log.key").exists());
+        let short = log_signer(&settings(Some("AAAA")), dir.path()).unwrap_err();
+        assert!(
+            short
+                .to_string()
+                .contains("INTENTGATE_LOG_KEY: decodes to 3 bytes"),
+            "{short}"
+        );
+    }
+}

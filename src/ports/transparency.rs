@@ -35,9 +35,6 @@ pub trait TransparencyStore: Send + Sync {
         below: Option<u64>,
         limit: u32,
     ) -> StoreResult<Vec<SignedCheckpoint>>;
-
-    /// The chains that have a stored tree, in name order.
-    async fn chains(&self) -> StoreResult<Vec<String>>;
 }
 
 /// The error for a stored hash that is not there.

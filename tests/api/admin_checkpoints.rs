@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use intentgate::app::CheckpointSchedule;
 use serde_json::{Value, json};
 
 use crate::support::{ADMIN_ENV, Backend, TestGateway, event};
@@ -161,6 +162,46 @@ pub async fn proof_requests_are_checked_and_tenant_scoped(backend: Backend) {
         (own.status, own.json()["tree_size"].as_u64()),
         (200, Some(3))
     );
+}
+
+/// The background task's rule, one round at a time: a chain without a checkpoint is due
+/// at once, then after `entries` new records or at `interval` age, never without news.
+pub async fn checkpoints_are_issued_when_a_chain_is_due(backend: Backend) {
+    let gw = start(backend).await;
+    let t = &gw.gateway.transparency;
+    let every_three = CheckpointSchedule {
+        interval: None,
+        entries: 3,
+    };
+    assert_eq!(t.issue_due(every_three).await.unwrap(), 0, "no chain yet");
+    seed(&gw, "acme", 1, "allow").await;
+    seed(&gw, "globex", 2, "allow").await;
+    assert_eq!(
+        t.issue_due(every_three).await.unwrap(),
+        2,
+        "first ones at once"
+    );
+    seed(&gw, "acme", 2, "allow").await;
+    assert_eq!(t.issue_due(every_three).await.unwrap(), 0, "2 new < 3");
+    seed(&gw, "acme", 1, "allow").await;
+    assert_eq!(t.issue_due(every_three).await.unwrap(), 1);
+    assert_eq!(t.latest("acme").await.unwrap().unwrap().size, 4);
+    let any_age = CheckpointSchedule {
+        interval: Some(std::time::Duration::ZERO),
+        entries: 1000,
+    };
+    assert_eq!(
+        t.issue_due(any_age).await.unwrap(),
+        0,
+        "no news, no checkpoint"
+    );
+    seed(&gw, "globex", 1, "allow").await;
+    assert_eq!(
+        t.issue_due(any_age).await.unwrap(),
+        1,
+        "only globex has news"
+    );
+    assert_eq!(t.latest("globex").await.unwrap().unwrap().size, 3);
 }
 
 /// Whoever controls the host can rewrite a whole chain, recompute every hash and sign a

@@ -89,3 +89,17 @@ impl<S: Statuses> ApiResponse for Documented<S> {
         S::register(registry);
     }
 }
+
+/// An `Authorization: Bearer` security scheme described by `description`.
+pub fn bearer_scheme(description: &'static str) -> poem_openapi::registry::MetaSecurityScheme {
+    poem_openapi::registry::MetaSecurityScheme {
+        ty: "http",
+        description: Some(description),
+        name: None,
+        key_in: None,
+        scheme: Some("bearer"),
+        bearer_format: None,
+        flows: None,
+        openid_connect_url: None,
+    }
+}

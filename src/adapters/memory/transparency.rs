@@ -83,12 +83,4 @@ impl TransparencyStore for MemoryTransparency {
             .map(|(_, c)| c.clone())
             .collect())
     }
-
-    async fn chains(&self) -> StoreResult<Vec<String>> {
-        Ok(lock(&self.trees)
-            .iter()
-            .filter(|(_, t)| t.size > 0)
-            .map(|(chain, _)| chain.clone())
-            .collect())
-    }
 }

@@ -136,11 +136,4 @@ impl TransparencyStore for PgTransparency {
             })
             .collect()
     }
-
-    async fn chains(&self) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar("SELECT chain FROM audit_tree_sizes ORDER BY chain")
-            .fetch_all(&self.0)
-            .await
-            .map_err(db_error)
-    }
 }

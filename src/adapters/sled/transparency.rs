@@ -133,18 +133,6 @@ impl TransparencyStore for SledTransparency {
             })
             .await
     }
-
-    async fn chains(&self) -> StoreResult<Vec<String>> {
-        self.0
-            .run(|db| {
-                db.tree_sizes
-                    .iter()
-                    .keys()
-                    .map(|k| Ok(String::from_utf8_lossy(&k.map_err(backend)?).into_owned()))
-                    .collect()
-            })
-            .await
-    }
 }
 
 fn read_checkpoint(chain: &str, key: &[u8], value: &[u8]) -> StoreResult<SignedCheckpoint> {

@@ -71,7 +71,6 @@ pub async fn an_unknown_chain_has_an_empty_tree(f: &Fixture) {
             .unwrap()
             .is_empty()
     );
-    assert!(store.chains().await.unwrap().is_empty());
     assert!(matches!(
         store.read_hashes("nobody", &[0]).await,
         Err(StoreError::InvalidRequest(_))
@@ -93,7 +92,6 @@ pub async fn growths_in_any_batches_give_the_rfc_6962_root(f: &Fixture) {
             expected_root(&all[..size])
         );
     }
-    assert_eq!(store.chains().await.unwrap(), vec!["acme".to_owned()]);
 }
 
 pub async fn a_stale_growth_writes_nothing(f: &Fixture) {
@@ -188,10 +186,7 @@ pub async fn trees_of_chains_are_apart(f: &Fixture) {
     assert_eq!(store.tree_size("a").await.unwrap(), 3);
     assert_eq!(root(store, "a", 3).await, expected_root(&leaves(3, 1)));
     assert_eq!(root(store, "b", 6).await, expected_root(&leaves(6, 2)));
-    assert_eq!(
-        store.chains().await.unwrap(),
-        vec!["a".to_owned(), "b".to_owned()]
-    );
+    assert_eq!(store.tree_size("b").await.unwrap(), 6);
 }
 
 pub async fn the_audit_store_lists_its_chains(f: &Fixture) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use poem::Request;
 use poem::http::header;
-use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::registry::Registry;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::errors::ApiError;
@@ -36,19 +36,10 @@ impl<'a> ApiExtractor<'a> for AdminAuth {
     fn register(registry: &mut Registry) {
         registry.create_security_scheme(
             SCHEME,
-            MetaSecurityScheme {
-                ty: "http",
-                description: Some(
-                    "INTENTGATE_ADMIN_TOKEN (superadmin) or a tenant admin token from \
+            crate::adapters::http::documented::bearer_scheme(
+                "INTENTGATE_ADMIN_TOKEN (superadmin) or a tenant admin token from \
                      INTENTGATE_TENANT_ADMINS, as `Authorization: Bearer <token>`.",
-                ),
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
+            ),
         );
     }
 

@@ -17,6 +17,7 @@ use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
 use crate::domain::audit::chain_key;
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::merkle::{Question, leaf_hash};
 
 api_errors!(
@@ -40,15 +41,9 @@ impl CheckpointsApi {
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
     ) -> Result<GoJson<CheckpointResponse>, CheckpointErrors> {
-        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
-        let t = &gateway.transparency;
-        let latest = t.latest(chain_key(&tenant)).await.map_err(ApiError::from)?;
-        let latest = latest.ok_or_else(|| no_checkpoint(&tenant))?;
-        Ok(GoJson::new(&CheckpointResponse::new(
-            tenant,
-            &latest,
-            t.verifier_key(),
-        )))
+        let tenant = scoped(&auth, &tenant)?;
+        let latest = gateway.transparency.latest(chain_key(&tenant)).await;
+        Ok(respond(&gateway, tenant, latest.map_err(ApiError::from)?)?)
     }
 
     /// Issues a checkpoint of everything the tenant's chain holds now (or returns the
@@ -64,18 +59,9 @@ impl CheckpointsApi {
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
     ) -> Result<GoJson<CheckpointResponse>, CheckpointErrors> {
-        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
-        let t = &gateway.transparency;
-        let issued = t
-            .checkpoint(chain_key(&tenant))
-            .await
-            .map_err(ApiError::from)?;
-        let issued = issued.ok_or_else(|| no_checkpoint(&tenant))?;
-        Ok(GoJson::new(&CheckpointResponse::new(
-            tenant,
-            &issued,
-            t.verifier_key(),
-        )))
+        let tenant = scoped(&auth, &tenant)?;
+        let issued = gateway.transparency.checkpoint(chain_key(&tenant)).await;
+        Ok(respond(&gateway, tenant, issued.map_err(ApiError::from)?)?)
     }
 
     /// The inclusion proof of record `seq` in the tree of `tree_size` records
@@ -90,11 +76,11 @@ impl CheckpointsApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-        seq: Query<Option<Param<TreePosition>>>,
+        seq: Query<Param<TreePosition>>,
         tree_size: Query<Option<Param<TreePosition>>>,
     ) -> Result<GoJson<InclusionProofResponse>, CheckpointErrors> {
-        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
-        let seq = number(raw(&seq), "seq")?.ok_or_else(|| required("seq"))?;
+        let tenant = scoped(&auth, &tenant)?;
+        let seq = required(&seq, "seq")?;
         let chain = chain_key(&tenant);
         let size = size_or_latest(&gateway, &tenant, number(raw(&tree_size), "tree_size")?).await?;
         if seq == 0 {
@@ -143,11 +129,11 @@ impl CheckpointsApi {
         auth: AdminAuth,
         gateway: Data<&Arc<Gateway>>,
         tenant: Query<Option<String>>,
-        from_size: Query<Option<Param<TreePosition>>>,
+        from_size: Query<Param<TreePosition>>,
         to_size: Query<Option<Param<TreePosition>>>,
     ) -> Result<GoJson<ConsistencyProofResponse>, CheckpointErrors> {
-        let tenant = query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())?;
-        let old = number(raw(&from_size), "from_size")?.ok_or_else(|| required("from_size"))?;
+        let tenant = scoped(&auth, &tenant)?;
+        let old = required(&from_size, "from_size")?;
         if old == 0 {
             return Err(ApiError::BadRequest("from_size counts from 1".into()).into());
         }
@@ -168,6 +154,26 @@ impl CheckpointsApi {
                 .collect(),
         }))
     }
+}
+
+/// The tenant the caller asked for, if the caller may see it.
+fn scoped(auth: &AdminAuth, tenant: &Query<Option<String>>) -> Result<String, ApiError> {
+    query_tenant(auth.caller()?, tenant.as_deref().unwrap_or_default().trim())
+}
+
+/// The checkpoint as served, or 404 when the chain has none.
+fn respond(
+    gateway: &Gateway,
+    tenant: String,
+    checkpoint: Option<SignedCheckpoint>,
+) -> Result<GoJson<CheckpointResponse>, ApiError> {
+    let checkpoint = checkpoint.ok_or_else(|| no_checkpoint(&tenant))?;
+    let key = gateway.transparency.verifier_key();
+    Ok(GoJson::new(&CheckpointResponse::new(
+        tenant,
+        &checkpoint,
+        key,
+    )))
 }
 
 /// `given`, or the size of the newest checkpoint.
@@ -194,8 +200,13 @@ fn number(raw: Option<&str>, name: &str) -> Result<Option<u64>, ApiError> {
     .transpose()
 }
 
-fn required(name: &str) -> ApiError {
-    ApiError::BadRequest(format!("{name} is required"))
+/// A required position: missing (read as empty) is `{name} is required`.
+fn required(param: &Param<TreePosition>, name: &str) -> Result<u64, ApiError> {
+    let text = param.0.trim();
+    if text.is_empty() {
+        return Err(ApiError::BadRequest(format!("{name} is required")));
+    }
+    number(Some(text), name).map(|n| n.unwrap_or_default())
 }
 
 fn no_checkpoint(tenant: &str) -> ApiError {

@@ -132,6 +132,15 @@ impl<S: ParamSchema> ParseFromParameter for Text<S> {
     fn parse_from_parameter(value: &str) -> ParseResult<Self> {
         Ok(Self::new(value))
     }
+
+    /// A required parameter that is missing reads as empty text, so the handler
+    /// answers with its own error rather than the framework's.
+    fn parse_from_parameters<I: IntoIterator<Item = A>, A: AsRef<str>>(
+        iter: I,
+    ) -> ParseResult<Self> {
+        let first = iter.into_iter().next();
+        Ok(Self::new(first.as_ref().map_or("", |v| v.as_ref())))
+    }
 }
 
 impl<S: ParamSchema> poem_openapi::types::ToJSON for Text<S> {

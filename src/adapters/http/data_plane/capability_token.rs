@@ -17,19 +17,10 @@ impl<'a> poem_openapi::ApiExtractor<'a> for CapabilityToken {
     fn register(registry: &mut Registry) {
         registry.create_security_scheme(
             "CapabilityToken",
-            poem_openapi::registry::MetaSecurityScheme {
-                ty: "http",
-                description: Some(
-                    "A capability token minted by POST /v1/admin/mint or igctl mint \
+            crate::adapters::http::documented::bearer_scheme(
+                "A capability token minted by POST /v1/admin/mint or igctl mint \
                      (and possibly attenuated by an SDK).",
-                ),
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: None,
-                flows: None,
-                openid_connect_url: None,
-            },
+            ),
         );
     }
 
