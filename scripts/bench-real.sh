@@ -11,6 +11,9 @@
 # created), BENCH_SECS (saturation seconds, 8), BENCH_RATES ("2000"), BENCH_PG_RATES
 # ("2000 5000"). Prints a markdown table plus, per store: audit events per commit
 # round, Postgres transactions per call, and the gateway's RSS idle and after load.
+# BENCH_AB="VAR=value ..." runs each store twice, as configured and with those variables
+# added (e.g. BENCH_AB="INTENTGATE_CHECKPOINT_ENTRIES=0": background checkpoints off),
+# each in a fresh data directory (Postgres variants share one database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,11 +99,12 @@ row="| demo tool server, direct | $(saturate "$direct_url") req/s | | 1.00 |"
 for r in $RATES; do row+=" $(percentiles "$direct_url" "$r") at $r |"; done
 echo "$row"
 
-start_gateway() { # store port; leaves the process in $!
+start_gateway() { # store port [VAR=value ...]; leaves the process in $!
     local pg_url=""
     [[ $1 == postgres ]] && pg_url="${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db"
-    INTENTGATE_ADDR=127.0.0.1:$2 INTENTGATE_STORE=$1 \
-        INTENTGATE_DATA_DIR="$work/$1" INTENTGATE_POSTGRES_URL="$pg_url" \
+    # shellcheck disable=SC2086 # the extra variables are words on purpose
+    env ${3:-} INTENTGATE_ADDR=127.0.0.1:$2 INTENTGATE_STORE=$1 \
+        INTENTGATE_DATA_DIR="$work/$1${3:+-ab}" INTENTGATE_POSTGRES_URL="$pg_url" \
         INTENTGATE_MASTER_KEY=$KEY INTENTGATE_UPSTREAM_URL=$direct_url \
         INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
         INTENTGATE_METRICS_ENABLED=true \
@@ -112,11 +116,14 @@ start_gateway() { # store port; leaves the process in $!
 }
 
 notes=()
+variants=("")
+[[ -n ${BENCH_AB:-} ]] && variants+=("$BENCH_AB")
 for store in $STORES; do
+  for variant in "${variants[@]}"; do
     if [[ $store == postgres && -z $pg_db ]]; then
         echo "postgres skipped: set INTENTGATE_TEST_POSTGRES_URL" >&2; continue
     fi
-    start_gateway "$store" "$GATEWAY_PORT"
+    start_gateway "$store" "$GATEWAY_PORT" "$variant"
     gw=$!
     url=http://127.0.0.1:$GATEWAY_PORT/v1/mcp
     idle=$(rss_mb "$gw")
@@ -128,13 +135,13 @@ for store in $STORES; do
     x1=$([[ $store == postgres ]] && pg_xacts || echo 0)
     read -r ev1 rounds1 < <(metric_sum intentgate_gateway_audit_batch_size)
     loaded=$(rss_mb "$gw")
-    row="| gateway, $store | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
+    row="| gateway, $store${variant:+ ($variant)} | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
     rates=$RATES
     [[ $store == postgres ]] && rates=$PG_RATES
     for r in $rates; do row+=" $(percentiles "$url" "$r") at $r |"; done
     echo "$row"
     calls=$(awk -v e0="$ev0" -v e1="$ev1" 'BEGIN {print (e1-e0)/2}') # two events per forwarded call
-    note="$store: $(awk -v e="$((${ev1%.*} - ${ev0%.*}))" -v r="$((${rounds1%.*} - ${rounds0%.*}))" \
+    note="$store${variant:+ ($variant)}: $(awk -v e="$((${ev1%.*} - ${ev0%.*}))" -v r="$((${rounds1%.*} - ${rounds0%.*}))" \
         'BEGIN {printf "%.1f audit events per commit round", r ? e/r : 0}')"
     if [[ $store == postgres ]]; then
         note+=", $(awk -v x="$((x1 - x0))" -v c="$calls" 'BEGIN {printf "%.2f", c ? x/c : 0}') transactions per call"
@@ -143,6 +150,7 @@ for store in $STORES; do
     notes+=("$note")
     kill "$gw"; wait "$gw" 2>/dev/null || true
     : "$loaded"
+  done
 done
 echo
 printf -- '- %s\n' "${notes[@]}"

@@ -37,6 +37,8 @@ const SESSION_PURGE: Duration = Duration::from_secs(300);
 
 mod keys;
 
+pub use keys::existing_log_signer;
+
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -89,11 +91,12 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         AuditDurability::Sync => Durability::Sync,
         AuditDurability::Async => Durability::Async,
     };
+    let sinks = sinks(config, &clock)?;
     let (audit, _committer) = AuditWriter::spawn(
         Arc::clone(&stores.audit),
         durability,
         AUDIT_QUEUE,
-        sinks(config, &clock)?,
+        sinks.clone(),
     );
     let approvals = config.approvals_enabled.then(|| {
         Arc::new(ApprovalGate::new(
@@ -116,6 +119,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         Arc::clone(&stores.audit),
         keys::log_signer(&config.checkpoints, &config.data_dir)?,
         Arc::clone(&clock),
+        sinks,
     ));
     if config.checkpoints.entries > 0 {
         Arc::clone(&transparency).spawn(CheckpointSchedule {

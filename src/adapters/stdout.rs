@@ -6,6 +6,7 @@ use std::io::Write as _;
 
 use async_trait::async_trait;
 
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::{AuditEvent, ChainedEvent};
 use crate::ports::{EventSink, SinkStatus};
 
@@ -34,6 +35,10 @@ impl EventSink for StdoutEcho {
         }
         Self::write(&text);
     }
+
+    /// The echo is the audit stream in the reference's line format, which readers
+    /// parse as events; checkpoints are served by the admin API and the other sinks.
+    fn offer_checkpoint(&self, _checkpoint: &SignedCheckpoint) {}
 
     fn status(&self) -> SinkStatus {
         SinkStatus {

@@ -7,14 +7,16 @@
 //!
 //! Several replicas on one store may grow the same tree: the store's compare-and-swap
 //! on the tree size lets one growth of each size land, and the others start again from
-//! the new size.
+//! the new size. Each checkpoint is handed to the webhook and SIEM sinks by the
+//! replica that issued it, so copies live outside the gateway (witnessing).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::domain::audit::bundle::ProofBundle;
 use crate::domain::audit::checkpoint::{CheckpointError, LogSigner, SignedCheckpoint};
 use crate::domain::audit::merkle::{self, Hash, Question, TreeError};
-use crate::ports::{AuditChainStore, Clock, StoreError, TransparencyStore};
+use crate::ports::{AuditChainStore, Clock, EventSink, StoreError, TransparencyStore};
 
 /// Records read per growth step.
 const PAGE: u32 = 1000;
@@ -57,6 +59,7 @@ pub struct Transparency {
     audit: Arc<dyn AuditChainStore>,
     signer: LogSigner,
     clock: Arc<dyn Clock>,
+    sinks: Vec<Arc<dyn EventSink>>,
 }
 
 impl Transparency {
@@ -65,12 +68,14 @@ impl Transparency {
         audit: Arc<dyn AuditChainStore>,
         signer: LogSigner,
         clock: Arc<dyn Clock>,
+        sinks: Vec<Arc<dyn EventSink>>,
     ) -> Self {
         Self {
             trees,
             audit,
             signer,
             clock,
+            sinks,
         }
     }
 
@@ -142,10 +147,37 @@ impl Transparency {
         let signed = self.signer.sign(chain, size, root, issued_at)?;
         if self.trees.record_checkpoint(&signed).await? {
             tracing::debug!(chain, size, "issued audit checkpoint");
+            for sink in &self.sinks {
+                sink.offer_checkpoint(&signed);
+            }
             return Ok(Some(signed));
         }
         // Another replica kept one of this size first: serve that one.
         Ok(self.at_size(chain, size).await?)
+    }
+
+    /// A checkpoint covering `chain`'s record `seq` (issued now if needed) and the
+    /// proof that the record, of chain hash `hash`, is in its tree: what an export
+    /// with proofs ends each chain with.
+    pub async fn bundle(
+        &self,
+        chain: &str,
+        seq: u64,
+        hash: &str,
+    ) -> Result<ProofBundle, TransparencyError> {
+        let checkpoint = self.checkpoint(chain).await?.filter(|c| c.size >= seq);
+        let Some(checkpoint) = checkpoint else {
+            return Err(TreeError::OutOfRange(format!(
+                "chain {chain:?} has no checkpoint covering record {seq}"
+            ))
+            .into());
+        };
+        let question = Question::Inclusion {
+            size: checkpoint.size,
+            leaf: seq.saturating_sub(1),
+        };
+        let proof = self.answer(chain, question).await?;
+        Ok(ProofBundle::new(&checkpoint, seq, hash, &proof))
     }
 
     /// The newest checkpoint of `chain`, if any was issued.

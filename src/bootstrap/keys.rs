@@ -25,6 +25,25 @@ pub(super) fn log_signer(
     LogSigner::new(&settings.log_name, &seed).map_err(|e| StartError::LogKey(e.to_string()))
 }
 
+/// The log key the gateway would use, without creating one: `INTENTGATE_LOG_KEY`, or
+/// an existing `log.key` in `dir` (`igctl audit log-key`).
+pub fn existing_log_signer(settings: &CheckpointSettings, dir: &Path) -> Result<LogSigner, String> {
+    let seed = match &settings.log_key {
+        Some(text) => parse_seed(text.expose()).map_err(|e| format!("INTENTGATE_LOG_KEY: {e}"))?,
+        None => {
+            let path = dir.join("log.key");
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "{}: {e} (set INTENTGATE_DATA_DIR or INTENTGATE_LOG_KEY)",
+                    path.display()
+                )
+            })?;
+            parse_seed(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
+    LogSigner::new(&settings.log_name, &seed).map_err(|e| e.to_string())
+}
+
 /// 32 bytes in any base64 alphabet, padded or not.
 fn parse_seed(text: &str) -> Result<[u8; 32], String> {
     let text = text.trim();

@@ -1,5 +1,6 @@
 //! Webhook payloads: which audit events become which webhook event (the reference's
-//! filter, plus `intentgate.approval_timeout`), the payload bytes, and the signatures
+//! filter, plus `intentgate.approval_timeout`; and `intentgate.audit_checkpoint` for
+//! each checkpoint the log signs), the payload bytes, and the signatures
 //! (`X-IntentGate-Signature` as the reference, plus Standard Webhooks headers).
 
 use base64::Engine as _;
@@ -7,6 +8,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::audit::AuditEvent;
+use super::audit::checkpoint::{CHECKPOINT_EVENT, SignedCheckpoint};
 use super::gojson::ObjectWriter;
 
 pub const DENY: &str = "intentgate.deny";
@@ -55,6 +57,14 @@ pub fn project(e: &AuditEvent) -> Vec<Payload> {
             body: body(e, event_type, severity),
         })
         .collect()
+}
+
+/// The payload announcing a new checkpoint (see [`SignedCheckpoint::to_event_json`]).
+pub fn checkpoint_payload(checkpoint: &SignedCheckpoint) -> Payload {
+    Payload {
+        event_type: CHECKPOINT_EVENT,
+        body: checkpoint.to_event_json(),
+    }
 }
 
 /// The reference's payload, field order and omit rules included.

@@ -1,8 +1,10 @@
 //! Outbound event sinks: webhooks and SIEM forwarders receive every committed audit
-//! event, in commit order, and deliver it on their own time.
+//! event, in commit order, and every checkpoint the log signs, and deliver them on
+//! their own time.
 
 use async_trait::async_trait;
 
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::{AuditEvent, ChainedEvent};
 use crate::domain::time::Timestamp;
 
@@ -40,6 +42,10 @@ pub trait EventSink: Send + Sync {
             self.offer(&r.event);
         }
     }
+
+    /// Hands over a checkpoint this replica just issued, so a copy lives outside the
+    /// gateway (witnessing). Returns at once, as [`EventSink::offer`] does.
+    fn offer_checkpoint(&self, checkpoint: &SignedCheckpoint);
 
     /// The sink's counters and last error.
     fn status(&self) -> SinkStatus;

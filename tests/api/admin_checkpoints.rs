@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use crate::support::{ADMIN_ENV, Backend, TestGateway, event};
 
 /// A fixed log key, so two gateways sign as the same log.
-const LOG_KEY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY";
+pub const LOG_KEY: &str = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWY";
 
-async fn start(backend: Backend) -> TestGateway {
+pub async fn start(backend: Backend) -> TestGateway {
     let mut env = ADMIN_ENV.to_vec();
     env.extend([
         ("INTENTGATE_CHECKPOINT_ENTRIES", "0"),
@@ -24,7 +24,7 @@ async fn start(backend: Backend) -> TestGateway {
     TestGateway::start(backend, &env).await
 }
 
-async fn seed(gw: &TestGateway, tenant: &str, n: usize, decision: &str) {
+pub async fn seed(gw: &TestGateway, tenant: &str, n: usize, decision: &str) {
     let events = (0..n)
         .map(|i| {
             let ts = format!("2026-05-12T10:{:02}:{:02}Z", i / 60, i % 60);
@@ -34,12 +34,12 @@ async fn seed(gw: &TestGateway, tenant: &str, n: usize, decision: &str) {
     gw.seed(events).await;
 }
 
-async fn admin(gw: &TestGateway, method: &str, path: &str) -> (u16, Value) {
+pub async fn admin(gw: &TestGateway, method: &str, path: &str) -> (u16, Value) {
     let answer = gw.admin(method, path, Some("super"), None).await;
     (answer.status, answer.json())
 }
 
-async fn issue(gw: &TestGateway, tenant: &str) -> Value {
+pub async fn issue(gw: &TestGateway, tenant: &str) -> Value {
     let (status, body) = admin(
         gw,
         "POST",
@@ -250,7 +250,7 @@ pub async fn an_old_checkpoint_catches_a_rewritten_chain(backend: Backend) {
 
 /// Runs the Go verifier on `bundle`: `Some((passed, output))`, or `None` (announced)
 /// when Go or its x/mod sources are missing outside CI. Under CI that fails.
-fn go_verify(bundle: &Value) -> Option<(bool, String)> {
+pub fn go_verify(bundle: &Value) -> Option<(bool, String)> {
     let binary = verifier()?;
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), bundle.to_string()).unwrap();

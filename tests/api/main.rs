@@ -13,6 +13,7 @@ mod admin_checkpoints;
 mod admin_policies;
 mod admin_tokens;
 mod audit;
+mod audit_proofs;
 mod budget;
 mod capability;
 mod envelope;
@@ -36,6 +37,7 @@ macro_rules! backend_suite {
             admin_tokens { s09_minted_tokens_verify_and_are_audited, s10_s12_s13_optional_caveats, s11_mint_validation, s15_tenant_admins_mint_in_their_tenant, s16_revocation_is_tenant_scoped, s17_revocation_listing, go_decoding_nulls_trailing_data_and_oversize }
             admin_audit { s18_to_s24_query_filters_paging_and_scope, query_returns_every_stored_field, s25_s26_s31_to_s34_verify, s27_s28_tampered_chains_are_reported, s39_to_s42_export_errors_formats_and_names, s43_s44_export_filters_and_scope, s45_csv_row_encoding, s46_export_pages_through_the_store }
             admin_checkpoints { checkpoints_and_proofs_check_with_go_sumdb, checkpoints_are_issued_when_a_chain_is_due, proof_requests_are_checked_and_tenant_scoped, an_old_checkpoint_catches_a_rewritten_chain }
+            audit_proofs { verify_names_the_checkpoint_and_catches_rows_rewritten_under_it, an_export_with_proofs_verifies_offline_with_the_key, igctl_prints_the_log_key_and_checks_consistency }
             admin_agents { agents_are_grouped_counted_and_sorted, agents_windows_scope_and_errors, agents_read_at_most_10000_events, agents_count_calls_not_events }
             admin_approvals { s47_to_s50_list_and_decide, s51_tenants_see_and_decide_only_their_rows, s52_s53_decisions_through_the_api_reach_the_waiting_call, a_decision_after_the_window_conflicts, approvals_off_means_no_approval_routes }
             igctl_verify { export_verifies_offline_like_the_endpoint, igctl_revoke_calls_the_admin_api, igctl_agents_lists_what_the_gateway_observed }

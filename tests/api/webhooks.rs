@@ -304,3 +304,78 @@ async fn s71_allowlist_and_approval_timeouts() {
         "no secret, no signature"
     );
 }
+
+/// Witnessing: each checkpoint the gateway issues reaches the webhook, signed like
+/// any delivery, carrying the whole note; `INTENTGATE_WEBHOOK_EVENTS` can leave it out.
+#[tokio::test]
+async fn a_new_checkpoint_is_delivered_to_the_webhook() {
+    let receiver = FakeServer::start(|_| Reply {
+        status: 204,
+        body: String::new(),
+        delay: Duration::ZERO,
+    })
+    .await;
+    let mut env = crate::support::ADMIN_ENV.to_vec();
+    env.extend([
+        ("INTENTGATE_WEBHOOK_URL", receiver.url.as_str()),
+        ("INTENTGATE_WEBHOOK_SECRET", SECRET),
+        ("INTENTGATE_CHECKPOINT_ENTRIES", "0"),
+    ]);
+    let gw = TestGateway::start(Backend::Memory, &env).await;
+    gw.seed(vec![crate::support::event(
+        "2026-05-12T10:00:00Z",
+        "acme",
+        "a",
+        "read",
+        "allow",
+    )])
+    .await;
+    let issued = gw
+        .admin(
+            "POST",
+            "/v1/admin/audit/checkpoint?tenant=acme",
+            Some("super"),
+            None,
+        )
+        .await
+        .json();
+    let req = receiver.wait_for(1).await.remove(0);
+    assert_eq!(req.headers["x-intentgate-signature"], sign(&req.body));
+    let body: Value = serde_json::from_str(&req.body).unwrap();
+    assert_eq!(body["event"], "intentgate.audit_checkpoint");
+    assert_eq!(
+        (body["chain"].as_str(), body["tree_size"].as_u64()),
+        (Some("acme"), Some(1))
+    );
+    assert_eq!(body["checkpoint"], issued["checkpoint"]);
+    assert_eq!(body["timestamp"], issued["issued_at"]);
+
+    // Asking again for the same size issues nothing new, so nothing is sent again.
+    gw.admin(
+        "POST",
+        "/v1/admin/audit/checkpoint?tenant=acme",
+        Some("super"),
+        None,
+    )
+    .await;
+    gw.gateway.audit.shutdown().await;
+    assert_eq!(receiver.requests().len(), 1);
+
+    let only_denials = WebhookSettings {
+        events: vec!["intentgate.deny".into()],
+        ..settings(&receiver.url)
+    };
+    let sink = WebhookSink::spawn(only_denials, Arc::new(SystemClock)).unwrap();
+    let signer = intentgate::domain::audit::checkpoint::LogSigner::new("g", &[1; 32]).unwrap();
+    let checkpoint = signer
+        .sign(
+            "acme",
+            1,
+            intentgate::domain::audit::merkle::Hash([0; 32]),
+            Timestamp::from_unix_seconds(0),
+        )
+        .unwrap();
+    sink.offer_checkpoint(&checkpoint);
+    sink.shutdown().await;
+    assert_eq!(receiver.requests().len(), 1, "filtered out");
+}

@@ -16,8 +16,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::delivery::DeliveryError;
+use super::record::SiemRecord;
 use crate::config::siem::BatchSettings;
 use crate::domain::audit::AuditEvent;
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::time::Timestamp;
 use crate::instruments::SIEM_EVENTS;
 use crate::ports::{Clock, EventSink, SinkStatus};
@@ -37,7 +39,7 @@ pub trait Destination: Send + Sync + 'static {
     /// Sends one non-empty batch, in offer order. `Ok` means the receiver accepted it;
     /// an `Err` drops the batch (the caller does not retry). The caller bounds how long
     /// this may take.
-    async fn deliver(&self, batch: &[AuditEvent]) -> Result<(), DeliveryError>;
+    async fn deliver(&self, batch: &[SiemRecord]) -> Result<(), DeliveryError>;
 }
 
 /// What the integrations endpoint reports, updated by the handle and the worker.
@@ -120,7 +122,7 @@ fn count(sink: &'static str, outcome: &'static str, events: u64) {
 /// An [`EventSink`] that batches events for one [`Destination`] on a background task.
 pub struct BatchingSink {
     /// `None` once shut down: later offers are ignored.
-    sender: Mutex<Option<mpsc::Sender<AuditEvent>>>,
+    sender: Mutex<Option<mpsc::Sender<SiemRecord>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     shared: Arc<Shared>,
 }
@@ -161,21 +163,32 @@ impl BatchingSink {
     }
 }
 
+impl BatchingSink {
+    fn enqueue(&self, record: SiemRecord) {
+        let slot = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(sender) = slot.as_ref() else { return };
+        // `Closed` only happens if the worker died; the record is lost either way.
+        // Counted before the send, so the worker can never settle a record that
+        // `undelivered` has not seen yet; taken back if it did not fit.
+        self.shared.counters().accepted += 1;
+        if sender.try_send(record).is_err() {
+            drop(slot);
+            self.shared.overflow();
+        }
+    }
+}
+
 #[async_trait]
 impl EventSink for BatchingSink {
     /// Queues a copy of the event; when the buffer is full the event is dropped and
     /// counted. After shutdown this does nothing.
     fn offer(&self, event: &AuditEvent) {
-        let slot = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(sender) = slot.as_ref() else { return };
-        // `Closed` only happens if the worker died; the event is lost either way.
-        // Counted before the send, so the worker can never settle an event that
-        // `undelivered` has not seen yet; taken back if it did not fit.
-        self.shared.counters().accepted += 1;
-        if sender.try_send(event.clone()).is_err() {
-            drop(slot);
-            self.shared.overflow();
-        }
+        self.enqueue(SiemRecord::Event(event.clone()));
+    }
+
+    /// Queued and counted as events are.
+    fn offer_checkpoint(&self, checkpoint: &SignedCheckpoint) {
+        self.enqueue(SiemRecord::Checkpoint(checkpoint.clone()));
     }
 
     fn status(&self) -> SinkStatus {
@@ -229,7 +242,7 @@ struct Worker {
 impl Worker {
     /// Collects events until the channel is closed and drained, flushing on size and on
     /// every tick, then flushes what is left.
-    async fn run(self, mut receiver: mpsc::Receiver<AuditEvent>) {
+    async fn run(self, mut receiver: mpsc::Receiver<SiemRecord>) {
         let mut pending = Vec::with_capacity(self.max_batch);
         // The first tick one interval from now (tokio's `interval` ticks at once).
         let mut ticker = tokio::time::interval_at(Instant::now() + self.interval, self.interval);
@@ -250,7 +263,7 @@ impl Worker {
     }
 
     /// Delivers the pending events, if any, and empties the batch whatever happened.
-    async fn flush(&self, pending: &mut Vec<AuditEvent>) {
+    async fn flush(&self, pending: &mut Vec<SiemRecord>) {
         if pending.is_empty() {
             return;
         }

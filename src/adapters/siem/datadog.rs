@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::batcher::Destination;
 use super::delivery::{self, DeliveryError};
+use super::record::SiemRecord;
 use crate::config::siem::DatadogSettings;
 use crate::domain::audit::AuditEvent;
 use crate::domain::gojson::write_str;
@@ -22,28 +23,36 @@ impl Datadog {
 
     /// The request body: `[{"service":…,"ddsource":"intentgate","message":…,"status":…,
     /// "audit":…},…]` and a newline (Go's `json.Encoder` ends the value with one).
-    pub fn body(&self, batch: &[AuditEvent]) -> String {
+    pub fn body(&self, batch: &[SiemRecord]) -> String {
         let mut out = String::with_capacity(batch.len() * 768 + 2);
         out.push('[');
-        for (i, event) in batch.iter().enumerate() {
+        for (i, record) in batch.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            self.entry(&mut out, event);
+            self.entry(&mut out, record);
         }
         out.push_str("]\n");
         out
     }
 
-    fn entry(&self, out: &mut String, event: &AuditEvent) {
+    /// A checkpoint goes under `audit` too, with its own message, at `info`.
+    fn entry(&self, out: &mut String, record: &SiemRecord) {
+        let (message, status) = match record {
+            SiemRecord::Event(event) => (message(event), status(event)),
+            SiemRecord::Checkpoint(c) => (
+                format!("checkpoint chain={} tree_size={}", c.chain, c.size),
+                "info",
+            ),
+        };
         out.push_str("{\"service\":");
         write_str(out, &self.settings.service);
         out.push_str(",\"ddsource\":\"intentgate\",\"message\":");
-        write_str(out, &message(event));
+        write_str(out, &message);
         out.push_str(",\"status\":");
-        write_str(out, status(event));
+        write_str(out, status);
         out.push_str(",\"audit\":");
-        out.push_str(&event.to_json());
+        out.push_str(&record.to_json());
         out.push('}');
     }
 }
@@ -81,7 +90,7 @@ impl Destination for Datadog {
         self.settings.intake_url.clone()
     }
 
-    async fn deliver(&self, batch: &[AuditEvent]) -> Result<(), DeliveryError> {
+    async fn deliver(&self, batch: &[SiemRecord]) -> Result<(), DeliveryError> {
         let request = self
             .client
             .post(&self.settings.intake_url)

@@ -1,5 +1,6 @@
 //! SIEM forwarders (reference `internal/siem`): Splunk HEC, Datadog Logs and Microsoft
-//! Sentinel, each an [`EventSink`] that batches audit events on its own task.
+//! Sentinel, each an [`EventSink`] that batches audit events (and checkpoints) on its
+//! own task.
 //!
 //! Every destination shares the [`BatchingSink`] worker (bounded buffer, drop on
 //! overflow, flush on size or interval, no retry) and differs only in its
@@ -8,6 +9,7 @@
 mod batcher;
 mod datadog;
 mod delivery;
+mod record;
 mod sentinel;
 mod splunk;
 
@@ -17,6 +19,7 @@ use std::time::Duration;
 pub use batcher::{BatchingSink, Destination};
 pub use datadog::Datadog;
 pub use delivery::{DeliveryError, ERROR_BODY_LIMIT};
+pub use record::SiemRecord;
 pub use sentinel::{MONITOR_SCOPE, Sentinel};
 pub use splunk::Splunk;
 

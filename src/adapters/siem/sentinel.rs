@@ -13,9 +13,9 @@ use async_trait::async_trait;
 
 use super::batcher::Destination;
 use super::delivery::{self, DeliveryError};
+use super::record::SiemRecord;
 use crate::config::Secret;
 use crate::config::siem::SentinelSettings;
-use crate::domain::audit::AuditEvent;
 use crate::domain::time::Timestamp;
 use crate::domain::urlencode;
 use crate::ports::Clock;
@@ -73,14 +73,14 @@ impl Sentinel {
 
     /// The request body: the events as one JSON array (Go's `json.Marshal`, so no
     /// trailing newline).
-    pub fn body(batch: &[AuditEvent]) -> String {
+    pub fn body(batch: &[SiemRecord]) -> String {
         let mut out = String::with_capacity(batch.len() * 512 + 2);
         out.push('[');
-        for (i, event) in batch.iter().enumerate() {
+        for (i, record) in batch.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&event.to_json());
+            out.push_str(&record.to_json());
         }
         out.push(']');
         out
@@ -156,7 +156,7 @@ impl Destination for Sentinel {
         self.settings.dce_url.clone()
     }
 
-    async fn deliver(&self, batch: &[AuditEvent]) -> Result<(), DeliveryError> {
+    async fn deliver(&self, batch: &[SiemRecord]) -> Result<(), DeliveryError> {
         let token = self.token().await?;
         let response = self
             .client

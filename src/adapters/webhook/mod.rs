@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::WebhookSettings;
 use crate::domain::audit::AuditEvent;
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::time::Timestamp;
-use crate::domain::webhook::{Payload, project};
+use crate::domain::webhook::{Payload, checkpoint_payload, project};
 use crate::instruments as metrics;
 use crate::ports::{Clock, EventSink, SinkStatus};
 
@@ -64,6 +65,28 @@ impl WebhookSink {
             worker: tokio::sync::Mutex::new(Some(worker)),
             counters,
         })
+    }
+
+    /// Queues `payload` if `INTENTGATE_WEBHOOK_EVENTS` lets its type through; drops
+    /// and counts it when the queue is full.
+    fn enqueue(&self, payload: Payload) {
+        let wanted = self.allow.is_empty() || self.allow.iter().any(|a| a == payload.event_type);
+        let Some(tx) = self.sender().filter(|_| wanted) else {
+            return;
+        };
+        let job = Job {
+            msg_id: new_msg_id(),
+            payload,
+        };
+        // Counted before the send, so the worker can never settle a job that
+        // `undelivered` has not seen yet; taken back if it did not fit.
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        if tx.try_send(job).is_err() {
+            self.counters.accepted.fetch_sub(1, Ordering::Relaxed);
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::webhook("dropped", None);
+            tracing::warn!("webhook: buffer full; dropped event");
+        }
     }
 
     fn sender(&self) -> Option<mpsc::Sender<Job>> {
@@ -123,24 +146,13 @@ fn new_msg_id() -> String {
 #[async_trait]
 impl EventSink for WebhookSink {
     fn offer(&self, event: &AuditEvent) {
-        let Some(tx) = self.sender() else { return };
-        let wanted =
-            |p: &Payload| self.allow.is_empty() || self.allow.iter().any(|a| a == p.event_type);
-        for payload in project(event).into_iter().filter(wanted) {
-            let job = Job {
-                msg_id: new_msg_id(),
-                payload,
-            };
-            // Counted before the send, so the worker can never settle a job that
-            // `undelivered` has not seen yet; taken back if it did not fit.
-            self.counters.accepted.fetch_add(1, Ordering::Relaxed);
-            if tx.try_send(job).is_err() {
-                self.counters.accepted.fetch_sub(1, Ordering::Relaxed);
-                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                metrics::webhook("dropped", None);
-                tracing::warn!("webhook: buffer full; dropped event");
-            }
+        for payload in project(event) {
+            self.enqueue(payload);
         }
+    }
+
+    fn offer_checkpoint(&self, checkpoint: &SignedCheckpoint) {
+        self.enqueue(checkpoint_payload(checkpoint));
     }
 
     fn status(&self) -> SinkStatus {

@@ -16,7 +16,7 @@ pub use access::{AdminAccess, Caller, TenantMismatch};
 pub use discovery::{DISCOVERY_SCAN_CAP, Discovery, discover_agents};
 pub use dry_run::{DryRun, DryRunError, DryRunReport, DryRunSample, DryRunSummary};
 pub use events::{AdminContext, admin_event, admin_now, record_or_log};
-pub use verify::verify_chain;
+pub use verify::{verify_against, verify_chain};
 
 use crate::domain::audit::{AuditQuery, ChainedEvent, QueryCursor};
 use crate::ports::{AuditChainStore, StoreResult};

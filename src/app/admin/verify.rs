@@ -1,5 +1,6 @@
 //! Verifying one tenant's chain through the audit port, page by page.
 
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::{ChainVerifier, ChainedEvent, VerifyReport};
 use crate::domain::time::Timestamp;
 use crate::ports::{AuditChainStore, StoreResult};
@@ -17,8 +18,28 @@ pub async fn verify_chain(
     from: Option<Timestamp>,
     to: Option<Timestamp>,
 ) -> StoreResult<VerifyReport> {
+    walk(store, chain, ChainVerifier::new(from, to)).await
+}
+
+/// As [`verify_chain`], and also checks that the records up to `checkpoint` have the
+/// root it signed (see [`ChainVerifier::against`]).
+pub async fn verify_against(
+    store: &dyn AuditChainStore,
+    chain: &str,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    checkpoint: &SignedCheckpoint,
+) -> StoreResult<VerifyReport> {
+    let verifier = ChainVerifier::new(from, to).against(checkpoint.size, checkpoint.root);
+    walk(store, chain, verifier).await
+}
+
+async fn walk(
+    store: &dyn AuditChainStore,
+    chain: &str,
+    mut verifier: ChainVerifier,
+) -> StoreResult<VerifyReport> {
     let head = store.head(chain).await?;
-    let mut verifier = ChainVerifier::new(from, to);
     let last = head.as_ref().map_or(0, |h| h.seq);
     let mut page = if last == 0 {
         Vec::new()

@@ -21,6 +21,10 @@ pub struct ExportArgs {
     /// `csv` (the gateway's default) or `json` (NDJSON, checkable with `verify-file`).
     #[arg(long, value_parser = ["csv", "json"])]
     format: Option<String>,
+    /// End each chain with a proof bundle (needs `--format json`), so
+    /// `verify-file --key` can check the records against a signed checkpoint.
+    #[arg(long)]
+    proofs: bool,
     /// The file to write (created or truncated).
     #[arg(long)]
     out: PathBuf,
@@ -30,6 +34,7 @@ pub struct ExportArgs {
 pub async fn export(args: ExportArgs) -> Result<String, String> {
     let mut q = QueryString::default();
     q.add("format", args.format.as_deref());
+    q.add("proofs", args.proofs.then_some("true"));
     args.filters.add_to(&mut q);
     let path = format!("/v1/admin/audit/export{}", q.as_str());
     let admin = Admin::new(args.gateway)?;

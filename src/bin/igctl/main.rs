@@ -2,19 +2,23 @@
 //!
 //! Offline: `gen-key` prints a new master key; `mint` signs a root token; `decode`
 //! shows a token's JSON without verifying it; `audit verify-file` re-verifies an NDJSON
-//! export's hash chains. Through the gateway's admin API: `revoke`, `revocations`,
-//! `audit query`, `audit export`, `agents`, `approvals list` and `approvals decide`.
+//! export's hash chains (and, with `--key`, its proof bundles); `audit log-key` prints
+//! the checkpoints' verifier key. Through the gateway's admin API: `revoke`,
+//! `revocations`, `audit query`, `audit export`, `agents`, `approvals list` and
+//! `approvals decide`; `audit verify-consistency` asks it for the proof unless given
+//! one.
 //!
 //! Usage errors exit 2, other errors print `error: <message>` and exit 1; a verified
-//! file with a broken chain also exits 1, after printing its verdicts.
+//! file with a broken chain, or checkpoints that are not consistent, also exit 1,
+//! after printing their verdicts.
 
 mod admin;
+mod checkpoints;
 mod export;
 mod progress;
 mod token;
 mod verify;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -61,11 +65,13 @@ enum AuditCommand {
     Query(admin::QueryArgs),
     /// Download an export to a file (`GET /v1/admin/audit/export`).
     Export(export::ExportArgs),
-    /// Re-verify the hash chains of an NDJSON export (`--format json`), offline.
-    VerifyFile {
-        /// The `.ndjson` file.
-        file: PathBuf,
-    },
+    /// Re-verify the hash chains of an NDJSON export (`--format json`), offline;
+    /// with `--key`, also its proof bundles (`--proofs`).
+    VerifyFile(verify::VerifyFileArgs),
+    /// Print the verifier key of the gateway's log key (opens its checkpoints).
+    LogKey(checkpoints::LogKeyArgs),
+    /// Check that checkpoint NEW extends checkpoint OLD (same log, nothing rewritten).
+    VerifyConsistency(checkpoints::ConsistencyArgs),
 }
 
 #[derive(Subcommand)]
@@ -131,7 +137,11 @@ async fn run(command: Command) -> Result<Done, String> {
         Command::Audit { command } => match command {
             AuditCommand::Query(args) => admin::query(args).await,
             AuditCommand::Export(args) => export::export(args).await,
-            AuditCommand::VerifyFile { file } => return verify::verify_file(&file),
+            AuditCommand::VerifyFile(args) => return verify::verify_file(&args),
+            AuditCommand::LogKey(args) => checkpoints::log_key(&args),
+            AuditCommand::VerifyConsistency(args) => {
+                return checkpoints::verify_consistency(args).await;
+            }
         },
         Command::Agents(args) => admin::agents(args).await,
         Command::Approvals { command } => match command {

@@ -7,6 +7,8 @@
 use sha2::{Digest, Sha256};
 
 use super::AuditEvent;
+use super::merkle::Hash;
+use super::tree_check::{CheckpointCheck, TreeCheck};
 use crate::domain::time::Timestamp;
 
 /// The chain an event belongs to: its tenant, or `default` when it has none.
@@ -82,6 +84,9 @@ pub fn seal(chain: &str, head: Option<&ChainHead>, events: Vec<AuditEvent>) -> V
 pub enum BreakReason {
     HashMismatch,
     PrevHashMismatch,
+    /// The records up to the checkpoint the walk was checked against do not have the
+    /// root it signed (or one of them is missing).
+    CheckpointMismatch,
 }
 
 impl BreakReason {
@@ -90,6 +95,9 @@ impl BreakReason {
             Self::HashMismatch => "hash mismatch (row body tampered)",
             Self::PrevHashMismatch => {
                 "prev_hash mismatch (chain link broken \u{2014} row inserted/deleted)"
+            }
+            Self::CheckpointMismatch => {
+                "checkpoint mismatch (records differ from the signed tree head)"
             }
         }
     }
@@ -106,13 +114,15 @@ pub struct ChainBreak {
 }
 
 /// The verdict of a walk; `head` is reported only when nothing broke (as the reference).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VerifyReport {
     pub ok: bool,
     pub verified: u64,
     pub skipped: u64,
     pub broken_at: Option<ChainBreak>,
     pub head: Option<ChainHead>,
+    /// The checkpoint the walk was checked against, if it was given one.
+    pub checkpoint: Option<CheckpointCheck>,
 }
 
 /// Walks a chain in `seq` order, one event at a time, so callers can stream pages.
@@ -122,6 +132,7 @@ pub struct VerifyReport {
 pub struct ChainVerifier {
     from: Option<Timestamp>,
     to: Option<Timestamp>,
+    tree: Option<TreeCheck>,
     verified: u64,
     skipped: u64,
     link: String,
@@ -139,9 +150,27 @@ impl ChainVerifier {
         }
     }
 
+    /// Also checks the walk against a checkpoint of `size` records with `root`. The
+    /// walk must then start at `seq` 1; the window does not narrow this check.
+    pub fn against(mut self, size: u64, root: Hash) -> Self {
+        self.tree = Some(TreeCheck::new(size, root));
+        self
+    }
+
     /// Checks one event; returns `false` once the chain is broken (stop feeding).
     pub fn feed(&mut self, rec: &ChainedEvent) -> bool {
         if self.broken.is_some() {
+            return false;
+        }
+        if let Some(Err(m)) = self.tree.as_mut().map(|tree| tree.feed(rec)) {
+            let hex = |h: Hash| hex::encode(h.0);
+            self.broken = Some(ChainBreak {
+                seq: rec.seq,
+                ts: rec.event.ts,
+                stored_hash: m.found.map(hex).unwrap_or_default(),
+                expected_hash: hex(m.signed),
+                reason: BreakReason::CheckpointMismatch,
+            });
             return false;
         }
         let ts = rec.event.ts;
@@ -187,6 +216,7 @@ impl ChainVerifier {
             skipped: self.skipped,
             head: if ok { head } else { None },
             broken_at: self.broken,
+            checkpoint: self.tree.map(TreeCheck::finish),
         }
     }
 }

@@ -12,6 +12,7 @@ use signed_note::{Note, StandardSigner, StandardVerifier, VerifierList};
 use tlog_tiles::Checkpoint;
 
 use super::merkle::Hash;
+use crate::domain::gojson::ObjectWriter;
 use crate::domain::time::Timestamp;
 use crate::domain::urlencode::percent_encode;
 
@@ -31,6 +32,9 @@ pub enum CheckpointError {
     Unverified(String),
     #[error("checkpoint text is malformed")]
     Malformed,
+    /// A good signature over another chain's (or another log's) checkpoint.
+    #[error("checkpoint is for {found:?}, not {want:?}")]
+    WrongOrigin { found: String, want: String },
 }
 
 /// A checkpoint as issued and kept in a chain's history.
@@ -43,6 +47,29 @@ pub struct SignedCheckpoint {
     /// The whole signed note: checkpoint text, blank line, signature line.
     pub note: String,
     pub issued_at: Timestamp,
+}
+
+/// The webhook and SIEM event type of a newly issued checkpoint.
+pub const CHECKPOINT_EVENT: &str = "intentgate.audit_checkpoint";
+
+impl SignedCheckpoint {
+    /// The event the webhook and SIEM sinks deliver when this checkpoint is issued, so
+    /// copies of every checkpoint live outside the gateway's control (witnessing):
+    /// `{"event","schema_version","timestamp","severity","chain","tree_size",
+    /// "root_hash" (base64),"checkpoint" (the signed note)}`.
+    pub fn to_event_json(&self) -> String {
+        let mut out = String::with_capacity(self.note.len() + 256);
+        let mut w = ObjectWriter::new(&mut out);
+        w.str("event", CHECKPOINT_EVENT).str("schema_version", "1");
+        w.str("timestamp", &self.issued_at.to_rfc3339_nano())
+            .str("severity", "info");
+        w.str("chain", &self.chain)
+            .int("tree_size", i64::try_from(self.size).unwrap_or(i64::MAX));
+        w.str("root_hash", &STANDARD.encode(self.root.0))
+            .str("checkpoint", &self.note);
+        w.finish();
+        out
+    }
 }
 
 /// What an opened, verified checkpoint commits to.
@@ -96,7 +123,7 @@ impl LogSigner {
 
     /// The origin line of `chain`'s checkpoints.
     pub fn origin(&self, chain: &str) -> String {
-        format!("{}/{}", self.name, percent_encode(chain))
+        origin(&self.name, chain)
     }
 
     /// The signed checkpoint for `chain`'s tree of `size` leaves with `root`.
@@ -122,6 +149,31 @@ impl LogSigner {
             issued_at,
         })
     }
+}
+
+/// The origin line of `chain`'s checkpoints in the log named `log_name`.
+pub fn origin(log_name: &str, chain: &str) -> String {
+    format!("{log_name}/{}", percent_encode(chain))
+}
+
+/// Opens `note` as a checkpoint of `chain`: signed with `verifier_key`, and naming the
+/// origin that key's log gives `chain`, so one tenant's checkpoint cannot stand in for
+/// another's.
+pub fn open_for_chain(
+    note: &str,
+    verifier_key: &str,
+    chain: &str,
+) -> Result<OpenedCheckpoint, CheckpointError> {
+    let opened = open(note, verifier_key)?;
+    let log_name = verifier_key.trim().split('+').next().unwrap_or_default();
+    let want = origin(log_name, chain);
+    if opened.origin != want {
+        return Err(CheckpointError::WrongOrigin {
+            found: opened.origin,
+            want,
+        });
+    }
+    Ok(opened)
 }
 
 /// Opens `note` with `verifier_key`: the checkpoint it carries, if that key signed it.
@@ -185,6 +237,47 @@ mod tests {
         ));
         let other = LogSigner::new("gateway.example", &[8u8; 32]).unwrap();
         assert!(open(&issued.note, other.verifier_key()).is_err());
+    }
+
+    #[test]
+    fn a_checkpoint_opens_only_for_its_own_chain() {
+        let signer = signer();
+        let issued = signer
+            .sign(
+                "acme corp",
+                3,
+                Hash([9u8; 32]),
+                Timestamp::from_unix_seconds(0),
+            )
+            .unwrap();
+        let key = signer.verifier_key();
+        assert_eq!(
+            open_for_chain(&issued.note, key, "acme corp").unwrap().size,
+            3
+        );
+        assert_eq!(
+            open_for_chain(&issued.note, key, "globex"),
+            Err(CheckpointError::WrongOrigin {
+                found: "gateway.example/acme%20corp".into(),
+                want: "gateway.example/globex".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn the_sink_event_carries_the_whole_note() {
+        let issued = signer()
+            .sign("acme", 3, Hash([9u8; 32]), Timestamp::from_unix_seconds(1))
+            .unwrap();
+        let event: serde_json::Value = serde_json::from_str(&issued.to_event_json()).unwrap();
+        assert_eq!(event["event"], "intentgate.audit_checkpoint");
+        assert_eq!(event["timestamp"], "1970-01-01T00:00:01Z");
+        assert_eq!(
+            (event["chain"].as_str(), event["tree_size"].as_u64()),
+            (Some("acme"), Some(3))
+        );
+        assert_eq!(event["root_hash"], STANDARD.encode([9u8; 32]));
+        assert_eq!(event["checkpoint"], issued.note.as_str());
     }
 
     #[test]

@@ -187,6 +187,48 @@ impl Question {
     }
 }
 
+/// The root of a tree built leaf by leaf in `O(log n)` memory, without stored
+/// hashes: the roots of its complete subtrees, largest (leftmost) first, as RFC 6962
+/// splits a tree. Lets a walk over a chain's records compute the root a checkpoint
+/// signed, from the records alone.
+#[derive(Clone, Debug, Default)]
+pub struct RootBuilder {
+    size: u64,
+    /// `(leaves, root)` of each complete subtree, left to right.
+    subtrees: Vec<(u64, Hash)>,
+}
+
+impl RootBuilder {
+    /// Adds the next leaf.
+    pub fn push(&mut self, leaf: Hash) {
+        self.size += 1;
+        let (mut leaves, mut root) = (1, leaf);
+        while let Some(&(left_leaves, left)) = self.subtrees.last() {
+            if left_leaves != leaves {
+                break;
+            }
+            self.subtrees.pop();
+            (leaves, root) = (leaves * 2, tlog_tiles::node_hash(left, root));
+        }
+        self.subtrees.push((leaves, root));
+    }
+
+    /// Leaves pushed so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root of the leaves pushed so far; `None` before the first.
+    pub fn root(&self) -> Option<Hash> {
+        let mut right_to_left = self.subtrees.iter().rev();
+        let &(_, mut root) = right_to_left.next()?;
+        for &(_, left) in right_to_left {
+            root = tlog_tiles::node_hash(left, root);
+        }
+        Some(root)
+    }
+}
+
 /// Checks an inclusion proof: leaf `leaf` with hash `leaf_hash` is in the tree of
 /// `size` leaves with root `root`.
 pub fn check_inclusion(proof: &[Hash], size: u64, root: Hash, leaf: u64, leaf_hash: Hash) -> bool {

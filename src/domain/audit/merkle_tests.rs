@@ -71,6 +71,16 @@ fn roots_match_the_rfc_6962_vectors_whatever_the_batch_size() {
 }
 
 #[test]
+fn a_root_built_leaf_by_leaf_matches_the_rfc_6962_vectors() {
+    let mut builder = RootBuilder::default();
+    assert_eq!(builder.root(), None);
+    for (leaf, want) in leaves().into_iter().zip(ROOTS) {
+        builder.push(leaf);
+        assert_eq!(builder.root(), Some(h(want)), "size {}", builder.size());
+    }
+}
+
+#[test]
 fn the_empty_tree_has_the_empty_hash() {
     assert_eq!(
         ask(&[], Question::Root { size: 0 }).unwrap(),

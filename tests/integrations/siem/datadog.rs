@@ -51,3 +51,26 @@ async fn datadog_posts_an_array_of_log_entries_with_its_api_key() {
     assert_eq!(status.endpoint, format!("{}/api/v2/logs", intake.url));
     assert_eq!(status.last_error, "");
 }
+
+#[tokio::test]
+async fn datadog_logs_a_checkpoint_at_info_with_its_own_message() {
+    let intake = FakeServer::start(|_| Reply::new(202, "{}")).await;
+    let mut dd = DatadogSettings::new(Secret::new("dd-key"), "datadoghq.eu", "ig-test");
+    dd.intake_url = format!("{}/api/v2/logs", intake.url);
+    let settings = SiemSettings {
+        datadog: Some(dd),
+        batch: batch(64, 1, NEVER),
+        ..SiemSettings::default()
+    };
+    let sink = start(&settings);
+    let signer = LogSigner::new("gw.test", &[5u8; 32]).unwrap();
+    let checkpoint = signer.sign("acme", 7, Hash([1u8; 32]), ts()).unwrap();
+
+    sink.offer_checkpoint(&checkpoint);
+    let seen = intake.wait_for(1).await;
+
+    let entry: Value = serde_json::from_str(&seen[0].body).unwrap();
+    assert_eq!(entry[0]["message"], "checkpoint chain=acme tree_size=7");
+    assert_eq!(entry[0]["status"], "info");
+    assert_eq!(entry[0]["audit"]["checkpoint"], checkpoint.note.as_str());
+}

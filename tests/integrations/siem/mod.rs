@@ -13,6 +13,8 @@ use intentgate::config::siem::{
     BatchSettings, DatadogSettings, SentinelSettings, SiemSettings, SplunkSettings,
 };
 use intentgate::domain::audit::AuditEvent;
+use intentgate::domain::audit::checkpoint::{LogSigner, open};
+use intentgate::domain::audit::merkle::Hash;
 use intentgate::domain::time::Timestamp;
 use intentgate::ports::{Clock, EventSink, SinkStatus};
 use serde_json::Value;

@@ -62,3 +62,38 @@ async fn splunk_leaves_an_unset_index_out() {
         )
     );
 }
+
+/// Witnessing: a checkpoint travels in the same batches as events, in its own event
+/// shape, stamped with the time it was issued.
+#[tokio::test]
+async fn splunk_carries_checkpoints_beside_events() {
+    let hec = FakeServer::accepting().await;
+    let sink = start(&splunk_settings(&hec, batch(64, 2, NEVER)));
+    let signer = LogSigner::new("gw.test", &[5u8; 32]).unwrap();
+    let issued = Timestamp::parse_rfc3339("2025-05-12T10:00:03Z").unwrap();
+    let checkpoint = signer.sign("acme", 7, Hash([1u8; 32]), issued).unwrap();
+
+    sink.offer(&event("transfer_funds", "block"));
+    sink.offer_checkpoint(&checkpoint);
+    let seen = hec.wait_for(1).await;
+
+    let second = seen[0].body.lines().nth(1).unwrap();
+    let envelope: Value = serde_json::from_str(second).unwrap();
+    assert_eq!(envelope["time"], 1_747_044_003);
+    assert_eq!(envelope["event"]["event"], "intentgate.audit_checkpoint");
+    assert_eq!(
+        (
+            envelope["event"]["chain"].as_str(),
+            envelope["event"]["tree_size"].as_u64()
+        ),
+        (Some("acme"), Some(7))
+    );
+    let note = envelope["event"]["checkpoint"].as_str().unwrap();
+    assert_eq!(open(note, signer.verifier_key()).unwrap().size, 7);
+    assert_eq!(
+        wait_status(&*sink, |s| s.total_events == 2)
+            .await
+            .dropped_count,
+        0
+    );
+}

@@ -20,7 +20,7 @@ use crate::adapters::http::encoded::Encoded;
 use crate::adapters::http::tags::ApiTags;
 use crate::adapters::http::wire::GoJson;
 use crate::app::Gateway;
-use crate::app::admin::{Caller, verify_chain};
+use crate::app::admin::{Caller, verify_against, verify_chain};
 use crate::domain::audit::{AuditQuery, chain_key};
 use crate::domain::tenant::TenantScope;
 
@@ -92,7 +92,8 @@ impl AuditApi {
         }))
     }
 
-    /// Re-verifies one tenant's hash chain (optionally only events in a time window).
+    /// Re-verifies one tenant's hash chain (optionally only events in a time window),
+    /// and checks it against the tenant's latest signed checkpoint.
     #[oai(
         path = "/v1/admin/audit/verify",
         method = "get",
@@ -110,14 +111,24 @@ impl AuditApi {
         let tenant = query_tenant(caller, tenant.as_deref().unwrap_or_default().trim())?;
         let from = time_param(raw(&from), "from")?;
         let to = time_param(raw(&to), "to")?;
-        let report = verify_chain(gateway.stores.audit.as_ref(), chain_key(&tenant), from, to)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(GoJson::new(&VerifyResponse::from_report(tenant, report)))
+        let (audit, chain) = (gateway.stores.audit.as_ref(), chain_key(&tenant));
+        let latest = gateway.transparency.latest(chain).await;
+        let verdict = match latest.map_err(ApiError::from)? {
+            Some(c) => verify_against(audit, chain, from, to, &c)
+                .await
+                .map(|report| VerifyResponse::against(tenant, report, &c)),
+            None => verify_chain(audit, chain, from, to)
+                .await
+                .map(|report| VerifyResponse::from_report(tenant, report)),
+        };
+        Ok(GoJson::new(&verdict.map_err(ApiError::from)?))
     }
 
     /// Streams matching events as CSV (default) or NDJSON (`format=json`), newest
     /// first, at most 200,000 rows. Rows carry `chain`, `seq`, `prev_hash` and `hash`.
+    /// With `proofs=true` (NDJSON only) each chain's records are followed, after the
+    /// last row, by a proof bundle line: a signed checkpoint and the inclusion proof
+    /// of the chain's newest exported record (`igctl audit verify-file --key`).
     #[allow(clippy::too_many_arguments)]
     #[oai(
         path = "/v1/admin/audit/export",
@@ -138,9 +149,14 @@ impl AuditApi {
         jti: Query<Option<String>>,
         elevation_id: Query<Option<String>>,
         tenant: Query<Option<String>>,
+        proofs: Query<Option<Param<Flag>>>,
     ) -> Result<ExportResponse, AuditErrors> {
         let caller = auth.caller()?;
         let format = ExportFormat::parse(raw(&format).unwrap_or_default())?;
+        let proofs = flag(raw(&proofs), "proofs")?;
+        if proofs && format != ExportFormat::Ndjson {
+            return Err(ApiError::BadRequest("proofs=true needs format=json".into()).into());
+        }
         let filters = Filters {
             from: raw(&from).map(str::to_owned),
             to: raw(&to).map(str::to_owned),
@@ -153,7 +169,7 @@ impl AuditApi {
             tenant: tenant.0,
         };
         let query = filters.into_query(caller)?;
-        Ok(export(Arc::clone(&gateway), query, format).await?)
+        Ok(export(Arc::clone(&gateway), query, format, proofs).await?)
     }
 }
 

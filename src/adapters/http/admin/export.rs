@@ -1,6 +1,7 @@
 //! The streamed audit export: pages are read from the store while the body is being
 //! written, so memory stays flat whatever the size.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use poem::{Body, IntoResponse, Response};
@@ -97,6 +98,7 @@ pub async fn export(
     gateway: Arc<Gateway>,
     mut query: AuditQuery,
     format: ExportFormat,
+    proofs: bool,
 ) -> Result<ExportResponse, ApiError> {
     let scope = filename_part(query.tenant.tenant().unwrap_or("all"));
     // Offset paging over a newest-first list is stable only if no row can enter the
@@ -120,6 +122,7 @@ pub async fn export(
         next: Some(first),
         format,
         scope,
+        newest: proofs.then(BTreeMap::new),
     };
     let chunks = futures_util::stream::unfold(state, Stream::step);
     let head = futures_util::stream::iter([Ok::<_, std::io::Error>(head.into_bytes())]);
@@ -136,6 +139,8 @@ struct Stream {
     next: Option<Vec<ChainedEvent>>,
     format: ExportFormat,
     scope: String,
+    /// With proofs: each exported chain's newest record (`seq`, hash) so far.
+    newest: Option<BTreeMap<String, (u64, String)>>,
 }
 
 impl Stream {
@@ -146,7 +151,10 @@ impl Stream {
     async fn step(mut self) -> Option<(std::io::Result<Vec<u8>>, Self)> {
         let page = self.next.take()?;
         if page.is_empty() {
-            return None;
+            return self.bundles().await.map(|out| (out, self));
+        }
+        if let Some(newest) = &mut self.newest {
+            note_newest(newest, &page);
         }
         let format = self.format;
         let (next, out) =
@@ -168,6 +176,37 @@ impl Stream {
             crate::instruments::export_truncated();
         }
         Some((Ok(out.into_bytes()), self))
+    }
+}
+
+impl Stream {
+    /// After the last row: one proof bundle line per exported chain (when asked for),
+    /// then the end. A chain that cannot get one aborts the body, as a store error does.
+    async fn bundles(&mut self) -> Option<std::io::Result<Vec<u8>>> {
+        let newest = self.newest.take()?;
+        let mut out = String::new();
+        for (chain, (seq, hash)) in newest {
+            match self.gateway.transparency.bundle(&chain, seq, &hash).await {
+                Ok(bundle) => out.push_str(&bundle.to_line()),
+                Err(e) => {
+                    tracing::error!(error = %e, chain, "audit export aborted: no proof bundle");
+                    return Some(Err(std::io::Error::other(e.to_string())));
+                }
+            }
+        }
+        Some(Ok(out.into_bytes()))
+    }
+}
+
+fn note_newest(newest: &mut BTreeMap<String, (u64, String)>, page: &[ChainedEvent]) {
+    for rec in page {
+        match newest.get_mut(&rec.chain) {
+            Some(slot) if rec.seq <= slot.0 => {}
+            Some(slot) => *slot = (rec.seq, rec.hash.clone()),
+            None => {
+                newest.insert(rec.chain.clone(), (rec.seq, rec.hash.clone()));
+            }
+        }
     }
 }
 

@@ -23,7 +23,7 @@ pub use agents::AgentsApi;
 pub use approvals::ApprovalsApi;
 pub use audit::AuditApi;
 pub use checkpoints::CheckpointsApi;
-pub use dto::VerifyResponse;
+pub use dto::{VerifiedCheckpoint, VerifyResponse};
 pub use errors::{ApiError, ERROR_CODE_HEADER};
 pub use integrations::IntegrationsApi;
 pub use policies::PoliciesApi;

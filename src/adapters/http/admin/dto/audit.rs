@@ -5,7 +5,11 @@ use serde::Serialize;
 
 use crate::adapters::http::admin::typed_param::{Decisions, Text};
 use crate::adapters::http::encoded::Encoded;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use crate::domain::audit::VerifyReport;
+use crate::domain::audit::checkpoint::SignedCheckpoint;
 
 /// An audit event, schema "6" (reference §3.1). Exports add `chain`, `seq`,
 /// `prev_hash` and `hash` so the file can be verified offline.
@@ -68,6 +72,40 @@ pub struct VerifyResponse {
     pub head_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken_at: Option<ChainBreak>,
+    /// The signed checkpoint the chain was checked against (the endpoint: the
+    /// tenant's latest; `igctl audit verify-file`: the export's bundle). Absent when
+    /// the chain has none yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<VerifiedCheckpoint>,
+}
+
+/// A checkpoint a verification checked the chain against.
+#[derive(Object, Serialize)]
+pub struct VerifiedCheckpoint {
+    /// Records the checkpoint covers: `seq` 1 to `tree_size`.
+    pub tree_size: u64,
+    /// The root it signed (base64).
+    pub root_hash: String,
+    /// `true`: the records have that root; `false`: they do not, and `ok` is false;
+    /// absent: the walk stopped (at a broken link) before reaching `tree_size`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<bool>,
+    /// The signed note, to compare with a copy kept outside the gateway.
+    pub checkpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+}
+
+impl VerifiedCheckpoint {
+    pub fn new(c: &SignedCheckpoint, matched: Option<bool>) -> Self {
+        Self {
+            tree_size: c.size,
+            root_hash: STANDARD.encode(c.root.0),
+            matched,
+            checkpoint: c.note.clone(),
+            issued_at: Some(c.issued_at.to_rfc3339_nano()),
+        }
+    }
 }
 
 impl VerifyResponse {
@@ -88,6 +126,16 @@ impl VerifyResponse {
                 expected_hash: b.expected_hash,
                 reason: b.reason.as_str().to_owned(),
             }),
+            checkpoint: None,
+        }
+    }
+
+    /// The verdict of a walk checked against `checkpoint`.
+    pub fn against(tenant: String, r: VerifyReport, checkpoint: &SignedCheckpoint) -> Self {
+        let matched = r.checkpoint.as_ref().and_then(|c| c.matched);
+        Self {
+            checkpoint: Some(VerifiedCheckpoint::new(checkpoint, matched)),
+            ..Self::from_report(tenant, r)
         }
     }
 }

@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 pub use agents::AgentsResponse;
 pub use approvals::{ApprovalsPage, DecideRequest, PendingRequest};
-pub use audit::{AuditPage, VerifyResponse};
+pub use audit::{AuditPage, VerifiedCheckpoint, VerifyResponse};
 pub use checkpoints::{
     CheckpointResponse, ConsistencyProofResponse, InclusionProofResponse, base64,
 };
