@@ -78,6 +78,7 @@ metric_sum() { # name → sum and count of a histogram from /metrics
         awk -v m="$1" '$1 == m"_sum" {s=$2} $1 == m"_count" {c=$2} END {print s+0, c+0}'
 }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
 
 pg_db=""
 if [[ -n "${INTENTGATE_TEST_POSTGRES_URL:-}" ]]; then
@@ -131,7 +132,9 @@ for store in $STORES; do
     read -r ev0 rounds0 < <(metric_sum intentgate_gateway_audit_batch_size)
     x0=$([[ $store == postgres ]] && pg_xacts || echo 0)
     direct=$(saturate "$direct_url")
+    t0=$(cpu_ticks "$gw")
     rps=$(saturate "$url")
+    t1=$(cpu_ticks "$gw")
     x1=$([[ $store == postgres ]] && pg_xacts || echo 0)
     read -r ev1 rounds1 < <(metric_sum intentgate_gateway_audit_batch_size)
     loaded=$(rss_mb "$gw")
@@ -146,6 +149,8 @@ for store in $STORES; do
     if [[ $store == postgres ]]; then
         note+=", $(awk -v x="$((x1 - x0))" -v c="$calls" 'BEGIN {printf "%.2f", c ? x/c : 0}') transactions per call"
     fi
+    note+=", $(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$SECS" \
+        'BEGIN {printf "%.0f", r ? t / hz * 1e6 / (r * s) : 0}') µs of gateway CPU per call"
     note+=", RSS idle $idle MB, after load $(rss_mb "$gw") MB (peak $(awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$gw/status") MB)"
     notes+=("$note")
     kill "$gw"; wait "$gw" 2>/dev/null || true

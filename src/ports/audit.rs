@@ -36,6 +36,16 @@ pub trait AuditChainStore: Send + Sync {
     async fn range(&self, chain: &str, from_seq: u64, limit: u32)
     -> StoreResult<Vec<ChainedEvent>>;
 
+    /// The `seq` and chain hash of up to `limit` records of `chain` with
+    /// `seq >= from_seq`, ascending: [`AuditChainStore::range`] without the events,
+    /// which is all a chain's Merkle tree is grown from.
+    async fn hashes(
+        &self,
+        chain: &str,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(u64, String)>>;
+
     /// Records matching `query` across chains, newest first
     /// ([`crate::domain::audit::newest_first`]), skipping `query.offset` and returning
     /// at most `query.effective_limit()`.

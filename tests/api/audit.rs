@@ -73,6 +73,9 @@ impl AuditChainStore for BrokenAudit {
     async fn range(&self, _: &str, _: u64, _: u32) -> StoreResult<Vec<ChainedEvent>> {
         Err(driver_error())
     }
+    async fn hashes(&self, _: &str, _: u64, _: u32) -> StoreResult<Vec<(u64, String)>> {
+        Err(driver_error())
+    }
     async fn query(&self, _: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
         Err(driver_error())
     }
@@ -238,6 +241,9 @@ impl AuditChainStore for SlowAudit {
     async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
         self.0.range(chain, from, limit).await
     }
+    async fn hashes(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
+        self.0.hashes(chain, from, limit).await
+    }
     async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
         self.0.query(q).await
     }
@@ -380,6 +386,9 @@ impl AuditChainStore for PoisonRefusing {
     }
     async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
         self.inner.range(chain, from, limit).await
+    }
+    async fn hashes(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
+        self.inner.hashes(chain, from, limit).await
     }
     async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
         self.inner.query(q).await

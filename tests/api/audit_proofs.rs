@@ -4,36 +4,14 @@
 //! `igctl audit verify-consistency` tells an extended log from a rewritten one.
 
 use std::path::Path;
-use std::process::Output;
 
 use intentgate::domain::audit::BreakReason;
 use intentgate::domain::audit::checkpoint::LogSigner;
 use serde_json::{Value, json};
 
 use crate::admin_checkpoints::{LOG_KEY, admin, go_verify, issue, seed, start};
+use crate::igctl_verify::igctl_with;
 use crate::support::{Backend, TestGateway};
-
-/// Runs igctl off the runtime's threads with only the given environment added.
-async fn igctl(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_igctl"))
-            .args(&args)
-            .env_remove("INTENTGATE_GATEWAY_URL")
-            .env_remove("INTENTGATE_ADMIN_TOKEN")
-            .env_remove("INTENTGATE_LOG_KEY")
-            .env_remove("INTENTGATE_LOG_NAME")
-            .envs(env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -124,7 +102,7 @@ pub async fn an_export_with_proofs_verifies_offline_with_the_key(backend: Backen
     let (file, key) = export_with_proofs(&gw, dir.path()).await;
     let path = file.display().to_string();
 
-    let out = igctl(&["audit", "verify-file", &path, "--key", &key], &[]).await;
+    let out = igctl_with(&["audit", "verify-file", &path, "--key", &key], &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let verdicts: Vec<Value> = text(&out.stdout)
         .lines()
@@ -161,7 +139,7 @@ pub async fn an_export_with_proofs_verifies_offline_with_the_key(backend: Backen
     }
 
     // Without the key the chains are still walked, and the bundles are said unchecked.
-    let out = igctl(&["audit", "verify-file", &path], &[]).await;
+    let out = igctl_with(&["audit", "verify-file", &path], &[]).await;
     assert_eq!(out.status.code(), Some(0));
     assert!(
         text(&out.stderr).contains("not checked"),
@@ -171,7 +149,7 @@ pub async fn an_export_with_proofs_verifies_offline_with_the_key(backend: Backen
 
     // Another key, a changed proof, or a file without bundles: the chain fails.
     let other = LogSigner::new("gateway.test", &[9u8; 32]).unwrap();
-    let out = igctl(
+    let out = igctl_with(
         &["audit", "verify-file", &path, "--key", other.verifier_key()],
         &[],
     )
@@ -185,7 +163,7 @@ pub async fn an_export_with_proofs_verifies_offline_with_the_key(backend: Backen
     let changed_proof = corrupt_first_proof(&contents);
     assert_ne!(changed_proof, contents);
     std::fs::write(&file, &changed_proof).unwrap();
-    let out = igctl(&["audit", "verify-file", &path, "--key", &key], &[]).await;
+    let out = igctl_with(&["audit", "verify-file", &path, "--key", &key], &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("does not check"),
@@ -198,7 +176,7 @@ pub async fn an_export_with_proofs_verifies_offline_with_the_key(backend: Backen
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&file, records_only).unwrap();
-    let out = igctl(&["audit", "verify-file", &path, "--key", &key], &[]).await;
+    let out = igctl_with(&["audit", "verify-file", &path, "--key", &key], &[]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("no proof bundle"),
@@ -243,7 +221,7 @@ pub async fn igctl_prints_the_log_key_and_checks_consistency(backend: Backend) {
         ("INTENTGATE_LOG_KEY", LOG_KEY),
         ("INTENTGATE_LOG_NAME", "gateway.test"),
     ];
-    let out = igctl(&["audit", "log-key"], &env).await;
+    let out = igctl_with(&["audit", "log-key"], &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
@@ -274,7 +252,7 @@ pub async fn igctl_prints_the_log_key_and_checks_consistency(backend: Backend) {
                 "--admin-token",
                 "super",
             ];
-            igctl(&args, &[]).await
+            igctl_with(&args, &[]).await
         }
     };
     let out = check(&honest).await;
@@ -317,4 +295,27 @@ pub async fn igctl_prints_the_log_key_and_checks_consistency(backend: Backend) {
         "{}",
         text(&out.stdout)
     );
+}
+
+/// The memory store keeps only the newest records: once a chain's oldest are gone the
+/// checkpoint cannot be rebuilt and is left unchecked, never reported as a mismatch.
+/// The durable stores keep everything and still check it.
+pub async fn a_chain_whose_oldest_records_are_gone_is_not_called_rewritten(backend: Backend) {
+    let mut env = crate::support::ADMIN_ENV.to_vec();
+    env.extend([
+        ("INTENTGATE_CHECKPOINT_ENTRIES", "0"),
+        ("INTENTGATE_MEMORY_AUDIT_RETAIN", "5"),
+    ]);
+    let gw = TestGateway::start(backend, &env).await;
+    seed(&gw, "acme", 3, "allow").await;
+    issue(&gw, "acme").await;
+    seed(&gw, "acme", 4, "allow").await;
+    let (_, v) = admin(&gw, "GET", "/v1/admin/audit/verify?tenant=acme").await;
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["checkpoint"]["tree_size"], 3);
+    let matched = v["checkpoint"].get("matched").cloned();
+    match backend {
+        Backend::Memory => assert_eq!(matched, None, "{v}"),
+        _ => assert_eq!(matched, Some(json!(true)), "{v}"),
+    }
 }

@@ -13,12 +13,24 @@ use crate::support::{ADMIN_ENV, Backend, TestGateway, event};
 
 /// Runs igctl off the runtime's threads, without the environment's defaults.
 async fn igctl(args: &[&str]) -> Output {
+    igctl_with(args, &[]).await
+}
+
+/// [`igctl`] with only the given environment added.
+pub async fn igctl_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_igctl"))
             .args(&args)
             .env_remove("INTENTGATE_GATEWAY_URL")
             .env_remove("INTENTGATE_ADMIN_TOKEN")
+            .env_remove("INTENTGATE_LOG_KEY")
+            .env_remove("INTENTGATE_LOG_NAME")
+            .envs(env)
             .output()
             .unwrap()
     })

@@ -92,6 +92,22 @@ impl AuditChainStore for MemoryAudit {
         Ok(page(records.iter().cloned(), limit, start))
     }
 
+    async fn hashes(
+        &self,
+        chain: &str,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(u64, String)>> {
+        let chains = lock(&self.chains);
+        let Some(records) = chains.by_key.get(chain) else {
+            return Ok(Vec::new());
+        };
+        let oldest = records.front().map_or(1, |r| r.seq);
+        let start = from_seq.saturating_sub(oldest);
+        let hashes = records.iter().map(|r| (r.seq, r.hash.clone()));
+        Ok(page(hashes, limit, start))
+    }
+
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
         let chains = lock(&self.chains);
         let mut hits: Vec<&ChainedEvent> = chains

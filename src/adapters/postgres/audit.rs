@@ -162,6 +162,27 @@ impl AuditChainStore for PgAudit {
             .collect()
     }
 
+    async fn hashes(
+        &self,
+        chain: &str,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(u64, String)>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, hash FROM audit_events WHERE chain = $1 AND seq >= $2 ORDER BY seq ASC LIMIT $3",
+        )
+        .bind(to_db(chain).as_ref())
+        .bind(to_i64(from_seq))
+        .bind(i64::from(limit))
+        .fetch_all(&self.0)
+        .await
+        .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, hash)| (to_u64(seq), hash))
+            .collect())
+    }
+
     async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
         let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_events"));
         push_filters(&mut qb, q);

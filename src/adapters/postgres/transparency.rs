@@ -7,9 +7,11 @@ use time::OffsetDateTime;
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::merkle::{Growth, Hash};
+use crate::domain::audit::tiles;
 use crate::ports::{StoreError, StoreResult, TransparencyStore, hash_not_stored};
 
-/// `audit_tree_sizes`, `audit_tree_hashes` and `audit_checkpoints`. Replicas may grow
+/// `audit_tree_sizes`, `audit_tree_tiles` (stored hashes, `domain::audit::tiles`) and
+/// `audit_checkpoints`. Replicas may grow
 /// the same tree: the size row is the compare-and-swap (an `UPDATE … WHERE size =` the
 /// size the growth was computed from), so exactly one growth of a size lands.
 pub(super) struct PgTransparency(pub PgPool);
@@ -27,9 +29,14 @@ impl TransparencyStore for PgTransparency {
     }
 
     async fn read_hashes(&self, chain: &str, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
-        let wanted: Vec<i64> = indexes.iter().map(|&i| to_i64(i)).collect();
+        let mut wanted: Vec<i64> = indexes
+            .iter()
+            .map(|&i| to_i64(tiles::locate(i).0))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT idx, hash FROM audit_tree_hashes WHERE chain = $1 AND idx = ANY($2)",
+            "SELECT tile, hashes FROM audit_tree_tiles WHERE chain = $1 AND tile = ANY($2)",
         )
         .bind(chain)
         .bind(&wanted)
@@ -41,9 +48,8 @@ impl TransparencyStore for PgTransparency {
             .iter()
             .map(|&i| {
                 found
-                    .get(&to_i64(i))
-                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-                    .map(Hash)
+                    .get(&to_i64(tiles::locate(i).0))
+                    .and_then(|bytes| tiles::hash_at(bytes, i))
                     .ok_or_else(|| hash_not_stored(chain, i))
             })
             .collect()
@@ -71,14 +77,20 @@ impl TransparencyStore for PgTransparency {
         if moved.rows_affected() != 1 {
             return Ok(false); // dropping the transaction rolls it back
         }
-        let hashes: Vec<Vec<u8>> = growth.hashes.iter().map(|h| h.0.to_vec()).collect();
+        // The size row's compare-and-swap above serializes growths of a chain, and a
+        // rolled-back growth leaves nothing, so a growth's first tile ends exactly
+        // where it starts: appending is enough.
+        let runs = tiles::runs(growth.first_index, &growth.hashes);
+        let numbers: Vec<i64> = runs.iter().map(|r| to_i64(r.tile)).collect();
+        let bytes: Vec<&[u8]> = runs.iter().map(|r| r.bytes.as_slice()).collect();
         sqlx::query(
-            "INSERT INTO audit_tree_hashes (chain, idx, hash)
-             SELECT $1, $2 + ord - 1, h FROM UNNEST($3::bytea[]) WITH ORDINALITY AS t(h, ord)",
+            "INSERT INTO audit_tree_tiles AS t (chain, tile, hashes)
+             SELECT $1, tile, hashes FROM UNNEST($2::bigint[], $3::bytea[]) AS u(tile, hashes)
+             ON CONFLICT (chain, tile) DO UPDATE SET hashes = t.hashes || EXCLUDED.hashes",
         )
         .bind(chain)
-        .bind(to_i64(growth.first_index))
-        .bind(&hashes)
+        .bind(&numbers)
+        .bind(&bytes)
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;

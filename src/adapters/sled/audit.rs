@@ -6,7 +6,8 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::codec::{
-    EventRecord, HeadRecord, decode, decode_compact, decode_v1_event, encode, encode_compact,
+    EventRecord, HeadRecord, decode, decode_compact, decode_position, decode_v1_event, encode,
+    encode_compact,
 };
 use super::{Database, SledDb, backend, key2, tx_error};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
@@ -195,6 +196,26 @@ impl AuditChainStore for SledAudit {
             })
             .await?;
         decode_here(&stored)
+    }
+
+    async fn hashes(
+        &self,
+        chain: &str,
+        from_seq: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<(u64, String)>> {
+        let chain = chain.to_owned();
+        self.db
+            .run(move |db| {
+                let (lo, hi) = (record_key(&chain, from_seq), record_key(&chain, u64::MAX));
+                db.audit
+                    .range(lo..=hi)
+                    .values()
+                    .take(limit as usize)
+                    .map(|v| decode_position(&v.map_err(backend)?))
+                    .collect()
+            })
+            .await
     }
 
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {

@@ -46,6 +46,23 @@ pub(super) fn decode_compact<T: for<'de> Deserialize<'de>>(
     postcard::from_bytes(bytes).map_err(|e| corrupted(format!("{what}: {e}")))
 }
 
+/// The first fields of an [`EventRecord`], borrowed: postcard is positional, so a
+/// record's position and hash decode without reading (or allocating) its event.
+#[derive(Deserialize)]
+struct RecordPosition<'a> {
+    _chain: &'a str,
+    seq: u64,
+    _prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// A stored audit record's `seq` and chain hash.
+pub(super) fn decode_position(bytes: &[u8]) -> Result<(u64, String), StoreError> {
+    let (position, _event) = postcard::take_from_bytes::<RecordPosition<'_>>(bytes)
+        .map_err(|e| corrupted(format!("audit record: {e}")))?;
+    Ok((position.seq, position.hash.to_owned()))
+}
+
 /// Reads an audit record as schema version 1 wrote it: JSON, with `arg_values` as a
 /// JSON value rather than its text.
 pub(super) fn decode_v1_event(bytes: &[u8]) -> Result<EventRecord, StoreError> {

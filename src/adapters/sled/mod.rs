@@ -45,7 +45,7 @@ pub(crate) struct SledDb {
     active: sled::Tree,
     sessions: sled::Tree,
     tree_sizes: sled::Tree,
-    tree_hashes: sled::Tree,
+    tree_tiles: sled::Tree,
     checkpoints: sled::Tree,
 }
 
@@ -111,7 +111,10 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         approvals: Arc::new(approval::SledApprovals(Arc::clone(&db))),
         policies: Arc::new(policy::SledPolicies(Arc::clone(&db))),
         sessions: Arc::new(session::SledSessions(Arc::clone(&db))),
-        transparency: Arc::new(transparency::SledTransparency(db)),
+        transparency: Arc::new(transparency::SledTransparency {
+            db,
+            growing: tokio::sync::Mutex::new(()),
+        }),
         changes: None,
     })
 }
@@ -132,8 +135,10 @@ fn open_trees(dir: &Path) -> Result<SledDb, sled::Error> {
         drafts: db.open_tree("policy_drafts")?,
         active: db.open_tree("policy_active")?,
         sessions: db.open_tree("mcp_sessions")?,
-        tree_sizes: db.open_tree("audit_tree_sizes")?,
-        tree_hashes: db.open_tree("audit_tree_hashes")?,
+        // Trees of 0.1's first layout (one key per hash) are left alone: these regrow
+        // from the records, to the same roots.
+        tree_sizes: db.open_tree("audit_merkle_sizes")?,
+        tree_tiles: db.open_tree("audit_merkle_tiles")?,
         checkpoints: db.open_tree("audit_checkpoints")?,
         db,
     })

@@ -1,21 +1,26 @@
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use sled::Transactional;
-use sled::transaction::ConflictableTransactionError;
 
 use super::codec::{decode, encode};
-use super::{Database, backend, key2, tx_error};
+use super::{Database, SledDb, backend, key2};
 use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::merkle::{Growth, Hash};
+use crate::domain::audit::tiles;
 use crate::domain::time::Timestamp;
 use crate::ports::{StoreError, StoreResult, TransparencyStore, hash_not_stored};
 
-/// Tree sizes under `chain`, stored hashes under `chain 0 index_be` (32 raw bytes),
-/// checkpoints under `chain 0 size_be` (JSON). A growth is one transaction over the
-/// size and the hashes, flushed before it is acknowledged, like an audit append.
-pub(super) struct SledTransparency(pub Arc<Database>);
+/// Tree sizes under `chain`; stored hashes in tiles (`domain::audit::tiles`) under
+/// `chain 0 tile_be`; checkpoints under `chain 0 size_be` (JSON). Growths are
+/// serialized in-process (sled locks its directory, so this process is the only
+/// writer), which makes the read-modify-write of a growth's first tile safe.
+pub(super) struct SledTransparency {
+    pub db: Arc<Database>,
+    pub growing: tokio::sync::Mutex<()>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct CheckpointRecord {
@@ -30,61 +35,89 @@ fn size_of(bytes: Option<impl AsRef<[u8]>>) -> u64 {
         .map_or(0, u64::from_be_bytes)
 }
 
+fn tile_key(chain: &str, tile: u64) -> Vec<u8> {
+    key2(chain, &tile.to_be_bytes())
+}
+
+/// Writes `hashes` at stored indexes `first..`. Bytes already in the first tile past
+/// `first` (left by a growth a crash cut short) are replaced.
+fn write_tiles(db: &SledDb, chain: &str, first: u64, hashes: &[Hash]) -> StoreResult<()> {
+    for run in tiles::runs(first, hashes) {
+        let key = tile_key(chain, run.tile);
+        let mut bytes = Vec::with_capacity(run.offset + run.bytes.len());
+        if run.offset > 0 {
+            let old = db.tree_tiles.get(&key).map_err(backend)?;
+            let old = old.as_deref().unwrap_or_default();
+            bytes.extend_from_slice(old.get(..run.offset).unwrap_or(old));
+        }
+        bytes.extend_from_slice(&run.bytes);
+        db.tree_tiles.insert(key, bytes).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The hashes at `indexes`, each tile read once.
+fn read_tiles(db: &SledDb, chain: &str, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
+    let mut read: BTreeMap<u64, Option<sled::IVec>> = BTreeMap::new();
+    indexes
+        .iter()
+        .map(|&i| {
+            let (tile, _) = tiles::locate(i);
+            let bytes = match read.entry(tile) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(slot) => {
+                    let got = db.tree_tiles.get(tile_key(chain, tile)).map_err(backend)?;
+                    slot.insert(got)
+                }
+            };
+            bytes
+                .as_deref()
+                .and_then(|b| tiles::hash_at(b, i))
+                .ok_or_else(|| hash_not_stored(chain, i))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl TransparencyStore for SledTransparency {
     async fn tree_size(&self, chain: &str) -> StoreResult<u64> {
         let chain = chain.to_owned();
-        self.0
+        self.db
             .run(move |db| Ok(size_of(db.tree_sizes.get(chain).map_err(backend)?)))
             .await
     }
 
     async fn read_hashes(&self, chain: &str, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
         let (chain, indexes) = (chain.to_owned(), indexes.to_vec());
-        self.0
-            .run(move |db| {
-                indexes
-                    .iter()
-                    .map(|&i| {
-                        let stored = db
-                            .tree_hashes
-                            .get(key2(&chain, &i.to_be_bytes()))
-                            .map_err(backend)?;
-                        stored
-                            .and_then(|b| <[u8; 32]>::try_from(b.as_ref()).ok())
-                            .map(Hash)
-                            .ok_or_else(|| hash_not_stored(&chain, i))
-                    })
-                    .collect()
-            })
+        self.db
+            .run(move |db| read_tiles(db, &chain, &indexes))
             .await
     }
 
+    /// Not a sled transaction: sled 0.34 runs transactions (and batches) under a
+    /// global write lock, so a growth of thousands of hashes stalled every audit
+    /// append and budget increment meanwhile. Hashes past the stored size are never
+    /// read, so they are written first and the size moved after. Nor is it flushed:
+    /// the tree is derived from records written before it (sled recovers a prefix of
+    /// its log), and a growth a crash loses is grown again, to the same hashes.
     async fn grow(&self, chain: &str, growth: &Growth) -> StoreResult<bool> {
         growth.check().map_err(StoreError::from)?;
+        let _one_at_a_time = self.growing.lock().await;
         let (chain, growth) = (chain.to_owned(), growth.clone());
-        let grown = self
-            .0
+        self.db
             .run(move |db| {
-                (&db.tree_sizes, &db.tree_hashes)
-                    .transaction(|(sizes, hashes)| {
-                        let size = size_of(sizes.get(chain.as_bytes())?);
-                        if size != growth.from_size {
-                            return Ok(false);
-                        }
-                        for (index, hash) in (growth.first_index..).zip(&growth.hashes) {
-                            hashes.insert(key2(&chain, &index.to_be_bytes()), &hash.0[..])?;
-                        }
-                        sizes.insert(chain.as_bytes(), &growth.to_size.to_be_bytes()[..])?;
-                        Ok::<_, ConflictableTransactionError<StoreError>>(true)
-                    })
-                    .map_err(tx_error)
+                let size = size_of(db.tree_sizes.get(chain.as_bytes()).map_err(backend)?);
+                if size != growth.from_size {
+                    return Ok(false);
+                }
+                write_tiles(db, &chain, growth.first_index, &growth.hashes)?;
+                let to = growth.to_size.to_be_bytes();
+                db.tree_sizes
+                    .insert(chain.as_bytes(), &to[..])
+                    .map_err(backend)?;
+                Ok(true)
             })
-            .await?;
-        if grown {
-            self.0.flush().await?;
-        }
-        Ok(grown)
+            .await
     }
 
     async fn record_checkpoint(&self, checkpoint: &SignedCheckpoint) -> StoreResult<bool> {
@@ -95,7 +128,7 @@ impl TransparencyStore for SledTransparency {
             issued_at: checkpoint.issued_at.unix_nanos(),
         })?;
         let kept = self
-            .0
+            .db
             .run(move |db| {
                 let swapped = db
                     .checkpoints
@@ -105,7 +138,7 @@ impl TransparencyStore for SledTransparency {
             })
             .await?;
         if kept {
-            self.0.flush().await?;
+            self.db.flush().await?;
         }
         Ok(kept)
     }
@@ -117,7 +150,7 @@ impl TransparencyStore for SledTransparency {
         limit: u32,
     ) -> StoreResult<Vec<SignedCheckpoint>> {
         let chain = chain.to_owned();
-        self.0
+        self.db
             .run(move |db| {
                 let lo = key2(&chain, &0u64.to_be_bytes());
                 let hi = key2(&chain, &below.unwrap_or(u64::MAX).to_be_bytes());

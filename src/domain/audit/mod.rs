@@ -8,6 +8,7 @@ pub mod export;
 pub mod merkle;
 mod query;
 mod redact;
+pub mod tiles;
 mod tree_check;
 
 pub use chain::{

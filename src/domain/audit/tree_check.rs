@@ -1,7 +1,9 @@
 //! Checking a chain walk against a signed checkpoint: the records `1..=size`, as the
 //! walk reads them, must have the tree root the checkpoint signed. A row edited,
-//! deleted or inserted anywhere below the checkpoint changes that root, even when the
-//! whole chain was rewritten with every hash recomputed.
+//! deleted or inserted below the checkpoint changes that root, even when the whole
+//! chain was rewritten with every hash recomputed. A walk that does not start at
+//! `seq` 1 (the memory store keeps only the newest records) cannot rebuild the root
+//! and leaves the checkpoint unchecked.
 
 use super::ChainedEvent;
 use super::merkle::{Hash, RootBuilder, leaf_hash};
@@ -12,7 +14,8 @@ pub struct CheckpointCheck {
     pub size: u64,
     pub root: Hash,
     /// `Some(true)`: the records have this root; `Some(false)`: they do not (or one is
-    /// missing); `None`: the walk stopped before reaching `size`.
+    /// missing); `None`: not decided — the walk stopped before reaching `size`, or
+    /// did not start at `seq` 1 (the oldest records are no longer kept).
     pub matched: Option<bool>,
 }
 
@@ -21,6 +24,8 @@ pub struct CheckpointCheck {
 pub struct TreeCheck {
     check: CheckpointCheck,
     builder: RootBuilder,
+    /// The walk began past `seq` 1.
+    unreachable: bool,
 }
 
 /// The records up to a checkpoint do not have its root.
@@ -40,13 +45,20 @@ impl TreeCheck {
                 matched: None,
             },
             builder: RootBuilder::default(),
+            unreachable: false,
         }
     }
 
     /// Takes the next record of the walk; `Err` once the checkpoint is contradicted.
     /// Records past the checkpoint's size are not its concern.
     pub fn feed(&mut self, rec: &ChainedEvent) -> Result<(), RootMismatch> {
-        if self.check.matched.is_some() {
+        if self.check.matched.is_some() || self.unreachable {
+            return Ok(());
+        }
+        if self.builder.size() == 0 && rec.seq != 1 {
+            // The oldest records are gone (the memory store's retention): the root
+            // cannot be rebuilt, so the checkpoint is not checked, not contradicted.
+            self.unreachable = true;
             return Ok(());
         }
         if rec.seq != self.builder.size() + 1 {
@@ -124,10 +136,15 @@ mod tests {
     }
 
     #[test]
-    fn a_walk_that_stops_early_decides_nothing() {
+    fn a_walk_that_stops_early_or_starts_late_decides_nothing() {
         let records = chain(5);
         let mut check = TreeCheck::new(5, root_of(&records));
         check.feed(&records[0]).unwrap();
         assert_eq!(check.finish().matched, None);
+        let mut late = TreeCheck::new(5, root_of(&records));
+        for r in &records[2..] {
+            late.feed(r).unwrap();
+        }
+        assert_eq!(late.finish().matched, None);
     }
 }

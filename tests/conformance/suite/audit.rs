@@ -86,6 +86,11 @@ pub async fn runs_append_atomically_and_read_back_in_order(f: &Fixture) {
     assert_eq!(middle.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
     assert!(store.range("acme", 7, 10).await.unwrap().is_empty());
     assert!(store.range("globex", 1, 10).await.unwrap().is_empty());
+    let positions = store.hashes("acme", 2, 3).await.unwrap();
+    let want: Vec<(u64, String)> = all[1..4].iter().map(|r| (r.seq, r.hash.clone())).collect();
+    assert_eq!(positions, want, "hashes are range without the events");
+    assert!(store.hashes("acme", 7, 10).await.unwrap().is_empty());
+    assert!(store.hashes("globex", 1, 10).await.unwrap().is_empty());
 }
 
 pub async fn stale_head_is_rejected_without_writing(f: &Fixture) {

@@ -106,6 +106,7 @@ macro_rules! conformance_tests {
             transparency {
                 an_unknown_chain_has_an_empty_tree,
                 growths_in_any_batches_give_the_rfc_6962_root,
+                a_large_tree_grown_unevenly_answers_every_proof,
                 a_stale_growth_writes_nothing,
                 an_inconsistent_growth_is_refused,
                 exactly_one_of_concurrent_growths_of_a_size_lands,

@@ -94,6 +94,45 @@ pub async fn growths_in_any_batches_give_the_rfc_6962_root(f: &Fixture) {
     }
 }
 
+/// More than a thousand stored hashes, grown in batches that end anywhere, so a
+/// store that groups hashes (sled's tiles of 256) fills, crosses and resumes its
+/// groups mid-way; every proof against the final tree still checks.
+pub async fn a_large_tree_grown_unevenly_answers_every_proof(f: &Fixture) {
+    let store = f.stores.transparency.as_ref();
+    let all = leaves(700, 3);
+    let mut size = 0;
+    for batch in [1usize, 300, 99, 200, 100] {
+        assert!(grow(store, "acme", &all[size..size + batch]).await.1);
+        size += batch;
+        assert_eq!(
+            root(store, "acme", size as u64).await,
+            expected_root(&all[..size])
+        );
+    }
+    let top = expected_root(&all);
+    for leaf in [0u64, 127, 255, 256, 511, 699] {
+        let question = Question::Inclusion { size: 700, leaf };
+        let indexes = question.indexes().unwrap();
+        let hashes = store.read_hashes("acme", &indexes).await.unwrap();
+        let proof = question.answer(&indexes, &hashes).unwrap();
+        assert!(
+            merkle::check_inclusion(&proof, 700, top, leaf, all[leaf as usize]),
+            "leaf {leaf}"
+        );
+    }
+    for old in [1u64, 300, 400, 699] {
+        let question = Question::Consistency { old, size: 700 };
+        let indexes = question.indexes().unwrap();
+        let hashes = store.read_hashes("acme", &indexes).await.unwrap();
+        let proof = question.answer(&indexes, &hashes).unwrap();
+        let old_root = expected_root(&all[..old as usize]);
+        assert!(
+            merkle::check_consistency(&proof, old, old_root, 700, top),
+            "from {old}"
+        );
+    }
+}
+
 pub async fn a_stale_growth_writes_nothing(f: &Fixture) {
     let store = f.stores.transparency.as_ref();
     let first = merkle::grow(0, &[], &leaves(3, 1)).unwrap();

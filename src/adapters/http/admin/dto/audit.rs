@@ -87,7 +87,8 @@ pub struct VerifiedCheckpoint {
     /// The root it signed (base64).
     pub root_hash: String,
     /// `true`: the records have that root; `false`: they do not, and `ok` is false;
-    /// absent: the walk stopped (at a broken link) before reaching `tree_size`.
+    /// absent: not checked (the walk stopped at a broken link first, or the store no
+    /// longer keeps the chain's oldest records).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<bool>,
     /// The signed note, to compare with a copy kept outside the gateway.
