@@ -99,6 +99,13 @@ impl Transparency {
                     first,
                 });
             }
+            // A gap would put every later record at the wrong leaf: refuse to grow.
+            if let Some((missing, _)) = (size + 1..).zip(&records).find(|(want, r)| r.0 != *want) {
+                return Err(TreeError::Inconsistent(format!(
+                    "chain {chain:?} has no record {missing} but has later ones"
+                ))
+                .into());
+            }
             let leaves: Vec<Hash> = records.iter().map(|(_, h)| merkle::leaf_hash(h)).collect();
             let frontier = self
                 .trees

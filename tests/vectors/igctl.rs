@@ -115,6 +115,23 @@ fn mint_takes_tenant_issuer_and_the_env_key() {
     );
 }
 
+/// `gen-key` prints base64url, which starts with `-` one time in 64: such a key is
+/// still a value of `--master-key`, not an unknown flag.
+#[test]
+fn a_master_key_starting_with_a_dash_is_taken() {
+    use base64::Engine as _;
+    let mut bytes = [7u8; 32];
+    bytes[0] = 0xf8;
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    assert!(key.starts_with('-'), "{key}");
+    let out = igctl(&["mint", "--master-key", &key, "--subject", "bot"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn decode_prints_indented_json_without_verifying() {
     let out = igctl(&["decode", V1_ENCODED]);

@@ -9,7 +9,13 @@ use intentgate::ports::Clock;
 #[derive(clap::Args)]
 pub struct MintArgs {
     /// Master key (base64 or base64url).
-    #[arg(long, env = "INTENTGATE_MASTER_KEY", hide_env_values = true)]
+    // base64url keys start with `-` one time in 64 (`gen-key` prints such keys).
+    #[arg(
+        long,
+        env = "INTENTGATE_MASTER_KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     master_key: Option<String>,
     /// Agent id the token is bound to (`sub` and `agent_lock`).
     #[arg(long)]
