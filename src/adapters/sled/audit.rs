@@ -111,6 +111,17 @@ pub(super) fn upgrade_from_v1(db: &SledDb) -> StoreResult<u64> {
 /// another thread several times slower (a verify or export of a long chain spent a
 /// third of its time in malloc and free). The blocking side only collects sled's
 /// reference-counted values.
+/// The stored bytes of up to `limit` records of `chain` from `from_seq`, ascending.
+fn records_from<'a>(
+    db: &'a SledDb,
+    chain: &str,
+    from_seq: u64,
+    limit: u32,
+) -> impl Iterator<Item = sled::Result<sled::IVec>> + 'a {
+    let (lo, hi) = (record_key(chain, from_seq), record_key(chain, u64::MAX));
+    db.audit.range(lo..=hi).values().take(limit as usize)
+}
+
 fn decode_here(stored: &[sled::IVec]) -> StoreResult<Vec<ChainedEvent>> {
     stored.iter().map(|v| decode_record(v)).collect()
 }
@@ -186,11 +197,7 @@ impl AuditChainStore for SledAudit {
         let stored = self
             .db
             .run(move |db| {
-                let (lo, hi) = (record_key(&chain, from_seq), record_key(&chain, u64::MAX));
-                db.audit
-                    .range(lo..=hi)
-                    .values()
-                    .take(limit as usize)
+                records_from(db, &chain, from_seq, limit)
                     .map(|v| v.map_err(backend))
                     .collect::<StoreResult<Vec<_>>>()
             })
@@ -207,11 +214,7 @@ impl AuditChainStore for SledAudit {
         let chain = chain.to_owned();
         self.db
             .run(move |db| {
-                let (lo, hi) = (record_key(&chain, from_seq), record_key(&chain, u64::MAX));
-                db.audit
-                    .range(lo..=hi)
-                    .values()
-                    .take(limit as usize)
+                records_from(db, &chain, from_seq, limit)
                     .map(|v| decode_position(&v.map_err(backend)?))
                     .collect()
             })

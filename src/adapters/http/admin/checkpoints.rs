@@ -92,10 +92,11 @@ impl CheckpointsApi {
             ))
             .into());
         }
-        let record = gateway.stores.audit.range(chain, seq, 1).await;
-        let record = record.map_err(ApiError::from)?.into_iter().next();
-        let record = record
-            .filter(|r| r.seq == seq)
+        let stored = gateway.stores.audit.hashes(chain, seq, 1).await;
+        let (_, chain_hash) = stored
+            .map_err(ApiError::from)?
+            .into_iter()
+            .find(|(at, _)| *at == seq)
             .ok_or_else(|| ApiError::NotFound(format!("record {seq} is no longer stored")))?;
         let question = Question::Inclusion {
             size,
@@ -107,8 +108,8 @@ impl CheckpointsApi {
             seq,
             leaf_index: seq - 1,
             tree_size: size,
-            leaf_hash: base64(leaf_hash(&record.hash)),
-            chain_hash: record.hash,
+            leaf_hash: base64(leaf_hash(&chain_hash)),
+            chain_hash,
             proof: proof
                 .map_err(ApiError::from)?
                 .into_iter()
