@@ -8,6 +8,7 @@ use poem::listener::{Listener, TcpAcceptor, TcpListener};
 
 use crate::adapters::clock::SystemClock;
 use crate::adapters::extractor::{CachedExtractor, HttpExtractor};
+use crate::adapters::oauth_discovery::HttpIssuerKeys;
 use crate::adapters::open_stores;
 use crate::adapters::rego::{DEFAULT_POLICY, RegoPolicies};
 use crate::adapters::stdout::StdoutEcho;
@@ -16,8 +17,8 @@ use crate::adapters::webhook::WebhookSink;
 use crate::app::admin::AdminAccess;
 use crate::app::mcp::{McpSettings, Sessions};
 use crate::app::{
-    ApprovalGate, AuditWriter, BudgetCounter, CheckpointSchedule, Durability, Gateway,
-    PipelineSettings, PolicySync, PolicyWrites, Transparency,
+    AccessTokens, ApprovalGate, AuditWriter, BudgetCounter, CheckpointSchedule, Durability,
+    Gateway, KeyRefresh, PipelineSettings, PolicySync, PolicyWrites, Transparency,
 };
 use crate::config::{AuditDurability, AuditTarget, Config};
 use crate::ports::{Change, Clock, EventSink, IntentExtractor, PolicyEngine, Stores, ToolServer};
@@ -127,6 +128,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
             entries: config.checkpoints.entries,
         });
     }
+    let access_tokens = access_tokens(config, &clock)?;
     let gateway = Gateway {
         sessions,
         mcp: McpSettings {
@@ -155,6 +157,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         },
         metrics_enabled: config.metrics_enabled,
         transparency,
+        access_tokens,
         policy_label: match &config.policy_file {
             Some(path) => format!("file:{}", path.display()),
             None => "embedded default".to_owned(),
@@ -245,6 +248,39 @@ fn extractor(
     let capacity = NonZeroUsize::new(INTENT_CACHE_ENTRIES).unwrap_or(NonZeroUsize::MIN);
     let cached = CachedExtractor::new(http, Arc::clone(clock), capacity, INTENT_CACHE_TTL_SECS);
     Ok(Some(Arc::new(cached)))
+}
+
+/// The OAuth resource server, when issuers are configured: keys fetched now and every
+/// refresh period in the background (startup does not wait for an issuer).
+fn access_tokens(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Option<Arc<AccessTokens>>, StartError> {
+    let Some(settings) = &config.oauth else {
+        return Ok(None);
+    };
+    if config.metrics_enabled {
+        crate::instruments::oauth_started();
+    }
+    let tokens = Arc::new(AccessTokens::new(
+        settings.rules.clone(),
+        Arc::new(HttpIssuerKeys::new()?),
+        Arc::clone(clock),
+        KeyRefresh {
+            min_interval: settings.keys_min_interval,
+            every: settings.keys_refresh,
+        },
+    ));
+    let refresher = Arc::downgrade(&tokens);
+    tokio::spawn(async move {
+        while let Some(tokens) = refresher.upgrade() {
+            tokens.refresh_all().await;
+            let every = tokens.refresh_every();
+            drop(tokens);
+            tokio::time::sleep(every).await;
+        }
+    });
+    Ok(Some(tokens))
 }
 
 fn upstream(config: &Config) -> Result<Option<Arc<dyn ToolServer>>, StartError> {

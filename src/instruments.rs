@@ -29,6 +29,8 @@ pub const APPROVALS_PENDING: &str = "intentgate_gateway_approvals_pending";
 pub const WEBHOOK_DELIVERIES: &str = "intentgate_gateway_webhook_deliveries_total";
 pub const WEBHOOK_DURATION: &str = "intentgate_gateway_webhook_delivery_duration_seconds";
 pub const SIEM_EVENTS: &str = "intentgate_gateway_siem_events_total";
+pub const OAUTH_TOKEN_FAILURES: &str = "intentgate_gateway_oauth_token_failures_total";
+pub const OAUTH_KEY_FETCHES: &str = "intentgate_gateway_oauth_key_fetches_total";
 
 /// Every series family `GET /metrics` can expose: histograms also expose `_bucket`,
 /// `_sum` and `_count`; the process metrics come from the Prometheus adapter.
@@ -53,6 +55,8 @@ pub const EXPORTED: &[(&str, Kind)] = &[
     (WEBHOOK_DELIVERIES, Kind::Counter),
     (WEBHOOK_DURATION, Kind::Histogram),
     (SIEM_EVENTS, Kind::Counter),
+    (OAUTH_TOKEN_FAILURES, Kind::Counter),
+    (OAUTH_KEY_FETCHES, Kind::Counter),
     ("process_cpu_seconds_total", Kind::Counter),
     ("process_resident_memory_bytes", Kind::Gauge),
     ("process_threads", Kind::Gauge),
@@ -178,6 +182,41 @@ pub fn export_zeroes() {
     }
     gauge!(APPROVALS_PENDING).increment(0.0);
     gauge!(AUDIT_QUEUE_DEPTH).increment(0.0);
+}
+
+/// Why access tokens were refused (`AccessTokenError::kind`).
+const OAUTH_FAILURE_KINDS: [&str; 10] = [
+    "malformed",
+    "untrusted_issuer",
+    "algorithm",
+    "unknown_key",
+    "keys_unavailable",
+    "signature",
+    "expired",
+    "not_yet_valid",
+    "audience",
+    "claim",
+];
+
+/// Exports the OAuth counters at 0 (when issuers are configured).
+pub fn oauth_started() {
+    for reason in OAUTH_FAILURE_KINDS {
+        counter!(OAUTH_TOKEN_FAILURES, "reason" => reason).increment(0);
+    }
+    for outcome in ["success", "failure"] {
+        counter!(OAUTH_KEY_FETCHES, "outcome" => outcome).increment(0);
+    }
+}
+
+/// An access token was refused; `reason` is one of the bounded kinds.
+pub fn oauth_token_failure(reason: &'static str) {
+    counter!(OAUTH_TOKEN_FAILURES, "reason" => reason).increment(1);
+}
+
+/// An issuer's keys were fetched (`success`) or could not be (`failure`).
+pub fn oauth_key_fetch(ok: bool) {
+    let outcome = if ok { "success" } else { "failure" };
+    counter!(OAUTH_KEY_FETCHES, "outcome" => outcome).increment(1);
 }
 
 /// Exports the webhook's delivery counters at 0.

@@ -6,6 +6,7 @@ pub mod extractor;
 pub mod http;
 pub mod memory;
 pub mod metrics;
+pub mod oauth_discovery;
 pub mod outbound;
 #[cfg(feature = "postgres")]
 pub mod postgres;

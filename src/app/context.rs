@@ -5,10 +5,10 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 
 use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
+use crate::domain::credential::Credential;
 use crate::domain::decision::{Stage, Verdict};
 use crate::domain::intent::Intent;
 use crate::domain::jsonrpc::ToolCallParams;
-use crate::domain::token::Token;
 
 use super::Gateway;
 use super::mcp::Interim;
@@ -35,8 +35,8 @@ pub struct ToolCall {
 pub(super) struct CallContext<'a> {
     pub req: &'a ToolCall,
     pub started: Instant,
-    /// Set once the signature verified (identity goes on events from then on).
-    pub token: Option<Token>,
+    /// Set once the credential verified (identity goes on events from then on).
+    pub caller: Option<Credential>,
     pub intent: Option<Intent>,
     pub requires_step_up: bool,
 }
@@ -46,7 +46,7 @@ impl<'a> CallContext<'a> {
         Self {
             req,
             started: req.started,
-            token: None,
+            caller: None,
             intent: None,
             requires_step_up: false,
         }
@@ -57,11 +57,11 @@ impl<'a> CallContext<'a> {
     }
 
     pub fn tenant(&self) -> &str {
-        self.token.as_ref().map_or("", |t| t.tenant.as_str())
+        self.caller.as_ref().map_or("", Credential::tenant)
     }
 
     pub fn subject(&self) -> &str {
-        self.token.as_ref().map_or("", |t| t.sub.as_str())
+        self.caller.as_ref().map_or("", Credential::subject)
     }
 
     fn arguments(&self) -> &Map<String, Value> {
@@ -81,12 +81,8 @@ impl<'a> CallContext<'a> {
         e.reason = reason.to_owned();
         e.arg_keys = arg_keys(self.arguments());
         e.arg_values = redact_args(gw.settings.arg_values, self.arguments());
-        if let Some(t) = &self.token {
-            e.tenant.clone_from(&t.tenant);
-            e.agent_id.clone_from(&t.sub);
-            e.capability_token_id.clone_from(&t.jti);
-            e.root_capability_token_id.clone_from(&t.root_jti);
-            e.caveat_count = i64::try_from(t.cav.len()).unwrap_or(i64::MAX);
+        if let Some(caller) = &self.caller {
+            caller.stamp(&mut e);
         }
         if let Some(intent) = &self.intent {
             e.intent_summary.clone_from(&intent.summary);
@@ -105,20 +101,11 @@ impl<'a> CallContext<'a> {
         if !self.arguments().is_empty() {
             input.insert("args".into(), Value::Object(self.arguments().clone()));
         }
-        if let Some(t) = &self.token {
-            input.insert("agent_id".into(), Value::String(t.sub.clone()));
-        }
         if let Some(intent) = &self.intent {
             input.insert("intent".into(), intent_input(intent));
         }
-        if let Some(t) = &self.token {
-            let mut cap = Map::new();
-            cap.insert("subject".into(), Value::String(t.sub.clone()));
-            cap.insert("tenant".into(), Value::String(t.tenant.clone()));
-            if let Some(at) = t.step_up_at().filter(|at| *at != 0) {
-                cap.insert("step_up_at".into(), Value::from(at));
-            }
-            input.insert("capability".into(), Value::Object(cap));
+        if let Some(caller) = &self.caller {
+            caller.describe_to_policy(&mut input);
         }
         Value::Object(input)
     }

@@ -1,41 +1,73 @@
-//! Who is calling: the bearer capability token read, its signature checked, and its
-//! revocation looked up. The `tools/call` pipeline and the other MCP messages share
-//! these steps; what each then requires of the token differs.
+//! Who is calling: the bearer credential read and verified (a capability token's
+//! signature, or an OAuth access token against its issuer's keys), and its revocation
+//! looked up. The `tools/call` pipeline and the other MCP messages share these steps;
+//! what each then requires of the caller differs.
 
 use std::time::Instant;
 
 use super::Gateway;
+use crate::domain::credential::Credential;
 use crate::domain::decision::Denial;
-use crate::domain::token::{self, CapabilityError, Token};
+use crate::domain::oauth::{Challenge, looks_like_jwt};
+use crate::domain::token::{self, CapabilityError};
 use crate::instruments as metrics;
 
 impl Gateway {
-    /// Decodes and verifies the signature of the bearer token, if any (`Ok(None)` for
-    /// no `Authorization`). No store is asked: this names the caller, it authorizes
-    /// nothing.
-    pub fn identify(&self, header: Option<&str>) -> Result<Option<Token>, CapabilityError> {
+    /// Reads and verifies the bearer credential, if any (`Ok(None)` for no
+    /// `Authorization`). A JWT is an OAuth access token when issuers are configured;
+    /// anything else is a capability token. No store is asked: this names the caller,
+    /// it authorizes nothing.
+    pub async fn identify(
+        &self,
+        header: Option<&str>,
+    ) -> Result<Option<Credential>, CapabilityError> {
         let Some(header) = header.filter(|h| !h.is_empty()) else {
             return Ok(None);
         };
-        let encoded = header
+        let bearer = header
             .strip_prefix("Bearer ")
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(CapabilityError::BadScheme)?;
-        let token = token::decode(encoded)?;
+        if let Some(access) = self
+            .access_tokens
+            .as_ref()
+            .filter(|_| looks_like_jwt(bearer))
+        {
+            let verified = access.verify(bearer, self.clock.now()).await?;
+            return Ok(Some(Credential::Access(verified)));
+        }
+        let token = token::decode(bearer)?;
         token::check_structure(&token)?;
         token::verify_signature(&token, &self.key)?;
-        Ok(Some(token))
+        Ok(Some(Credential::Capability(token)))
     }
 
-    /// Whether the token is revoked, as the reason a check refuses it (fail closed: a
-    /// store that cannot answer refuses too). Timed and counted.
-    pub(super) async fn revocation(&self, token: &Token) -> Result<(), CapabilityError> {
+    /// The denial of a caller that could not be identified. With OAuth sign-in on, it
+    /// carries the challenge that sends a client to its authorization server.
+    pub(super) fn identification_denial(&self, e: &CapabilityError) -> Denial {
+        let mut denial = Denial::capability(e);
+        if self.access_tokens.is_some() && denial.challenge.is_none() {
+            denial.challenge = Some(match e {
+                CapabilityError::Required => Challenge::Missing,
+                other => Challenge::InvalidToken(other.to_string()),
+            });
+        }
+        denial
+    }
+
+    /// Whether the credential is revoked, as the reason a check refuses it (fail
+    /// closed: a store that cannot answer refuses too). Timed and counted. An access
+    /// token without `jti` cannot be revoked here (its issuer's lifetime bounds it).
+    pub(super) async fn revocation(&self, caller: &Credential) -> Result<(), CapabilityError> {
+        if caller.token_id().is_empty() {
+            return Ok(());
+        }
         let lookup = Instant::now();
         let revoked = self
             .stores
             .revocations
-            .is_revoked(&token.jti, &token.tenant)
+            .is_revoked(caller.token_id(), caller.tenant())
             .await;
         let result = match &revoked {
             Ok(true) => "revoked",
@@ -54,23 +86,25 @@ impl Gateway {
         }
     }
 
-    /// [`Gateway::identify`] plus revocation and the token's validity at this moment
-    /// (every caveat but the tool lists, which `tools/list` applies by filtering):
-    /// what an MCP message other than a call needs. `required`: a token must be sent.
+    /// [`Gateway::identify`] plus revocation and the credential's validity at this
+    /// moment (every caveat but the tool lists, which `tools/list` applies by
+    /// filtering): what an MCP message other than a call needs. `required`: a
+    /// credential must be sent.
     pub async fn authenticate(
         &self,
         header: Option<&str>,
         required: bool,
-    ) -> Result<Option<Token>, Denial> {
-        let deny = |e: CapabilityError| Denial::capability(&e);
-        let Some(token) = self.identify(header).map_err(deny)? else {
+    ) -> Result<Option<Credential>, Denial> {
+        let identified = self.identify(header).await;
+        let Some(caller) = identified.map_err(|e| self.identification_denial(&e))? else {
             return match required {
-                true => Err(deny(CapabilityError::Required)),
+                true => Err(self.identification_denial(&CapabilityError::Required)),
                 false => Ok(None),
             };
         };
-        self.revocation(&token).await.map_err(deny)?;
-        token::check_validity(&token, self.clock.now()).map_err(deny)?;
-        Ok(Some(token))
+        let deny = |e: CapabilityError| Denial::capability(&e);
+        self.revocation(&caller).await.map_err(deny)?;
+        caller.check_validity(self.clock.now()).map_err(deny)?;
+        Ok(Some(caller))
     }
 }

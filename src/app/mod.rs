@@ -1,6 +1,7 @@
 //! The application layer: the `tools/call` pipeline and the services admin routes use.
 //! It orchestrates the domain and the ports; it knows traits, not technologies.
 
+mod access_tokens;
 pub mod admin;
 mod approvals;
 mod audit_writer;
@@ -17,6 +18,7 @@ mod transparency;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use access_tokens::{AccessTokens, IssuerStatus, KeyRefresh};
 pub use approvals::ApprovalGate;
 pub use audit_writer::{AuditWriter, Durability};
 pub use budget_counter::BudgetCounter;
@@ -68,6 +70,8 @@ pub struct Gateway {
     pub mcp: mcp::McpSettings,
     /// Merkle trees and signed checkpoints over the audit chains.
     pub transparency: Arc<Transparency>,
+    /// OAuth access tokens from trusted issuers; `None` when none are configured.
+    pub access_tokens: Option<Arc<AccessTokens>>,
 }
 
 /// The operating system could not supply random bytes.

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use crate::domain::approval::{Approval, ApprovalStatus};
 use crate::domain::audit::{AuditEvent, FORWARDING_REASON};
-use crate::domain::budget::{self, BudgetKey};
+use crate::domain::budget;
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::intent;
 use crate::domain::jsonrpc::UpstreamMessage;
-use crate::domain::token::{self, CapabilityError, new_token_id};
+use crate::domain::token::{CapabilityError, new_token_id};
 use crate::ports::{CreateOutcome, UpstreamFailure};
 
 use super::context::{CallContext, ToolCall};
@@ -138,19 +138,21 @@ impl Gateway {
     }
 
     async fn check_capability(&self, ctx: &mut CallContext<'_>) -> Result<Applied, Denial> {
-        let deny = |e: CapabilityError| Denial::capability(&e);
         let header = ctx.req.authorization.as_deref();
-        let Some(token) = self.identify(header).map_err(deny)? else {
+        let identified = self.identify(header).await;
+        let Some(caller) = identified.map_err(|e| self.identification_denial(&e))? else {
             return match self.settings.require_capability {
-                true => Err(deny(CapabilityError::Required)),
+                true => Err(self.identification_denial(&CapabilityError::Required)),
                 false => Ok(Applied::Skipped),
             };
         };
-        let revocation = self.revocation(&token).await;
+        let deny = |e: CapabilityError| Denial::capability(&e);
+        let revocation = self.revocation(&caller).await;
         // From here on the identity is known and goes on the audit event.
-        let token = ctx.token.insert(token);
+        let caller = ctx.caller.insert(caller);
         revocation.map_err(deny)?;
-        token::check_claims(token, self.clock.now(), &ctx.req.params.name)
+        caller
+            .check_call(self.clock.now(), &ctx.req.params.name)
             .map(|()| Applied::Checked)
             .map_err(deny)
     }
@@ -259,13 +261,15 @@ impl Gateway {
         reason: &str,
     ) -> Result<Approval, RandomnessUnavailable> {
         let now = self.clock.now();
-        let token = ctx.token.as_ref();
+        let caller = ctx.caller.as_ref();
         let args = &ctx.req.params.arguments;
         Ok(Approval {
             pending_id: new_token_id(now, random_bytes()?),
             tenant: ctx.tenant().to_owned(),
-            capability_token_id: token.map(|t| t.jti.clone()).unwrap_or_default(),
-            root_capability_token_id: token.map(|t| t.root_jti.clone()).unwrap_or_default(),
+            capability_token_id: caller.map(|c| c.token_id().to_owned()).unwrap_or_default(),
+            root_capability_token_id: caller
+                .map(|c| c.root_token_id().to_owned())
+                .unwrap_or_default(),
             agent_id: ctx.subject().to_owned(),
             tool: ctx.req.params.name.clone(),
             args: (!args.is_empty()).then(|| serde_json::Value::Object(args.clone())),
@@ -309,7 +313,7 @@ impl Gateway {
     }
 
     async fn check_budget(&self, ctx: &CallContext<'_>) -> Result<Applied, Denial> {
-        let Some(token) = &ctx.token else {
+        let Some(caller) = &ctx.caller else {
             return match self.settings.require_budget {
                 true => Err(Denial::budget(
                     "budget enforcement requires a verified capability token".into(),
@@ -317,14 +321,10 @@ impl Gateway {
                 false => Ok(Applied::Skipped),
             };
         };
-        let limits = token.call_limits();
+        let (key, limits) = caller.budget();
         if limits.is_empty() {
             return Ok(Applied::Checked); // the reference counts this as an allow
         }
-        let key = BudgetKey {
-            tenant: token.tenant.clone(),
-            jti: token.jti.clone(),
-        };
         let used = self
             .budgets
             .record_call(key, self.clock.now())

@@ -6,6 +6,7 @@
 //! reported at once, each naming its variable.
 
 pub mod checkpoints;
+pub mod oauth;
 mod posture;
 mod secret;
 pub mod siem;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 
 pub use crate::domain::credentials::{Secret, TenantAdmins, TenantAdminsError};
 pub use checkpoints::CheckpointSettings;
+pub use oauth::OAuthSettings;
 pub use secret::DatabaseUrl;
 pub use siem::SiemSettings;
 pub use webhook::WebhookSettings;
@@ -97,6 +99,8 @@ pub struct Config {
     pub siem: SiemSettings,
     /// Signed audit checkpoints: the log key and when they are issued.
     pub checkpoints: CheckpointSettings,
+    /// OAuth sign-in; `None` unless `INTENTGATE_OAUTH_ISSUERS` is set.
+    pub oauth: Option<OAuthSettings>,
     pub data_dir: PathBuf,
     pub store: StoreConfig,
     /// Startup messages about accepted-but-redundant reference settings.
@@ -195,6 +199,7 @@ impl Loader<'_> {
             webhook: WebhookSettings::from_lookup(|n| self.var(n)),
             siem: self.siem(),
             checkpoints,
+            oauth: self.oauth(),
             data_dir,
             store,
             notices: Vec::new(),
@@ -207,6 +212,16 @@ impl Loader<'_> {
             notices: self.notices,
             ..config
         })
+    }
+
+    fn oauth(&mut self) -> Option<OAuthSettings> {
+        match OAuthSettings::from_lookup(|n| self.var(n)) {
+            Ok(settings) => settings,
+            Err(errors) => {
+                self.errors.extend(errors);
+                None
+            }
+        }
     }
 
     fn siem(&mut self) -> SiemSettings {

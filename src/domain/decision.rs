@@ -1,5 +1,6 @@
 //! Pipeline decisions and how a blocked call is reported over JSON-RPC.
 
+use super::oauth::Challenge;
 use super::token::CapabilityError;
 
 /// JSON-RPC error codes the gateway emits.
@@ -78,6 +79,9 @@ pub struct Denial {
     pub reason: String,
     /// Set when the call went through the approval queue, so the agent can correlate.
     pub pending_id: Option<String>,
+    /// Set when an OAuth client must be told to sign in again or ask for more scope
+    /// (HTTP 401 / 403 with `WWW-Authenticate` instead of a JSON-RPC error).
+    pub challenge: Option<Challenge>,
 }
 
 /// The reason text when a policy escalates but approvals are switched off. The
@@ -92,15 +96,24 @@ impl Denial {
             message,
             reason,
             pending_id: None,
+            challenge: None,
         }
     }
 
     pub fn capability(err: &CapabilityError) -> Self {
-        Self::new(
+        let mut d = Self::new(
             Stage::Capability,
             "capability check failed",
             err.to_string(),
-        )
+        );
+        d.challenge = match err {
+            CapabilityError::AccessToken(e) => Some(Challenge::InvalidToken(e.to_string())),
+            CapabilityError::InsufficientScope(scope) => {
+                Some(Challenge::InsufficientScope(scope.clone()))
+            }
+            _ => None,
+        };
+        d
     }
 
     pub fn intent(reason: String) -> Self {

@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod audit;
 pub mod budget;
+pub mod credential;
 pub mod credentials;
 pub mod decision;
 pub mod discovery;
@@ -11,6 +12,7 @@ pub mod gojson;
 pub mod intent;
 pub mod jsonrpc;
 pub mod mcp;
+pub mod oauth;
 pub mod policy;
 pub mod revocation;
 pub mod tenant;

@@ -145,6 +145,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         sessions: Arc::clone(&g.sessions),
         mcp: g.mcp.clone(),
         transparency: Arc::clone(&g.transparency),
+        access_tokens: g.access_tokens.clone(),
     })
 }
 

@@ -22,6 +22,7 @@ mod igctl_verify;
 mod intent;
 mod mcp_transport;
 mod metrics;
+mod oauth;
 #[path = "../common/pg.rs"]
 mod pg;
 mod policy;
@@ -50,6 +51,7 @@ macro_rules! backend_suite {
             intent { s37_s38_extractor_lists_decide, s39_cache_hits_by_prompt_and_agent, s40_extractor_failures_deny, s41_strict_intent }
             policy { s42_to_s46_default_policy, s47_requires_step_up_is_audited, s48_policy_sees_step_up_and_identity, s49_s51_undefined_and_empty_reasons, s50_per_tenant_policies_dispatch_and_fall_back }
             mcp_transport { sse_answer_goes_out_as_the_client_accepts, a_stalled_answer_stream_times_out, sessions_are_bound_to_the_caller_and_mapped_upstream, notifications_and_client_responses_are_passed_on, get_relays_the_session_stream_or_is_405, tools_list_is_filtered_by_the_token, data_methods_are_relayed_and_audited, a_closed_answer_stream_is_resumed_in_the_session, a_session_the_tool_server_lost_ends }
+            oauth { a_token_for_this_gateway_calls_tools_and_is_audited, the_policy_sees_the_verified_claims, budgets_count_per_subject_across_tokens }
             upstream { s63_forwarded_result_gets_metadata_and_is_audited, s64_upstream_jsonrpc_error_passes_through, s65_upstream_http_errors, s66_upstream_timeout, s67_unreachable_upstream_is_a_transport_error, s68_oversized_upstream_body, s69_non_json_upstream_body, s70_forwarded_body_and_headers, lone_surrogate_escapes_are_read_as_go_reads_them, null_and_odd_results_do_not_crash, notification_with_empty_202_is_accepted }
         );
     };
@@ -94,6 +96,7 @@ mod memory_only {
             the_name_header_is_checked_against_the_checked_tool,
             what_was_read_is_recorded_as_arguments_are,
             a_caller_that_never_ends_sessions_cannot_fill_the_store }
+        oauth { missing_and_bad_tokens_are_challenged, scopes_open_tools_and_list_only_those, metadata_readiness_and_key_rotation, an_unreachable_issuer_fails_closed }
     );
 }
 

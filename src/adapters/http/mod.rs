@@ -6,6 +6,7 @@ pub mod admin;
 mod data_plane;
 mod documented;
 mod encoded;
+mod oauth_metadata;
 pub mod openapi;
 pub mod probes;
 mod server;

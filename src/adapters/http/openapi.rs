@@ -8,10 +8,12 @@ use super::admin::{
     TokensApi,
 };
 use super::data_plane::DataPlaneApi;
+use super::oauth_metadata::OAuthMetadataApi;
 use super::probes::ProbesApi;
 
 pub type Apis = (
     DataPlaneApi,
+    OAuthMetadataApi,
     TokensApi,
     TenantsApi,
     IntegrationsApi,
@@ -27,6 +29,7 @@ pub fn service(version: &str) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             DataPlaneApi,
+            OAuthMetadataApi,
             TokensApi,
             TenantsApi,
             IntegrationsApi,

@@ -14,7 +14,7 @@ use super::VERSION;
 use super::documented::{Body, Documented, Statuses};
 use super::tags::ApiTags;
 use super::wire::json_response;
-use crate::app::Gateway;
+use crate::app::{Gateway, IssuerStatus};
 use crate::domain::gojson::ObjectWriter;
 
 /// `GET /healthz`.
@@ -33,6 +33,23 @@ pub struct ReadinessResponse {
     /// The storage backend: `memory`, `sled` or `postgres`.
     pub store: String,
     /// Why the store did not answer.
+    pub error: Option<String>,
+    /// With OAuth sign-in: each trusted issuer's signing keys. The gateway is not
+    /// ready while an issuer has none (its tokens would all be refused).
+    pub oauth_issuers: Option<Vec<IssuerReadiness>>,
+}
+
+/// One trusted authorization server, as `/readyz` reports it.
+#[derive(Object)]
+pub struct IssuerReadiness {
+    pub issuer: String,
+    /// `ready` (keys held) or `unavailable` (none yet).
+    pub status: String,
+    /// How many signing keys are held.
+    pub keys: u64,
+    /// When its keys were last fetched (RFC 3339).
+    pub loaded_at: Option<String>,
+    /// Why the last fetch failed.
     pub error: Option<String>,
 }
 
@@ -70,6 +87,7 @@ impl Statuses for ReadyStatuses {
 
     fn register(registry: &mut Registry) {
         ReadinessResponse::register(registry);
+        IssuerReadiness::register(registry);
     }
 }
 
@@ -123,25 +141,61 @@ fn health() -> Response {
     json_response(StatusCode::OK, body)
 }
 
-/// Readiness: 200 when the store answers, 503 otherwise.
+/// Readiness: 200 when the store answers and every trusted issuer's keys are held,
+/// 503 otherwise.
 async fn ready(gateway: &Gateway) -> Response {
     let probe = gateway.stores.audit.head("default").await;
+    let issuers = gateway
+        .access_tokens
+        .as_ref()
+        .map(|tokens| tokens.status())
+        .unwrap_or_default();
+    let keys_missing = issuers.iter().any(|i| i.keys == 0);
     let mut body = String::new();
     let mut w = ObjectWriter::new(&mut body);
     w.str("store", gateway.stores.backend);
     let status = match &probe {
-        Ok(_) => {
+        Ok(_) if !keys_missing => {
             w.str("status", "ready");
             StatusCode::OK
+        }
+        Ok(_) => {
+            w.str("status", "unavailable");
+            StatusCode::SERVICE_UNAVAILABLE
         }
         Err(e) => {
             w.str("status", "unavailable").str("error", &e.to_string());
             StatusCode::SERVICE_UNAVAILABLE
         }
     };
+    if !issuers.is_empty() {
+        w.raw("oauth_issuers", &issuers_json(&issuers));
+    }
     w.finish();
     body.push('\n');
     json_response(status, body)
+}
+
+fn issuers_json(issuers: &[IssuerStatus]) -> String {
+    let items: Vec<String> = issuers
+        .iter()
+        .map(|i| {
+            let mut item = String::new();
+            let mut w = ObjectWriter::new(&mut item);
+            w.str("issuer", &i.issuer);
+            w.str("status", if i.keys > 0 { "ready" } else { "unavailable" });
+            w.int("keys", i64::try_from(i.keys).unwrap_or(i64::MAX));
+            if let Some(at) = i.loaded_at {
+                w.str("loaded_at", &at.to_rfc3339_nano());
+            }
+            if let Some(error) = &i.error {
+                w.str("error", error);
+            }
+            w.finish();
+            item
+        })
+        .collect();
+    format!("[{}]", items.join(","))
 }
 
 /// Prometheus exposition when `INTENTGATE_METRICS_ENABLED=true`; otherwise the route

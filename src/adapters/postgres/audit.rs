@@ -13,7 +13,8 @@ pub(super) struct PgAudit(pub PgPool);
 const COLUMNS: &str = "chain, seq, prev_hash, hash, ts, event_name, schema_version, decision, \
      check_stage, reason, tenant, agent_id, session_id, tool, arg_keys, arg_values, \
      capability_token_id, root_capability_token_id, caveat_count, pending_id, decided_by, \
-     intent_summary, latency_ms, remote_ip, upstream_status, requires_step_up, elevation_id";
+     intent_summary, latency_ms, remote_ip, upstream_status, requires_step_up, elevation_id, \
+     token_issuer, client_id";
 
 fn row_to_head(row: &sqlx::postgres::PgRow) -> StoreResult<ChainHead> {
     Ok(ChainHead {
@@ -75,6 +76,8 @@ fn row_to_event(row: &sqlx::postgres::PgRow) -> Result<ChainedEvent, sqlx::Error
         upstream_status: row.try_get("upstream_status")?,
         requires_step_up: row.try_get("requires_step_up")?,
         elevation_id: text("elevation_id")?,
+        token_issuer: text("token_issuer")?,
+        client_id: text("client_id")?,
     };
     Ok(ChainedEvent {
         chain: text("chain")?,
@@ -243,12 +246,13 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, 
         "INSERT INTO audit_events (chain, seq, prev_hash, hash, ts, event_name, schema_version,
            decision, check_stage, reason, tenant, agent_id, session_id, tool, arg_keys, arg_values,
            capability_token_id, root_capability_token_id, caveat_count, pending_id, decided_by,
-           intent_summary, latency_ms, remote_ip, upstream_status, requires_step_up, elevation_id)
+           intent_summary, latency_ms, remote_ip, upstream_status, requires_step_up, elevation_id,
+           token_issuer, client_id)
          SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
            $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
            $13::text[], $14::text[], $15::jsonb[], $16::jsonb[], $17::text[], $18::text[],
            $19::bigint[], $20::text[], $21::text[], $22::text[], $23::bigint[], $24::text[],
-           $25::bigint[], $26::boolean[], $27::text[])
+           $25::bigint[], $26::boolean[], $27::text[], $28::text[], $29::text[])
          WHERE CASE WHEN $2[1] = 1
            THEN NOT EXISTS (SELECT 1 FROM audit_events WHERE chain = $1[1])
            ELSE EXISTS (SELECT 1 FROM audit_events
@@ -309,6 +313,8 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, 
             .collect::<Vec<_>>(),
     )
     .bind(col(&|r| &r.event.elevation_id))
+    .bind(col(&|r| &r.event.token_issuer))
+    .bind(col(&|r| &r.event.client_id))
     .execute(pool)
     .await?;
     Ok(written.rows_affected() > 0)

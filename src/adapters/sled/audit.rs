@@ -6,8 +6,7 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::codec::{
-    EventRecord, HeadRecord, decode, decode_compact, decode_position, decode_v1_event, encode,
-    encode_compact,
+    HeadRecord, decode, decode_event, decode_position, decode_v1_event, encode, encode_event,
 };
 use super::{Database, SledDb, backend, key2, tx_error};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
@@ -92,7 +91,7 @@ pub(super) fn upgrade_from_v1(db: &SledDb) -> StoreResult<u64> {
         let record = match decode_v1_event(&stored) {
             Ok(v1) => {
                 let record = ChainedEvent::try_from(v1)?;
-                let value = encode_compact(&EventRecord::from(&record))?;
+                let value = encode_event(&record)?;
                 db.audit.insert(&key, value).map_err(backend)?;
                 rewritten += 1;
                 record
@@ -127,7 +126,7 @@ fn decode_here(stored: &[sled::IVec]) -> StoreResult<Vec<ChainedEvent>> {
 }
 
 fn decode_record(bytes: &[u8]) -> StoreResult<ChainedEvent> {
-    decode_compact::<EventRecord>(bytes, "audit record").and_then(ChainedEvent::try_from)
+    decode_event(bytes)
 }
 
 fn read_head(bytes: Option<sled::IVec>) -> StoreResult<Option<ChainHead>> {
@@ -149,13 +148,7 @@ impl AuditChainStore for SledAudit {
         check_run(records)?;
         let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = records
             .iter()
-            .map(|r| {
-                Ok((
-                    record_key(&r.chain, r.seq),
-                    encode_compact(&EventRecord::from(r))?,
-                    time_key(r),
-                ))
-            })
+            .map(|r| Ok((record_key(&r.chain, r.seq), encode_event(r)?, time_key(r))))
             .collect::<StoreResult<_>>()?;
         let (first, new_head) = (records[0].clone(), records[records.len() - 1].head());
         let head_bytes = encode(&HeadRecord::from(&new_head))?;

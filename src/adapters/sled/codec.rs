@@ -151,6 +151,42 @@ pub(super) struct EventRecord {
     elevation_id: String,
 }
 
+/// What an OAuth caller's record adds after its [`EventRecord`]. Records of other
+/// callers end without it, byte for byte as schema version 2 wrote them, so the layout
+/// needs no upgrade.
+#[derive(Serialize, Deserialize)]
+struct OAuthTail {
+    token_issuer: String,
+    client_id: String,
+}
+
+/// An audit record's stored bytes.
+pub(super) fn encode_event(record: &ChainedEvent) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = encode_compact(&EventRecord::from(record))?;
+    let e = &record.event;
+    if !e.token_issuer.is_empty() || !e.client_id.is_empty() {
+        let tail = OAuthTail {
+            token_issuer: e.token_issuer.clone(),
+            client_id: e.client_id.clone(),
+        };
+        bytes.extend(encode_compact(&tail)?);
+    }
+    Ok(bytes)
+}
+
+/// An audit record from its stored bytes (with or without the OAuth tail).
+pub(super) fn decode_event(bytes: &[u8]) -> Result<ChainedEvent, StoreError> {
+    let (record, rest) = postcard::take_from_bytes::<EventRecord>(bytes)
+        .map_err(|e| corrupted(format!("audit record: {e}")))?;
+    let mut event = ChainedEvent::try_from(record)?;
+    if !rest.is_empty() {
+        let tail: OAuthTail = decode_compact(rest, "audit record's OAuth fields")?;
+        event.event.token_issuer = tail.token_issuer;
+        event.event.client_id = tail.client_id;
+    }
+    Ok(event)
+}
+
 impl From<&ChainedEvent> for EventRecord {
     fn from(r: &ChainedEvent) -> Self {
         let e = r.event.clone();
@@ -219,6 +255,8 @@ impl TryFrom<EventRecord> for ChainedEvent {
             upstream_status: r.upstream_status,
             requires_step_up: r.requires_step_up,
             elevation_id: r.elevation_id,
+            token_issuer: String::new(),
+            client_id: String::new(),
         };
         Ok(Self {
             chain: r.chain,

@@ -20,10 +20,11 @@ pub use render::{envelope_error, json_string};
 pub use sessions::{MAX_SESSIONS_PER_CALLER, ResolveError, Sessions};
 pub use streams::{EndOutcome, LISTEN_FOR_AT_MOST, ListenOutcome};
 
+use crate::domain::credential::Credential;
 use crate::domain::decision::Denial;
 use crate::domain::jsonrpc;
 use crate::domain::mcp::{Era, McpSession, MethodKind, SessionOwner, method_kind};
-use crate::domain::token::Token;
+use crate::domain::oauth::Challenge;
 use crate::ports::UpstreamHeaders;
 
 use super::Gateway;
@@ -77,8 +78,11 @@ impl McpReply {
 }
 
 /// Why a message was refused before (or instead of) a JSON-RPC answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// An OAuth client must sign in (again) or ask for more scope: HTTP 401 or 403
+    /// with `WWW-Authenticate`.
+    Challenge(Challenge),
     /// A message that cannot carry a JSON-RPC error was sent with a token that does
     /// not verify: HTTP 401.
     Unauthorized,
@@ -93,7 +97,7 @@ pub enum Refusal {
 
 /// Who is calling, as far as the endpoint checked.
 struct Caller {
-    token: Option<Token>,
+    credential: Option<Credential>,
     /// Whether the identity was established here. A `tools/call` leaves every check to
     /// its pipeline (which refuses a bad token with the reference's reasons) and is
     /// identified only to find its session.
@@ -119,7 +123,7 @@ impl Gateway {
         }
         match kind {
             MethodKind::ToolCall => self.mcp_tools_call(call, session).await,
-            MethodKind::Initialize => self.initialize(&call, caller.token.as_ref()).await,
+            MethodKind::Initialize => self.initialize(&call, caller.credential.as_ref()).await,
             MethodKind::Unknown => {
                 let body = render::method_not_found(&call.request.id_json(), &call.request.method);
                 match call.era {
@@ -131,7 +135,7 @@ impl Gateway {
                 }
             }
             _ => {
-                self.relay_request(&call, kind, session.as_ref(), caller.token.as_ref())
+                self.relay_request(&call, kind, session.as_ref(), caller.credential.as_ref())
                     .await
             }
         }
@@ -147,17 +151,17 @@ impl Gateway {
             // Only a session needs the identity before the pipeline runs.
             if call.session_id.is_none() || call.era == Era::Stateless {
                 return Ok(Caller {
-                    token: None,
+                    credential: None,
                     verified: false,
                 });
             }
-            return Ok(match self.identify(header) {
-                Ok(token) => Caller {
-                    token,
+            return Ok(match self.identify(header).await {
+                Ok(credential) => Caller {
+                    credential,
                     verified: true,
                 },
                 Err(_) => Caller {
-                    token: None,
+                    credential: None,
                     verified: false,
                 },
             });
@@ -166,9 +170,9 @@ impl Gateway {
         // and no data) needs a token, so no anonymous caller holds a session or talks
         // to the tool server.
         let required = self.settings.require_capability && kind != MethodKind::Ping;
-        let token = self.authenticate(header, required).await?;
+        let credential = self.authenticate(header, required).await?;
         Ok(Caller {
-            token,
+            credential,
             verified: true,
         })
     }
@@ -179,14 +183,20 @@ impl Gateway {
     async fn refuse_caller(&self, call: &McpCall, kind: MethodKind, denial: &Denial) -> McpReply {
         let id = call.request.id_json();
         let body = render::denial_error(&id, denial);
+        if kind == MethodKind::Relayed {
+            self.audit_refused(call, denial).await;
+        }
+        if let Some(challenge) = &denial.challenge {
+            return McpReply::Refused {
+                refusal: Refusal::Challenge(challenge.clone()),
+                body,
+            };
+        }
         if call.request.is_notification() || call.request.is_response() {
             return McpReply::Refused {
                 refusal: Refusal::Unauthorized,
                 body,
             };
-        }
-        if kind == MethodKind::Relayed {
-            self.audit_refused(call, denial).await;
         }
         McpReply::answer(body)
     }
@@ -206,7 +216,7 @@ impl Gateway {
         if call.era == Era::Stateless || kind == MethodKind::Initialize || !caller.verified {
             return Ok(None);
         }
-        let owner = SessionOwner::of(caller.token.as_ref());
+        let owner = SessionOwner::of(caller.credential.as_ref());
         match self.sessions.resolve(id, &owner).await {
             Ok(session) => Ok(Some(session)),
             Err(ResolveError::Refused(why)) => {

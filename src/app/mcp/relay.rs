@@ -11,13 +11,13 @@ use super::{McpCall, McpReply, Refusal, upstream_headers};
 use crate::app::{AuditFailure, Gateway};
 use crate::app::{CallOutcome, ToolCall};
 use crate::domain::audit::{AuditEvent, arg_keys, redact_args};
+use crate::domain::credential::Credential;
 use crate::domain::decision::{Denial, Stage, Verdict};
 use crate::domain::jsonrpc::{self, UpstreamMessage, parse_tool_call};
 use crate::domain::mcp::{
     DEFAULT_VERSION, McpSession, MethodKind, SUPPORTED_VERSIONS, SessionOwner, filter_capabilities,
     filter_tools, relays_notification,
 };
-use crate::domain::token::{Token, allows_tool};
 use crate::instruments as metrics;
 use crate::ports::{ToolServer, UpstreamFailure, UpstreamHeaders};
 
@@ -53,6 +53,14 @@ impl Gateway {
         {
             return self.upstream_lost_session(&call, s).await;
         }
+        if let CallOutcome::Denied(denial) = &outcome
+            && let Some(challenge) = &denial.challenge
+        {
+            return McpReply::Refused {
+                refusal: Refusal::Challenge(challenge.clone()),
+                body: render::denial_error(&id, denial),
+            };
+        }
         if is_notification {
             return McpReply::Accepted;
         }
@@ -61,7 +69,7 @@ impl Gateway {
 
     /// Relays `initialize` and opens a session bound to the caller, mapped to the tool
     /// server's session if it keeps one.
-    pub(super) async fn initialize(&self, call: &McpCall, token: Option<&Token>) -> McpReply {
+    pub(super) async fn initialize(&self, call: &McpCall, token: Option<&Credential>) -> McpReply {
         let id = call.request.id_json();
         let owner = SessionOwner::of(token);
         let Some(upstream) = &self.upstream else {
@@ -151,7 +159,7 @@ impl Gateway {
         call: &McpCall,
         kind: MethodKind,
         session: Option<&McpSession>,
-        token: Option<&Token>,
+        token: Option<&Credential>,
     ) -> McpReply {
         let id = call.request.id_json();
         let Some(upstream) = &self.upstream else {
@@ -217,7 +225,7 @@ impl Gateway {
     async fn audit_relayed(
         &self,
         call: &McpCall,
-        token: Option<&Token>,
+        token: Option<&Credential>,
         session: Option<&McpSession>,
         exchanged: &Result<Exchanged, UpstreamFailure>,
     ) -> Result<(), AuditFailure> {
@@ -246,7 +254,7 @@ impl Gateway {
     fn relayed_event(
         &self,
         call: &McpCall,
-        token: Option<&Token>,
+        token: Option<&Credential>,
         verdict: Verdict,
         reason: &str,
     ) -> AuditEvent {
@@ -265,12 +273,8 @@ impl Gateway {
         // What was read (a resource URI, a prompt name) is kept as a call's argument
         // values are: as INTENTGATE_AUDIT_PERSIST_ARG_VALUES says.
         e.arg_values = redact_args(self.settings.arg_values, &params);
-        if let Some(t) = token {
-            e.tenant.clone_from(&t.tenant);
-            e.agent_id.clone_from(&t.sub);
-            e.capability_token_id.clone_from(&t.jti);
-            e.root_capability_token_id.clone_from(&t.root_jti);
-            e.caveat_count = i64::try_from(t.cav.len()).unwrap_or(i64::MAX);
+        if let Some(caller) = token {
+            caller.stamp(&mut e);
         }
         e.latency_ms = i64::try_from(call.started.elapsed().as_millis()).unwrap_or(i64::MAX);
         e.remote_ip.clone_from(&call.remote_addr);
@@ -291,13 +295,13 @@ async fn relay_message(
 }
 
 /// Cuts a relayed result down to what the caller may use.
-fn narrow(message: &mut UpstreamMessage, kind: MethodKind, token: Option<&Token>) {
+fn narrow(message: &mut UpstreamMessage, kind: MethodKind, token: Option<&Credential>) {
     let Some(result) = &message.result else {
         return;
     };
     let narrowed = match (kind, token) {
         (MethodKind::ListTools, Some(token)) => {
-            filter_tools(result.get(), |t| allows_tool(token, t))
+            filter_tools(result.get(), |t| token.allows_tool(t))
         }
         (MethodKind::Discover, _) => filter_capabilities(result.get()),
         _ => return,

@@ -130,7 +130,13 @@ impl Gateway {
         let token = self
             .authenticate(authorization, required)
             .await
-            .map_err(|d| (Refusal::Unauthorized, render::denial_error("null", &d)))?;
+            .map_err(|d| {
+                let body = render::denial_error("null", &d);
+                match d.challenge {
+                    Some(challenge) => (Refusal::Challenge(challenge), body),
+                    None => (Refusal::Unauthorized, body),
+                }
+            })?;
         let owner = SessionOwner::of(token.as_ref());
         match self.sessions.resolve(id, &owner).await {
             Ok(session) => Ok(session),

@@ -43,6 +43,10 @@ pub struct AuditEvent {
     pub upstream_status: i64,
     pub requires_step_up: bool,
     pub elevation_id: String,
+    /// The authorization server that issued the caller's access token (OAuth callers).
+    pub token_issuer: String,
+    /// The OAuth client the caller's access token was issued to.
+    pub client_id: String,
 }
 
 impl AuditEvent {
@@ -109,6 +113,8 @@ impl AuditEvent {
         w.int_opt("upstream_status", self.upstream_status);
         w.true_opt("requires_step_up", self.requires_step_up);
         w.str_opt("elevation_id", &self.elevation_id);
+        w.str_opt("token_issuer", &self.token_issuer);
+        w.str_opt("client_id", &self.client_id);
         w.finish();
     }
 }

@@ -200,6 +200,8 @@ pub fn parse_ndjson_line(line: &str) -> Result<ChainedEvent, String> {
         upstream_status: int("upstream_status")?,
         requires_step_up: obj.get("requires_step_up") == Some(&Value::Bool(true)),
         elevation_id: text("elevation_id")?,
+        token_issuer: text("token_issuer")?,
+        client_id: text("client_id")?,
     };
     let seq = obj
         .get("seq")

@@ -9,8 +9,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::domain::credential::Credential;
 use crate::domain::time::Timestamp;
-use crate::domain::token::Token;
 
 /// Who a session belongs to: tenant, subject and root token id of the caller's token
 /// (all empty for a caller without one, in dev mode). Attenuated children of one root
@@ -23,12 +23,9 @@ pub struct SessionOwner {
 }
 
 impl SessionOwner {
-    pub fn of(token: Option<&Token>) -> Self {
-        token.map_or_else(Self::default, |t| Self {
-            tenant: t.tenant.clone(),
-            subject: t.sub.clone(),
-            root_jti: t.root_jti.clone(),
-        })
+    /// The owner of a session opened by `caller` (anonymous callers share one).
+    pub fn of(caller: Option<&Credential>) -> Self {
+        caller.map_or_else(Self::default, Credential::session_owner)
     }
 }
 

@@ -49,6 +49,13 @@ pub enum CapabilityError {
         kind: String,
         failure: CaveatFailure,
     },
+    /// An OAuth access token that does not verify (not a reference reason: the
+    /// reference takes capability tokens only).
+    #[error("access token rejected: {0}")]
+    AccessToken(crate::domain::oauth::AccessTokenError),
+    /// An OAuth access token whose scopes do not open the tool.
+    #[error("access token lacks scope {}", go_quote(.0))]
+    InsufficientScope(String),
 }
 
 /// The inner text of a failed caveat.

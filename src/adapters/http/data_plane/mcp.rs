@@ -29,6 +29,7 @@ use crate::domain::mcp::{
     BodyFacts, Era, HeaderMismatch, MetadataHeaders, STATELESS_VERSION, SUPPORTED_VERSIONS,
     check_request_metadata, is_supported_version,
 };
+use crate::domain::oauth::{Challenge, ProtectedResource};
 use crate::ports::UpstreamHeaders;
 
 pub const SESSION_HEADER: &str = "Mcp-Session-Id";
@@ -115,7 +116,7 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
         request,
     };
     match mcp_stream::negotiate(Arc::clone(gateway), call, streams).await {
-        Negotiated::Whole(reply) => reply_response(reply),
+        Negotiated::Whole(reply) => reply_response(reply, gateway),
         Negotiated::Stream(response) => response,
     }
 }
@@ -141,7 +142,7 @@ pub async fn get(req: &Request, gateway: &Arc<Gateway>) -> Response {
     match outcome {
         ListenOutcome::Stream(events) => mcp_stream::relay_events(events),
         ListenOutcome::NotOffered => not_offered(),
-        ListenOutcome::Refused { refusal: r, body } => refusal(status_of(r), body),
+        ListenOutcome::Refused { refusal: r, body } => refused(r, body, gateway),
     }
 }
 
@@ -160,7 +161,7 @@ pub async fn delete(req: &Request, gateway: &Arc<Gateway>) -> Response {
     match outcome {
         EndOutcome::Ended => Response::builder().status(StatusCode::OK).finish(),
         EndOutcome::NotOffered => not_offered(),
-        EndOutcome::Refused { refusal: r, body } => refusal(status_of(r), body),
+        EndOutcome::Refused { refusal: r, body } => refused(r, body, gateway),
     }
 }
 
@@ -188,7 +189,7 @@ fn refuse_stream_version(headers: &HeaderMap) -> Option<Response> {
 }
 
 /// The HTTP form of a reply that was not streamed.
-pub fn reply_response(reply: McpReply) -> Response {
+pub fn reply_response(reply: McpReply, gateway: &Gateway) -> Response {
     match reply {
         McpReply::Answer { body, session_id } => {
             let mut response = json_response(StatusCode::OK, body);
@@ -198,12 +199,28 @@ pub fn reply_response(reply: McpReply) -> Response {
             response
         }
         McpReply::Accepted => Response::builder().status(StatusCode::ACCEPTED).finish(),
-        McpReply::Refused { refusal: r, body } => refusal(status_of(r), body),
+        McpReply::Refused { refusal: r, body } => refused(r, body, gateway),
     }
 }
 
-fn status_of(refusal: Refusal) -> StatusCode {
+/// A refusal's response; a challenge adds `WWW-Authenticate`.
+fn refused(refusal: Refusal, body: String, gateway: &Gateway) -> Response {
+    let mut response = json_response(status_of(&refusal), body);
+    if let (Refusal::Challenge(challenge), Some(tokens)) = (&refusal, &gateway.access_tokens) {
+        let resource = ProtectedResource::of(tokens.rules());
+        if let Ok(value) = resource.challenge_header(challenge).parse() {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+fn status_of(refusal: &Refusal) -> StatusCode {
     match refusal {
+        Refusal::Challenge(Challenge::InsufficientScope(_)) => StatusCode::FORBIDDEN,
+        Refusal::Challenge(_) => StatusCode::UNAUTHORIZED,
         Refusal::Unauthorized => StatusCode::UNAUTHORIZED,
         Refusal::NotFound => StatusCode::NOT_FOUND,
         Refusal::BadGateway => StatusCode::BAD_GATEWAY,

@@ -29,8 +29,8 @@ pub struct DataPlaneApi;
 
 #[OpenApi(tag = "ApiTags::DataPlane")]
 impl DataPlaneApi {
-    /// MCP over JSON-RPC 2.0. Send the capability token as
-    /// `Authorization: Bearer <token>`.
+    /// MCP over JSON-RPC 2.0. Send the capability token, or an OAuth access token
+    /// issued for this gateway, as `Authorization: Bearer <token>`.
     #[oai(path = "/v1/mcp", method = "post", operation_id = "mcp")]
     async fn mcp(
         &self,

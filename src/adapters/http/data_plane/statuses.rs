@@ -35,10 +35,16 @@ impl Statuses for McpStatuses {
         ),
         (
             401,
-            "A notification whose token does not verify",
+            "A notification whose token does not verify; with OAuth sign-in, a missing, \
+             invalid or expired access token (WWW-Authenticate names the metadata)",
             Body::Json(rpc),
         ),
-        (403, "An Origin that is not allowed", Body::Json(rpc)),
+        (
+            403,
+            "An Origin that is not allowed; with OAuth sign-in, an access token without \
+             the tool's scope (WWW-Authenticate: error=\"insufficient_scope\")",
+            Body::Json(rpc),
+        ),
         (
             404,
             "An unknown, expired or foreign Mcp-Session-Id (initialize again), or an \
@@ -64,7 +70,11 @@ const VERSION_REFUSED: (u16, &str, Body) = (
     "An MCP-Protocol-Version the gateway does not serve",
     Body::Json(rpc),
 );
-const TOKEN_REFUSED: (u16, &str, Body) = (401, "The token does not verify", Body::Json(rpc));
+const TOKEN_REFUSED: (u16, &str, Body) = (
+    401,
+    "The token does not verify (with OAuth sign-in: WWW-Authenticate names the metadata)",
+    Body::Json(rpc),
+);
 const ORIGIN_REFUSED: (u16, &str, Body) = (403, "An Origin that is not allowed", Body::Json(rpc));
 const NO_SESSION: (u16, &str, Body) = (
     404,

@@ -38,6 +38,10 @@ pub struct AuditEvent {
     pub upstream_status: Option<i64>,
     pub requires_step_up: Option<bool>,
     pub elevation_id: Option<String>,
+    /// The authorization server of an OAuth caller's access token.
+    pub token_issuer: Option<String>,
+    /// The OAuth client an OAuth caller's access token was issued to.
+    pub client_id: Option<String>,
 }
 
 #[derive(Object, Serialize)]
