@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use crate::domain::oauth::{AccessRules, DEFAULT_ALGORITHMS, TrustedIssuer, parse_algorithm};
 
-/// Default tenant of tokens that name none.
-pub const DEFAULT_OAUTH_TENANT: &str = "default";
+/// Tenant of tokens that name none: none, like a capability token minted without one
+/// (their events go to the default chain).
+pub const DEFAULT_OAUTH_TENANT: &str = "";
 /// Default clock skew tolerated on `exp` and `nbf`.
 pub const DEFAULT_LEEWAY_SECS: i64 = 30;
 /// Default spacing of key fetches for tokens signed by an unknown key.
@@ -181,7 +182,7 @@ mod tests {
         assert_eq!(s.rules.max_calls, Some(100));
         assert_eq!(s.rules.algorithms.len(), 2);
         assert!(s.rules.tool_scopes);
-        assert_eq!(s.rules.default_tenant, "default");
+        assert_eq!(s.rules.default_tenant, "");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::{AuditDurability, Config, StoreConfig};
 
 impl Config {
     /// `store=… upstream=… capability=… intent=… budget=… approvals=… admin_api=…
-    /// audit=…`. Never names a secret: the upstream is shown as its origin only.
+    /// audit=… oauth=…`. Never names a secret: the upstream is shown as its origin only.
     pub fn posture(&self) -> String {
         let store = match &self.store {
             StoreConfig::Memory { .. } => "memory",
@@ -28,9 +28,17 @@ impl Config {
             AuditDurability::Sync => "sync",
             AuditDurability::Async => "async",
         };
+        let oauth = match &self.oauth {
+            None => "off".to_owned(),
+            Some(o) => format!(
+                "on(issuers={} resource={})",
+                o.rules.issuers.len(),
+                o.rules.resource
+            ),
+        };
         format!(
             "store={store} upstream={upstream} capability={} intent={} budget={} \
-             approvals={} admin_api={admin} audit={durability}",
+             approvals={} admin_api={admin} audit={durability} oauth={oauth}",
             required(self.require_capability),
             required(self.require_intent),
             required(self.require_budget),
@@ -81,7 +89,7 @@ mod tests {
         assert_eq!(
             c.posture(),
             "store=sled upstream=stub capability=optional intent=optional budget=optional \
-             approvals=on admin_api=off audit=sync"
+             approvals=on admin_api=off audit=sync oauth=off"
         );
         let warning = c.development_warning().unwrap();
         for part in ["capability token", "every interface (:8080)", "stub answer"] {
@@ -102,6 +110,8 @@ mod tests {
             ("INTENTGATE_AUDIT_DURABILITY", "async"),
             ("INTENTGATE_APPROVALS_BACKEND", "off"),
             ("INTENTGATE_POSTGRES_URL", "postgres://ig:pw@db/ig"),
+            ("INTENTGATE_OAUTH_ISSUERS", "https://login.example"),
+            ("INTENTGATE_OAUTH_RESOURCE", "https://gw.example/v1/mcp"),
         ])
         .unwrap();
         let line = c.posture();
@@ -109,7 +119,8 @@ mod tests {
             line,
             "store=postgres upstream=https://tools.internal:8443 capability=required \
              intent=optional budget=optional approvals=off \
-             admin_api=on(superadmin, 1 tenant admins) audit=async"
+             admin_api=on(superadmin, 1 tenant admins) audit=async \
+             oauth=on(issuers=1 resource=https://gw.example/v1/mcp)"
         );
         assert_eq!(c.development_warning(), None);
     }

@@ -67,6 +67,11 @@ impl Credential {
         }
     }
 
+    /// Whom a session opened by `caller` belongs to (anonymous callers share one).
+    pub fn owner_of(caller: Option<&Self>) -> SessionOwner {
+        caller.map_or_else(SessionOwner::default, Self::session_owner)
+    }
+
     /// Whom a session opened with this credential belongs to: the same subject of the
     /// same token lineage (capability) or the same issuer (OAuth).
     pub fn session_owner(&self) -> SessionOwner {

@@ -86,10 +86,8 @@ fn now() -> i64 {
 }
 
 fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
+    use intentgate::ports::Clock as _;
+    intentgate::adapters::clock::SystemClock.now().unix_nanos()
 }
 
 fn oauth_env<'a>(issuer: &'a Issuer, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

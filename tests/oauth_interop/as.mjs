@@ -1,4 +1,5 @@
-// Test authorization server for the MCP gateway: oidc-provider (pinned 9.13.3) configured for
+// Test authorization server for the MCP gateway: oidc-provider (pinned 8.8.1, the newest line
+// that supports Node 20; it serves OpenID Connect discovery only, no RFC 8414 path) configured for
 // client_credentials + RFC 8707 resource indicators -> RS256/ES256 JWT access tokens (typ at+jwt).
 //
 // Env:
@@ -15,7 +16,6 @@
 //                      silently dropping them (oidc-provider's native behaviour)
 //   AS_REGISTRATION    1 = enable open dynamic client registration (RFC 7591) at /reg
 //   AS_CLIENTS_JSON    JSON array replacing the default static clients
-//   AS_NO_RFC8414      1 = 404 on /.well-known/oauth-authorization-server (only openid-configuration)
 //   AS_ADMIN_PORT      if set, admin routes listen on this port; otherwise they are served on
 //                      AS_PORT under /admin/...  Routes:
 //                        POST /rotate[?alg=RS256|ES256&keep_old=1|0&kid=NAME]
@@ -171,12 +171,6 @@ const server = http.createServer((req, res) => {
   const { url } = req;
   res.on('finish', () => log(req.method, url, res.statusCode, req.headers.authorization ? `auth=${req.headers.authorization.split(' ')[0]}` : ''));
   if (!ADMIN_PORT && req.url.startsWith('/admin/')) return admin(req, res, new URL(req.url, 'http://x').pathname.slice(6));
-  if (req.url.split('?')[0] === '/.well-known/oauth-authorization-server') {
-    // 9.x serves RFC 8414 metadata natively (same document as openid-configuration); 8.x does not,
-    // so alias it. AS_NO_RFC8414=1 makes it 404 to test clients' openid-configuration fallback.
-    if (process.env.AS_NO_RFC8414 === '1') { res.writeHead(404).end(); return undefined; }
-    req.url = '/.well-known/openid-configuration';
-  }
   return handler(req, res);
 });
 server.listen(PORT, HOST, () => {

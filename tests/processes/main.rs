@@ -405,6 +405,9 @@ async fn a_fresh_gateway_exports_every_counter_and_gauge_at_zero() {
         ("INTENTGATE_STORE", "memory"),
         ("INTENTGATE_METRICS_ENABLED", "true"),
         ("INTENTGATE_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        // OAuth counters exist once issuers are configured (this one never answers).
+        ("INTENTGATE_OAUTH_ISSUERS", "http://127.0.0.1:9"),
+        ("INTENTGATE_OAUTH_RESOURCE", "http://127.0.0.1:8080/v1/mcp"),
     ])
     .await;
     let text = reqwest::get(format!("{}/metrics", gateway.url))
@@ -428,6 +431,7 @@ async fn a_fresh_gateway_exports_every_counter_and_gauge_at_zero() {
         "intentgate_gateway_audit_failed_total 0",
         "intentgate_gateway_audit_dropped_total 0",
         "intentgate_gateway_approvals_pending 0",
+        "intentgate_gateway_oauth_token_failures_total{reason=\"audience\"} 0",
         "intentgate_gateway_store_errors_total{port=\"audit\"} 0",
         "intentgate_gateway_webhook_deliveries_total{outcome=\"failed\"} 0",
         "intentgate_gateway_check_decisions_total{check=\"capability\",decision=\"block\"} 0",

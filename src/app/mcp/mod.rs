@@ -23,7 +23,7 @@ pub use streams::{EndOutcome, LISTEN_FOR_AT_MOST, ListenOutcome};
 use crate::domain::credential::Credential;
 use crate::domain::decision::Denial;
 use crate::domain::jsonrpc;
-use crate::domain::mcp::{Era, McpSession, MethodKind, SessionOwner, method_kind};
+use crate::domain::mcp::{Era, McpSession, MethodKind, method_kind};
 use crate::domain::oauth::Challenge;
 use crate::ports::UpstreamHeaders;
 
@@ -216,7 +216,7 @@ impl Gateway {
         if call.era == Era::Stateless || kind == MethodKind::Initialize || !caller.verified {
             return Ok(None);
         }
-        let owner = SessionOwner::of(caller.credential.as_ref());
+        let owner = Credential::owner_of(caller.credential.as_ref());
         match self.sessions.resolve(id, &owner).await {
             Ok(session) => Ok(Some(session)),
             Err(ResolveError::Refused(why)) => {

@@ -71,7 +71,7 @@ impl Gateway {
     /// server's session if it keeps one.
     pub(super) async fn initialize(&self, call: &McpCall, token: Option<&Credential>) -> McpReply {
         let id = call.request.id_json();
-        let owner = SessionOwner::of(token);
+        let owner = Credential::owner_of(token);
         let Some(upstream) = &self.upstream else {
             return self
                 .opened(&id, owner, None, DEFAULT_VERSION, INITIALIZE_FALLBACK)

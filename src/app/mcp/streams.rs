@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::render;
 use super::{Refusal, ResolveError};
 use crate::app::Gateway;
-use crate::domain::mcp::{McpSession, SessionOwner};
+use crate::domain::credential::Credential;
+use crate::domain::mcp::McpSession;
 use crate::instruments as metrics;
 use crate::ports::{EventStream, ReplyBody, UpstreamHeaders};
 
@@ -137,7 +138,7 @@ impl Gateway {
                     None => (Refusal::Unauthorized, body),
                 }
             })?;
-        let owner = SessionOwner::of(token.as_ref());
+        let owner = Credential::owner_of(token.as_ref());
         match self.sessions.resolve(id, &owner).await {
             Ok(session) => Ok(session),
             Err(ResolveError::Refused(_)) => Err((Refusal::NotFound, not_found_body())),

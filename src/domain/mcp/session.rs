@@ -9,7 +9,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::domain::credential::Credential;
 use crate::domain::time::Timestamp;
 
 /// Who a session belongs to: tenant, subject and root token id of the caller's token
@@ -20,13 +19,6 @@ pub struct SessionOwner {
     pub tenant: String,
     pub subject: String,
     pub root_jti: String,
-}
-
-impl SessionOwner {
-    /// The owner of a session opened by `caller` (anonymous callers share one).
-    pub fn of(caller: Option<&Credential>) -> Self {
-        caller.map_or_else(Self::default, Credential::session_owner)
-    }
 }
 
 /// One session as stored.

@@ -1,13 +1,13 @@
 //! An access token's claims checked against the rules, and what they grant.
 
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use super::keys::{IssuerKeys, KeyLookup};
 use super::{ALL_TOOLS_SCOPE, AccessRules, AccessTokenError, TOOL_SCOPE_PREFIX};
 use crate::domain::time::Timestamp;
-use crate::domain::token::B64;
 
 /// A verified access token: who it names and what it grants.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,7 @@ pub fn peek_issuer(jwt: &str) -> Result<String, AccessTokenError> {
         .split('.')
         .nth(1)
         .ok_or_else(|| malformed("no payload"))?;
-    let bytes = B64
+    let bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| malformed("payload is not base64url"))?;
     #[derive(serde::Deserialize)]
