@@ -317,6 +317,7 @@ fn in_process_cost(store: &str, data_dir: &str, pg_url: Option<String>) -> f64 {
             forward_body: request.forward_body(),
             is_notification: false,
             authorization: Some(format!("Bearer {}", token())),
+            verified_caller: None,
             intent_prompt: None,
             remote_addr: "127.0.0.1:1".into(),
             started: Instant::now(),

@@ -21,6 +21,9 @@ pub struct ToolCall {
     pub forward_body: String,
     pub is_notification: bool,
     pub authorization: Option<String>,
+    /// The caller, when the transport already verified `authorization` (to find the
+    /// call's session): the pipeline does not verify it twice. `None`: not yet read.
+    pub verified_caller: Option<Credential>,
     pub intent_prompt: Option<String>,
     pub remote_addr: String,
     pub started: Instant,

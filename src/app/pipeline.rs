@@ -138,8 +138,10 @@ impl Gateway {
     }
 
     async fn check_capability(&self, ctx: &mut CallContext<'_>) -> Result<Applied, Denial> {
-        let header = ctx.req.authorization.as_deref();
-        let identified = self.identify(header).await;
+        let identified = match &ctx.req.verified_caller {
+            Some(caller) => Ok(Some(caller.clone())),
+            None => self.identify(ctx.req.authorization.as_deref()).await,
+        };
         let Some(caller) = identified.map_err(|e| self.identification_denial(&e))? else {
             return match self.settings.require_capability {
                 true => Err(self.identification_denial(&CapabilityError::Required)),

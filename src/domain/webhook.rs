@@ -67,7 +67,8 @@ pub fn checkpoint_payload(checkpoint: &SignedCheckpoint) -> Payload {
     }
 }
 
-/// The reference's payload, field order and omit rules included.
+/// The reference's payload, field order and omit rules included, plus who issued an
+/// OAuth caller's token.
 fn body(e: &AuditEvent, event_type: &str, severity: &str) -> String {
     let mut out = String::with_capacity(320);
     let mut w = ObjectWriter::new(&mut out);
@@ -81,6 +82,9 @@ fn body(e: &AuditEvent, event_type: &str, severity: &str) -> String {
     w.true_opt("requires_step_up", e.requires_step_up);
     w.str_opt("capability_token_id", &e.capability_token_id)
         .str_opt("pending_id", &e.pending_id);
+    // OAuth callers only (absent for capability tokens, as in the reference).
+    w.str_opt("token_issuer", &e.token_issuer)
+        .str_opt("client_id", &e.client_id);
     w.finish();
     out
 }
@@ -229,5 +233,17 @@ mod tests {
         assert!(a.starts_with("v1,"));
         assert_ne!(a, standard_signature(b"k", "msg_2", 10, "{}"));
         assert_ne!(a, standard_signature(b"k", "msg_1", 11, "{}"));
+    }
+
+    #[test]
+    fn oauth_callers_are_named_by_issuer_and_client() {
+        let mut e = block("capability");
+        e.token_issuer = "https://login.example".into();
+        e.client_id = "cli-1".into();
+        let body = &project(&e)[0].body;
+        assert!(
+            body.ends_with(r#""capability_token_id":"cap-1","token_issuer":"https://login.example","client_id":"cli-1"}"#),
+            "{body}"
+        );
     }
 }

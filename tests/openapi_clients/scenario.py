@@ -228,6 +228,13 @@ def _():
     eq(parsed.status, "ready", "status")
 
 
+@step("GET /.well-known/oauth-protected-resource[/v1/mcp] (OAuth off -> 404)")
+def _():
+    for path in ("/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/v1/mcp"):
+        resp = call(op("GET", path), anonymous)
+        eq(int(resp.status_code), 404, path)
+
+
 @step("POST /v1/admin/mint (agent token)")
 def _():
     parsed = status(

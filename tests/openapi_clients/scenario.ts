@@ -115,6 +115,13 @@ async function main(): Promise<number> {
     assert.equal(data?.status, "ready");
   });
 
+  await step("GET /.well-known/oauth-protected-resource[/v1/mcp] (OAuth off -> 404)", async () => {
+    const root = await anonymous.GET("/.well-known/oauth-protected-resource", { parseAs: "text" });
+    expectStatus(root.response, 404);
+    const mcp = await anonymous.GET("/.well-known/oauth-protected-resource/v1/mcp", { parseAs: "text" });
+    expectStatus(mcp.response, 404);
+  });
+
   await step("POST /v1/admin/mint (agent token)", async () => {
     const { data, response } = await admin.POST("/v1/admin/mint", {
       body: { subject: "ts-agent", ttl_seconds: 900, tools: ["read_invoice", "wire_money"], max_calls: 50 },

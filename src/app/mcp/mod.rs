@@ -122,7 +122,10 @@ impl Gateway {
             return self.pass_on(&call, session.as_ref()).await;
         }
         match kind {
-            MethodKind::ToolCall => self.mcp_tools_call(call, session).await,
+            MethodKind::ToolCall => {
+                let verified = caller.credential.filter(|_| caller.verified);
+                self.mcp_tools_call(call, session, verified).await
+            }
             MethodKind::Initialize => self.initialize(&call, caller.credential.as_ref()).await,
             MethodKind::Unknown => {
                 let body = render::method_not_found(&call.request.id_json(), &call.request.method);

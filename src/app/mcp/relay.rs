@@ -28,6 +28,7 @@ impl Gateway {
         self: &Arc<Self>,
         call: McpCall,
         session: Option<McpSession>,
+        verified_caller: Option<Credential>,
     ) -> McpReply {
         let id = call.request.id_json();
         let params = match parse_tool_call(call.request.params.as_deref()) {
@@ -40,6 +41,7 @@ impl Gateway {
             forward_body: call.request.forward_body(),
             is_notification,
             authorization: call.authorization.clone(),
+            verified_caller,
             intent_prompt: call.intent_prompt.clone(),
             remote_addr: call.remote_addr.clone(),
             started: call.started,
