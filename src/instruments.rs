@@ -185,7 +185,7 @@ pub fn export_zeroes() {
 }
 
 /// Why access tokens were refused (`AccessTokenError::kind`).
-const OAUTH_FAILURE_KINDS: [&str; 10] = [
+const OAUTH_FAILURE_KINDS: [&str; 11] = [
     "malformed",
     "untrusted_issuer",
     "algorithm",
@@ -196,6 +196,7 @@ const OAUTH_FAILURE_KINDS: [&str; 10] = [
     "not_yet_valid",
     "audience",
     "claim",
+    "sender_constrained",
 ];
 
 /// Exports the OAuth counters at 0 (when issuers are configured).

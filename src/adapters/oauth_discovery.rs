@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::outbound::{error_chain, read_capped};
-use crate::domain::oauth::IssuerKeys;
+use crate::domain::oauth::{self, IssuerKeys};
 use crate::ports::IssuerKeysSource;
 
 /// How long one metadata or JWKS request may take.
@@ -75,6 +75,11 @@ impl IssuerKeysSource for HttpIssuerKeys {
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or("metadata has no jwks_uri")?;
+        if !oauth::fetchable(jwks_uri) {
+            return Err(format!(
+                "jwks_uri {jwks_uri:?} is neither https nor on this machine; keys are not fetched over plain HTTP"
+            ));
+        }
         let jwks = self.document(jwks_uri).await?;
         IssuerKeys::from_jwks(&jwks).map_err(|why| format!("{jwks_uri}: {why}"))
     }

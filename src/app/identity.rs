@@ -56,6 +56,16 @@ impl Gateway {
         denial
     }
 
+    /// The denial of an identified caller: an OAuth client whose token was revoked is
+    /// told to get another (401 `invalid_token`), as for any token that stopped working.
+    pub(super) fn caller_denial(&self, caller: &Credential, e: &CapabilityError) -> Denial {
+        let mut denial = Denial::capability(e);
+        if matches!(caller, Credential::Access(_)) && *e == CapabilityError::Revoked {
+            denial.challenge = Some(Challenge::InvalidToken(e.to_string()));
+        }
+        denial
+    }
+
     /// Whether the credential is revoked, as the reason a check refuses it (fail
     /// closed: a store that cannot answer refuses too). Timed and counted. An access
     /// token without `jti` cannot be revoked here (its issuer's lifetime bounds it).
@@ -102,7 +112,7 @@ impl Gateway {
                 false => Ok(None),
             };
         };
-        let deny = |e: CapabilityError| Denial::capability(&e);
+        let deny = |e: CapabilityError| self.caller_denial(&caller, &e);
         self.revocation(&caller).await.map_err(deny)?;
         caller.check_validity(self.clock.now()).map_err(deny)?;
         Ok(Some(caller))

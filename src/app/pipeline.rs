@@ -148,10 +148,10 @@ impl Gateway {
                 false => Ok(Applied::Skipped),
             };
         };
-        let deny = |e: CapabilityError| Denial::capability(&e);
         let revocation = self.revocation(&caller).await;
         // From here on the identity is known and goes on the audit event.
         let caller = ctx.caller.insert(caller);
+        let deny = |e: CapabilityError| self.caller_denial(caller, &e);
         revocation.map_err(deny)?;
         caller
             .check_call(self.clock.now(), &ctx.req.params.name)

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::domain::oauth::{AccessRules, DEFAULT_ALGORITHMS, TrustedIssuer, parse_algorithm};
+use crate::domain::oauth::{
+    AccessRules, DEFAULT_ALGORITHMS, TrustedIssuer, fetchable, is_tenant_name, parse_algorithm,
+};
 
 /// Tenant of tokens that name none: none, like a capability token minted without one
 /// (their events go to the default chain).
@@ -45,7 +47,7 @@ impl OAuthSettings {
                 "INTENTGATE_OAUTH_RESOURCE={resource:?} must be an absolute http(s) URL without a fragment"
             ));
         }
-        let algorithms = match get("INTENTGATE_OAUTH_ALGORITHMS") {
+        let algorithms: Vec<_> = match get("INTENTGATE_OAUTH_ALGORITHMS") {
             None => DEFAULT_ALGORITHMS.to_vec(),
             Some(text) => text
                 .split(',')
@@ -58,6 +60,9 @@ impl OAuthSettings {
                 })
                 .collect(),
         };
+        if algorithms.is_empty() {
+            errors.push("INTENTGATE_OAUTH_ALGORITHMS names no algorithm".into());
+        }
         let mut number = |name: &str, default: u64| match get(name) {
             None => default,
             Some(text) => text.trim().parse::<u64>().unwrap_or_else(|_| {
@@ -104,7 +109,9 @@ impl OAuthSettings {
                 leeway_secs: i64::try_from(leeway).unwrap_or(i64::MAX),
                 max_calls: (max_calls > 0).then_some(max_calls),
             },
-            keys_min_interval: Duration::from_secs(min_interval),
+            // At least a second: a token naming an unknown key is unauthenticated, and
+            // each one must not become a request to the issuer.
+            keys_min_interval: Duration::from_secs(min_interval.max(1)),
             keys_refresh: Duration::from_secs(refresh.max(1)),
         }))
     }
@@ -126,9 +133,28 @@ fn issuers(list: &str, errors: &mut Vec<String>) -> Vec<TrustedIssuer> {
             ));
             continue;
         }
+        if !fetchable(issuer) {
+            errors.push(format!(
+                "INTENTGATE_OAUTH_ISSUERS: {issuer:?} must be https (plain http only on this machine)"
+            ));
+            continue;
+        }
+        if issuers.iter().any(|i: &TrustedIssuer| i.issuer == issuer) {
+            errors.push(format!(
+                "INTENTGATE_OAUTH_ISSUERS: {issuer:?} is listed twice"
+            ));
+            continue;
+        }
+        let tenant = tenant.filter(|t| !t.is_empty());
+        if let Some(t) = tenant.as_deref().filter(|t| !is_tenant_name(t)) {
+            errors.push(format!(
+                "INTENTGATE_OAUTH_ISSUERS: tenant {t:?} of {issuer:?} must be 1-64 of A-Z a-z 0-9 . _ -"
+            ));
+            continue;
+        }
         issuers.push(TrustedIssuer {
             issuer: issuer.to_owned(),
-            tenant: tenant.filter(|t| !t.is_empty()),
+            tenant,
         });
     }
     if issuers.is_empty() && errors.is_empty() {
@@ -137,11 +163,16 @@ fn issuers(list: &str, errors: &mut Vec<String>) -> Vec<TrustedIssuer> {
     issuers
 }
 
+/// An absolute http(s) URL of printable ASCII without quotes, backslashes, spaces or a
+/// fragment: it goes into `WWW-Authenticate` and into budget and session keys as is.
 fn absolute_url(text: &str) -> bool {
     let rest = text
         .strip_prefix("https://")
         .or_else(|| text.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/')) && !text.contains('#')
+    let plain = text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\' | b'#'));
+    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/')) && plain
 }
 
 #[cfg(test)]
@@ -188,7 +219,10 @@ mod tests {
     #[test]
     fn mistakes_are_named() {
         let errors = load(&[
-            ("INTENTGATE_OAUTH_ISSUERS", "login.example"),
+            (
+                "INTENTGATE_OAUTH_ISSUERS",
+                "login.example, http://idp.example, https://a.example=bad:tenant",
+            ),
             ("INTENTGATE_OAUTH_ALGORITHMS", "HS256"),
             ("INTENTGATE_OAUTH_TOOL_SCOPES", "maybe"),
         ])
@@ -199,6 +233,11 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("needs INTENTGATE_OAUTH_RESOURCE"), "{all}");
+        assert!(
+            all.contains("\"http://idp.example\" must be https"),
+            "{all}"
+        );
+        assert!(all.contains("tenant \"bad:tenant\""), "{all}");
         assert!(all.contains("HMAC"), "{all}");
         assert!(all.contains("INTENTGATE_OAUTH_TOOL_SCOPES"), "{all}");
     }

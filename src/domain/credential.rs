@@ -16,8 +16,9 @@ pub enum Credential {
     Access(AccessToken),
 }
 
-/// Budget counters of OAuth subjects are kept apart from tokens' (`jti`s never start so).
-const SUBJECT_BUDGET_PREFIX: &str = "oauth:";
+/// Marks budget counters and session owners of OAuth callers, apart from capability
+/// tokens' (whose `jti`s are gateway-made base64url and never start so).
+const OAUTH_KEY_PREFIX: &str = "oauth:";
 
 impl Credential {
     pub fn tenant(&self) -> &str {
@@ -73,14 +74,14 @@ impl Credential {
     }
 
     /// Whom a session opened with this credential belongs to: the same subject of the
-    /// same token lineage (capability) or the same issuer (OAuth).
+    /// same token lineage (capability) or the same issuer and client (OAuth).
     pub fn session_owner(&self) -> SessionOwner {
         SessionOwner {
             tenant: self.tenant().to_owned(),
             subject: self.subject().to_owned(),
             root_jti: match self {
                 Self::Capability(t) => t.root_jti.clone(),
-                Self::Access(a) => format!("{SUBJECT_BUDGET_PREFIX}{}", a.issuer),
+                Self::Access(a) => format!("{OAUTH_KEY_PREFIX}{} {}", a.issuer, a.client_id),
             },
         }
     }
@@ -128,7 +129,7 @@ impl Credential {
             Self::Access(a) => (
                 BudgetKey {
                     tenant: a.tenant.clone(),
-                    jti: format!("{SUBJECT_BUDGET_PREFIX}{} {}", a.issuer, a.subject),
+                    jti: format!("{OAUTH_KEY_PREFIX}{} {}", a.issuer, a.subject),
                 },
                 a.max_calls.into_iter().collect(),
             ),

@@ -1074,6 +1074,18 @@ pub async fn strict_mode_needs_a_token_for_everything_but_ping(backend: Backend)
     );
     let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
     assert_eq!(post(&gw, note, None, &[]).await.status, 401);
+    // A data method sent as a notification cannot carry an error: 401 and, like every
+    // refused notification, no audit record. Sent as a request it is refused and audited.
+    let data_note = r#"{"jsonrpc":"2.0","method":"resources/list"}"#;
+    assert_eq!(post(&gw, data_note, None, &[]).await.status, 401);
+    assert!(
+        gw.audit("").await.is_empty(),
+        "a refused notification is not audited"
+    );
+    let data_request = rpc(json!(3), "resources/list", json!({}));
+    let refused = post(&gw, &data_request, None, &[]).await;
+    assert_eq!(refused.json()["error"]["code"], -32010, "{}", refused.text);
+    assert_eq!(gw.audit("").await.len(), 1);
     assert!(
         up.requests().is_empty(),
         "nothing anonymous reached the tool server"

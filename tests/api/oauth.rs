@@ -95,7 +95,7 @@ fn oauth_env<'a>(issuer: &'a Issuer, extra: &[(&'a str, &'a str)]) -> Vec<(&'a s
         ("INTENTGATE_OAUTH_ISSUERS", issuer.url()),
         ("INTENTGATE_OAUTH_RESOURCE", RESOURCE),
         ("INTENTGATE_OAUTH_TENANT_CLAIM", "org"),
-        ("INTENTGATE_OAUTH_KEYS_MIN_INTERVAL_S", "0"),
+        ("INTENTGATE_OAUTH_KEYS_MIN_INTERVAL_S", "1"),
         ("INTENTGATE_REQUIRE_CAPABILITY", "true"),
         ("INTENTGATE_ADMIN_TOKEN", ADMIN),
     ];
@@ -154,6 +154,8 @@ pub async fn a_token_for_this_gateway_calls_tools_and_is_audited(backend: Backen
         .await;
     assert_eq!(revoked.status, 200, "{}", revoked.text);
     let after = call(&gw, "read_invoice", &token).await;
+    assert_eq!(after.status, 401, "{}", after.text);
+    assert!(after.header("www-authenticate").contains("token revoked"));
     assert_eq!(after.json()["error"]["data"], "token revoked");
 }
 
@@ -337,8 +339,10 @@ pub async fn metadata_readiness_and_key_rotation(backend: Backend) {
     assert_eq!(ready.status, 200, "{}", ready.text);
     assert_eq!(ready.json()["oauth_issuers"][0]["status"], "ready");
     assert_eq!(ready.json()["oauth_issuers"][0]["keys"], 1);
-    // The issuer rotates to an EC key: the unknown kid makes the gateway fetch again.
+    // The issuer rotates to an EC key: the unknown kid makes the gateway fetch again,
+    // once INTENTGATE_OAUTH_KEYS_MIN_INTERVAL_S (at least a second) has passed.
     issuer.jwks.lock().unwrap().push(jwk(EC_JWK, "ec-2"));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let ec = EncodingKey::from_ec_pem(EC.as_bytes()).unwrap();
     let claims = json!({"iss": issuer.url(), "sub": "agent-7", "aud": RESOURCE, "exp": now() + 60, "scope": "tools:*"});
     let rotated = sign(&claims, &ec, Algorithm::ES256, "ec-2");
@@ -356,7 +360,7 @@ pub async fn an_unreachable_issuer_fails_closed(backend: Backend) {
     let env = [
         ("INTENTGATE_OAUTH_ISSUERS", url.as_str()),
         ("INTENTGATE_OAUTH_RESOURCE", RESOURCE),
-        ("INTENTGATE_OAUTH_KEYS_MIN_INTERVAL_S", "0"),
+        ("INTENTGATE_OAUTH_KEYS_MIN_INTERVAL_S", "1"),
     ];
     let gw = TestGateway::start(backend, &env).await;
     let claims =
@@ -366,9 +370,18 @@ pub async fn an_unreachable_issuer_fails_closed(backend: Backend) {
     // brings a token nobody can check is still refused.
     let answer = call(&gw, "read_invoice", &token).await;
     assert_eq!(answer.status, 401, "{}", answer.text);
-    assert!(answer.header("www-authenticate").contains("unavailable"));
+    let challenge = answer.header("www-authenticate");
+    assert!(
+        challenge.contains("signing keys of http://127.0.0.1:"),
+        "{challenge}"
+    );
+    assert!(
+        !challenge.contains("refused"),
+        "fetch details stay in the log: {challenge}"
+    );
+    // Reported, not unready: capability tokens and anonymous calls are still served.
     let ready = gw.admin("GET", "/readyz", None, None).await;
-    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert_eq!(ready.status, 200, "{}", ready.text);
     assert_eq!(ready.json()["oauth_issuers"][0]["status"], "unavailable");
     assert!(ready.json()["oauth_issuers"][0]["error"].is_string());
     let off = TestGateway::start(backend, &[]).await;

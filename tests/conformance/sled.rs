@@ -20,7 +20,7 @@ async fn a_database_of_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let db = sled::open(dir.path()).unwrap();
-        db.insert("schema_version", "3").unwrap();
+        db.insert("schema_version", "4").unwrap();
         db.flush().unwrap();
     }
     // Retried while the lock is still held: the refusal is what is under test.
@@ -33,10 +33,52 @@ async fn a_database_of_another_schema_version_is_refused() {
         .err()
         .expect("an old layout must not open")
         .to_string();
-    assert!(message.contains(r#"schema version "3""#), "{message}");
-    assert!(message.contains("reads version 2"), "{message}");
+    assert!(message.contains(r#"schema version "4""#), "{message}");
+    assert!(message.contains("reads version 3"), "{message}");
+    let db = reopen(|| sled::open(dir.path())).await;
+    assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"4");
+}
+
+/// A version 2 directory (records without the OAuth tail) is read as it is and marked
+/// version 3; an OAuth caller's record then keeps its issuer and client through a
+/// reopen, and the chain verifies across both kinds.
+#[tokio::test]
+async fn a_version_2_database_is_remarked_and_keeps_oauth_fields_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = seal(
+        "acme",
+        None,
+        vec![AuditEvent::new(crate::suite::at(1), "allow", "read")],
+    );
+    {
+        let stores = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
+        stores.audit.append(&plain).await.unwrap();
+    }
+    {
+        let db = reopen(|| sled::open(dir.path())).await;
+        db.insert("schema_version", "2").unwrap();
+        db.flush().unwrap();
+    }
+    let stores = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
+    assert_eq!(stores.audit.range("acme", 1, 10).await.unwrap(), plain);
+    let mut oauth = AuditEvent::new(crate::suite::at(2), "allow", "read");
+    oauth.token_issuer = "https://login.example".into();
+    oauth.client_id = "cli-1".into();
+    let head = stores.audit.head("acme").await.unwrap();
+    let second = seal("acme", head.as_ref(), vec![oauth]);
+    stores.audit.append(&second).await.unwrap();
+    drop(stores);
     let db = reopen(|| sled::open(dir.path())).await;
     assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"3");
+    drop(db);
+    let reopened = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
+    let stored = reopened.audit.range("acme", 1, 10).await.unwrap();
+    assert_eq!(stored[1], second[0]);
+    assert_eq!(stored[1].event.client_id, "cli-1");
+    let report = intentgate::app::admin::verify_chain(reopened.audit.as_ref(), "acme", None, None)
+        .await
+        .unwrap();
+    assert!(report.ok && report.verified == 2, "{report:?}");
 }
 
 /// A record as schema version 1 stored it: JSON, every field by name, timestamps in Unix
@@ -105,7 +147,7 @@ fn write_v1(dir: &std::path::Path, records: &[ChainedEvent], mark: &str, index: 
 
 /// A version 1 directory is upgraded in place at open: every record reads back with
 /// every field, the chain still verifies, queries are newest first, appends continue
-/// the chain, and the directory is marked version 2.
+/// the chain, and the directory is marked with the current version.
 #[tokio::test]
 async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +182,7 @@ async fn a_version_1_database_is_upgraded_in_place_and_loses_nothing() {
     drop(stores);
 
     let db = reopen(|| sled::open(dir.path())).await;
-    assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"2");
+    assert_eq!(db.get("schema_version").unwrap().unwrap().as_ref(), b"3");
     drop(db);
     let reopened = reopen(|| intentgate::adapters::sled::open(dir.path())).await;
     assert_eq!(reopened.audit.range("acme", 1, 10).await.unwrap().len(), 3);

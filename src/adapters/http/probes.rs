@@ -34,8 +34,9 @@ pub struct ReadinessResponse {
     pub store: String,
     /// Why the store did not answer.
     pub error: Option<String>,
-    /// With OAuth sign-in: each trusted issuer's signing keys. The gateway is not
-    /// ready while an issuer has none (its tokens would all be refused).
+    /// With OAuth sign-in: each trusted issuer's signing keys. An issuer without keys
+    /// is reported, not a reason to be unready: its tokens are refused, every other
+    /// caller is served.
     pub oauth_issuers: Option<Vec<IssuerReadiness>>,
 }
 
@@ -141,8 +142,8 @@ fn health() -> Response {
     json_response(StatusCode::OK, body)
 }
 
-/// Readiness: 200 when the store answers and every trusted issuer's keys are held,
-/// 503 otherwise.
+/// Readiness: 200 when the store answers, 503 otherwise; with OAuth sign-in, each
+/// issuer's keys are reported too.
 async fn ready(gateway: &Gateway) -> Response {
     let probe = gateway.stores.audit.head("default").await;
     let issuers = gateway
@@ -150,18 +151,13 @@ async fn ready(gateway: &Gateway) -> Response {
         .as_ref()
         .map(|tokens| tokens.status())
         .unwrap_or_default();
-    let keys_missing = issuers.iter().any(|i| i.keys == 0);
     let mut body = String::new();
     let mut w = ObjectWriter::new(&mut body);
     w.str("store", gateway.stores.backend);
     let status = match &probe {
-        Ok(_) if !keys_missing => {
+        Ok(_) => {
             w.str("status", "ready");
             StatusCode::OK
-        }
-        Ok(_) => {
-            w.str("status", "unavailable");
-            StatusCode::SERVICE_UNAVAILABLE
         }
         Err(e) => {
             w.str("status", "unavailable").str("error", &e.to_string());

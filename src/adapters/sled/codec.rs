@@ -39,13 +39,6 @@ pub(super) fn encode_compact<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreEr
     })
 }
 
-pub(super) fn decode_compact<T: for<'de> Deserialize<'de>>(
-    bytes: &[u8],
-    what: &str,
-) -> Result<T, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| corrupted(format!("{what}: {e}")))
-}
-
 /// The first fields of an [`EventRecord`], borrowed: postcard is positional, so a
 /// record's position and hash decode without reading (or allocating) its event.
 #[derive(Deserialize)]
@@ -151,9 +144,9 @@ pub(super) struct EventRecord {
     elevation_id: String,
 }
 
-/// What an OAuth caller's record adds after its [`EventRecord`]. Records of other
-/// callers end without it, byte for byte as schema version 2 wrote them, so the layout
-/// needs no upgrade.
+/// What an OAuth caller's record adds after its [`EventRecord`] (schema version 3).
+/// Records of other callers end without it, byte for byte as version 2 wrote them, so
+/// a version 2 directory is read as it is.
 #[derive(Serialize, Deserialize)]
 struct OAuthTail {
     token_issuer: String,
@@ -180,7 +173,15 @@ pub(super) fn decode_event(bytes: &[u8]) -> Result<ChainedEvent, StoreError> {
         .map_err(|e| corrupted(format!("audit record: {e}")))?;
     let mut event = ChainedEvent::try_from(record)?;
     if !rest.is_empty() {
-        let tail: OAuthTail = decode_compact(rest, "audit record's OAuth fields")?;
+        let (tail, after) = postcard::take_from_bytes::<OAuthTail>(rest)
+            .map_err(|e| corrupted(format!("audit record's OAuth fields: {e}")))?;
+        if !after.is_empty() {
+            return Err(corrupted(format!(
+                "audit record {}: {} unreadable bytes after its OAuth fields",
+                event.seq,
+                after.len()
+            )));
+        }
         event.event.token_issuer = tail.token_issuer;
         event.event.client_id = tail.client_id;
     }

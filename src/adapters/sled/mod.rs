@@ -28,8 +28,13 @@ use sled::transaction::TransactionError;
 
 use crate::ports::{StoreError, StoreResult, Stores};
 
-/// The on-disk layout this build reads and writes. 2: audit records in postcard.
-const SCHEMA_VERSION: &[u8] = b"2";
+/// The on-disk layout this build reads and writes. 2: audit records in postcard; 3: an
+/// OAuth caller's record may end with its issuer and client.
+const SCHEMA_VERSION: &[u8] = b"3";
+/// Version 2 records are version 3 records without the optional OAuth tail: the
+/// directory is only re-marked, so a build that would drop the tail (and see the
+/// chain as tampered) refuses it instead.
+const SCHEMA_V2: &[u8] = b"2";
 const BACKEND: &str = "sled";
 
 /// The database and its trees, shared by the port implementations.
@@ -54,7 +59,7 @@ pub(crate) struct SledDb {
 pub enum SledOpenError {
     #[error("open sled database in {path}: {source}")]
     Open { path: String, source: sled::Error },
-    #[error("sled database in {path} has schema version {found:?}; this build reads version 2")]
+    #[error("sled database in {path} has schema version {found:?}; this build reads version 3")]
     Schema { path: String, found: String },
     #[error("load revocations from sled database in {path}: {source}")]
     Load { path: String, source: StoreError },
@@ -83,6 +88,13 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
             false
         }
         Some(v) if v.as_ref() == SCHEMA_VERSION => false,
+        Some(v) if v.as_ref() == SCHEMA_V2 => {
+            db.db
+                .insert("schema_version", SCHEMA_VERSION)
+                .map_err(fail)?;
+            db.db.flush().map_err(fail)?;
+            false
+        }
         Some(v) if [&b"1"[..], UPGRADING_FROM_V1].contains(&v.as_ref()) => true,
         Some(v) => {
             let found = String::from_utf8_lossy(&v).into_owned();
@@ -148,8 +160,9 @@ fn open_trees(dir: &Path) -> Result<SledDb, sled::Error> {
 /// older binary started on a half-upgraded directory refuses it instead of reading it.
 const UPGRADING_FROM_V1: &[u8] = b"1-upgrading-to-2";
 
-/// Rewrites a version 1 directory as version 2. The directory is marked as being
-/// upgraded first and as version 2 last, each mark flushed, so an interrupted upgrade
+/// Rewrites a version 1 directory in the version 2 layout (which version 3 reads as
+/// is). The directory is marked as being upgraded first and as the current version
+/// last, each mark flushed, so an interrupted upgrade
 /// runs again at the next start of this build.
 fn upgrade_from_v1(db: &SledDb) -> StoreResult<()> {
     db.db
@@ -163,7 +176,7 @@ fn upgrade_from_v1(db: &SledDb) -> StoreResult<()> {
     db.db.flush().map_err(backend)?;
     tracing::info!(
         rewritten,
-        "upgraded sled audit records from schema version 1 to 2"
+        "upgraded sled audit records from schema version 1"
     );
     Ok(())
 }

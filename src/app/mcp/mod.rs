@@ -182,11 +182,12 @@ impl Gateway {
 
     /// A caller whose token failed: a request gets the JSON-RPC capability error (a
     /// relayed data method is audited too); a notification or response, which has no
-    /// way to carry an error, gets 401.
+    /// way to carry an error, gets 401. An OAuth client gets its challenge instead.
     async fn refuse_caller(&self, call: &McpCall, kind: MethodKind, denial: &Denial) -> McpReply {
         let id = call.request.id_json();
         let body = render::denial_error(&id, denial);
-        if kind == MethodKind::Relayed {
+        let is_request = !call.request.is_notification() && !call.request.is_response();
+        if kind == MethodKind::Relayed && is_request {
             self.audit_refused(call, denial).await;
         }
         if let Some(challenge) = &denial.challenge {
@@ -195,13 +196,13 @@ impl Gateway {
                 body,
             };
         }
-        if call.request.is_notification() || call.request.is_response() {
-            return McpReply::Refused {
+        match is_request {
+            true => McpReply::answer(body),
+            false => McpReply::Refused {
                 refusal: Refusal::Unauthorized,
                 body,
-            };
+            },
         }
-        McpReply::answer(body)
     }
 
     /// The session the message belongs to: none in the stateless era, for

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use super::keys::{IssuerKeys, KeyLookup};
-use super::{ALL_TOOLS_SCOPE, AccessRules, AccessTokenError, TOOL_SCOPE_PREFIX};
+use super::{ALL_TOOLS_SCOPE, AccessRules, AccessTokenError, TOOL_SCOPE_PREFIX, clipped};
 use crate::domain::time::Timestamp;
 
 /// A verified access token: who it names and what it grants.
@@ -78,7 +78,7 @@ pub fn verify(
     let issuer = peek_issuer(jwt)?;
     let trusted = rules
         .trusted(&issuer)
-        .ok_or_else(|| AccessTokenError::UntrustedIssuer(issuer.clone()))?;
+        .ok_or_else(|| AccessTokenError::UntrustedIssuer(clipped(&issuer)))?;
     let header =
         jsonwebtoken::decode_header(jwt).map_err(|e| AccessTokenError::Malformed(e.to_string()))?;
     if !rules.algorithms.contains(&header.alg) {
@@ -89,7 +89,7 @@ pub fn verify(
         KeyLookup::Missing => {
             return Err(AccessTokenError::UnknownKey {
                 issuer,
-                kid: header.kid.unwrap_or_default(),
+                kid: clipped(&header.kid.unwrap_or_default()),
             });
         }
     };
@@ -137,6 +137,11 @@ fn check_claims(
     if !audiences(&claims)?.iter().any(|a| *a == rules.resource) {
         return Err(AccessTokenError::Audience(rules.resource.clone()));
     }
+    // A token bound to a key (DPoP, mTLS) is only safe where the binding is checked,
+    // and this gateway does not check it: refused rather than taken as a bearer token.
+    if claims.contains_key("cnf") {
+        return Err(AccessTokenError::SenderConstrained);
+    }
     let subject = text(&claims, "sub")?.ok_or(AccessTokenError::Claim("sub"))?;
     let client_id = match text(&claims, "client_id")? {
         Some(c) => c,
@@ -176,9 +181,19 @@ fn tenant(
     };
     match claims.get(claim.as_str()) {
         None => Ok(rules.default_tenant.clone()),
-        Some(Value::String(t)) if !t.is_empty() => Ok(t.clone()),
+        Some(Value::String(t)) if is_tenant_name(t) => Ok(t.clone()),
         Some(_) => Err(AccessTokenError::Claim("tenant")),
     }
+}
+
+/// A tenant a token may name: 1 to 64 of `A-Z a-z 0-9 . _ -`. The tenant names an
+/// audit chain and keys stored data, so a claim carrying separators or control
+/// characters must not reach them.
+pub fn is_tenant_name(tenant: &str) -> bool {
+    (1..=64).contains(&tenant.len())
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn granted_tools(scopes: &[String]) -> Vec<String> {

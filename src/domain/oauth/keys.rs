@@ -121,11 +121,17 @@ fn signing_algorithm(alg: KeyAlgorithm) -> Option<Algorithm> {
     })
 }
 
+/// The key family `alg` needs. HMAC keys are never held, so anything else falls there.
 fn family(alg: Algorithm) -> AlgorithmFamily {
     match alg {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => AlgorithmFamily::Hmac,
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => AlgorithmFamily::Rsa,
         Algorithm::ES256 | Algorithm::ES384 => AlgorithmFamily::Ec,
         Algorithm::EdDSA => AlgorithmFamily::Ed,
-        _ => AlgorithmFamily::Rsa,
+        _ => AlgorithmFamily::Hmac,
     }
 }

@@ -12,7 +12,7 @@ mod keys;
 mod tests;
 
 pub use challenge::{Challenge, ProtectedResource, metadata_url};
-pub use claims::{AccessToken, ToolGrant, peek_issuer, verify};
+pub use claims::{AccessToken, ToolGrant, is_tenant_name, peek_issuer, verify};
 pub use keys::{IssuerKeys, KeyLookup};
 
 use jsonwebtoken::Algorithm;
@@ -81,8 +81,9 @@ pub enum AccessTokenError {
     Algorithm(String),
     #[error("no signing key {kid:?} published by {issuer}")]
     UnknownKey { issuer: String, kid: String },
-    #[error("signing keys of {issuer} unavailable: {why}")]
-    KeysUnavailable { issuer: String, why: String },
+    /// Why is in the log and `/readyz`, not told to clients.
+    #[error("signing keys of {issuer} unavailable")]
+    KeysUnavailable { issuer: String },
     #[error("signature does not verify")]
     Signature,
     #[error("token expired")]
@@ -93,6 +94,8 @@ pub enum AccessTokenError {
     Audience(String),
     #[error("claim {0} is missing or malformed")]
     Claim(&'static str),
+    #[error("sender-constrained tokens (cnf) are not accepted")]
+    SenderConstrained,
 }
 
 impl AccessTokenError {
@@ -109,8 +112,35 @@ impl AccessTokenError {
             Self::NotYetValid => "not_yet_valid",
             Self::Audience(_) => "audience",
             Self::Claim(_) => "claim",
+            Self::SenderConstrained => "sender_constrained",
         }
     }
+}
+
+/// At most 64 characters of a value the token chose (its `iss`, its `kid`), for
+/// refusals that quote it.
+pub(crate) fn clipped(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+/// Whether keys may be fetched from `url`: over TLS, or on this machine. Anyone on the
+/// path of a plain-HTTP fetch could publish their own keys and forge every token.
+pub fn fetchable(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Whether a bearer value is a JWT rather than a capability token (base64url JSON,

@@ -215,13 +215,21 @@ fn tenants_come_from_the_issuer_then_the_claim_then_the_default() {
     let jwt = sign(&claims(), &rsa(), Algorithm::RS256, Some("k1"));
     let now = Timestamp::from_unix_seconds(NOW);
     assert_eq!(verify(&jwt, &set, &pinned, now).unwrap().tenant, "pinned");
-    let mut c = claims();
-    c["tenant"] = json!(42);
-    let jwt = sign(&c, &rsa(), Algorithm::RS256, Some("k1"));
-    assert_eq!(
-        check(&jwt, &set).unwrap_err(),
-        AccessTokenError::Claim("tenant")
-    );
+    for bad in [
+        json!(42),
+        json!(""),
+        json!("acme\u{0}x"),
+        json!("a/b"),
+        json!("x".repeat(65)),
+    ] {
+        let mut c = claims();
+        c["tenant"] = bad;
+        let jwt = sign(&c, &rsa(), Algorithm::RS256, Some("k1"));
+        assert_eq!(
+            check(&jwt, &set).unwrap_err(),
+            AccessTokenError::Claim("tenant")
+        );
+    }
 }
 
 #[test]
@@ -292,4 +300,48 @@ fn jwts_and_capability_tokens_are_told_apart() {
     assert!(looks_like_jwt("a.b.c"));
     assert!(!looks_like_jwt("eyJ2IjozfQ"));
     assert!(!looks_like_jwt("a.b"));
+}
+
+#[test]
+fn keys_come_over_tls_or_from_this_machine() {
+    for ok in [
+        "https://login.example/realms/a",
+        "http://127.0.0.1:4100",
+        "http://localhost:8080/jwks",
+        "http://[::1]:9000/keys",
+    ] {
+        assert!(fetchable(ok), "{ok}");
+    }
+    for bad in [
+        "http://login.example",
+        "http://127.0.0.1.evil.example/jwks",
+        "http://10.0.0.1/keys",
+        "ftp://127.0.0.1/keys",
+    ] {
+        assert!(!fetchable(bad), "{bad}");
+    }
+}
+
+#[test]
+fn sender_constrained_tokens_are_refused() {
+    let set = keys(vec![jwk(&rsa(), Algorithm::RS256, "k1")]);
+    let mut c = claims();
+    c["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let err = check(&sign(&c, &rsa(), Algorithm::RS256, Some("k1")), &set).unwrap_err();
+    assert_eq!(err, AccessTokenError::SenderConstrained);
+}
+
+#[test]
+fn values_the_token_chose_are_clipped_in_refusals() {
+    let set = keys(vec![jwk(&rsa(), Algorithm::RS256, "k1")]);
+    let long = "k".repeat(500);
+    let err = check(
+        &sign(&claims(), &rsa(), Algorithm::RS256, Some(&long)),
+        &set,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, AccessTokenError::UnknownKey { kid, .. } if kid.len() == 64),
+        "{err}"
+    );
 }
