@@ -89,13 +89,8 @@ impl IssuerKeysSource for HttpIssuerKeys {
 /// path (RFC 8414 §3.1), then appended to the issuer (OpenID Connect Discovery §4).
 pub fn metadata_urls(issuer: &str) -> [String; 2] {
     let trimmed = issuer.trim_end_matches('/');
-    let after_scheme = trimmed.find("://").map_or(0, |i| i + 3);
-    let (origin, path) = match trimmed[after_scheme..].find('/') {
-        Some(i) => trimmed.split_at(after_scheme + i),
-        None => (trimmed, ""),
-    };
     [
-        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        oauth::well_known(trimmed, "oauth-authorization-server"),
         format!("{trimmed}/.well-known/openid-configuration"),
     ]
 }

@@ -272,7 +272,7 @@ mod tests {
     use super::*;
     use crate::domain::oauth::{DEFAULT_ALGORITHMS, TrustedIssuer};
 
-    const RSA: &str = include_str!("../../tests/fixtures/oauth/rsa.pem");
+    const RSA: &[u8] = include_bytes!("../../tests/fixtures/oauth/rsa.der");
     const RSA_JWK: &str = include_str!("../../tests/fixtures/oauth/rsa.jwk.json");
     const ISS: &str = "https://as.test";
     const NOW: i64 = 1_800_000_000;
@@ -341,7 +341,7 @@ mod tests {
             json!({"iss": ISS, "sub": "a", "aud": "https://gw.test/v1/mcp", "exp": NOW + 60});
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("k1".into());
-        let key = EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap();
+        let key = EncodingKey::from_rsa_der(RSA);
         jsonwebtoken::encode(&header, &claims, &key).unwrap()
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Secret;
+use super::{Secret, non_negative};
 
 /// Default name of the log's signing key, the first part of every checkpoint origin.
 pub const DEFAULT_LOG_NAME: &str = "intentgate";
@@ -29,13 +29,7 @@ impl CheckpointSettings {
     /// Reads the variables; each problem is one message in the returned list.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
         let mut errors = Vec::new();
-        let mut number = |name: &str, default: u64| match get(name) {
-            None => default,
-            Some(text) => text.trim().parse::<u64>().unwrap_or_else(|_| {
-                errors.push(format!("{name}={text:?} must be a non-negative integer"));
-                default
-            }),
-        };
+        let mut number = |name: &str, default: u64| non_negative(&get, name, default, &mut errors);
         let interval_secs = number(
             "INTENTGATE_CHECKPOINT_INTERVAL_S",
             DEFAULT_CHECKPOINT_INTERVAL.as_secs(),

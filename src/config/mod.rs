@@ -143,6 +143,23 @@ impl Config {
     }
 }
 
+/// A non-negative integer variable: `default` when unset; when not a number, a
+/// problem naming it is added to `errors` and `default` used.
+fn non_negative(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    errors: &mut Vec<String>,
+) -> u64 {
+    match get(name) {
+        None => default,
+        Some(text) => text.trim().parse::<u64>().unwrap_or_else(|_| {
+            errors.push(format!("{name}={text:?} must be a non-negative integer"));
+            default
+        }),
+    }
+}
+
 struct Loader<'a> {
     get: &'a dyn Fn(&str) -> Option<String>,
     errors: Vec<String>,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::non_negative;
 use crate::domain::oauth::{
     AccessRules, DEFAULT_ALGORITHMS, TrustedIssuer, fetchable, is_tenant_name, parse_algorithm,
 };
@@ -63,13 +64,7 @@ impl OAuthSettings {
         if algorithms.is_empty() {
             errors.push("INTENTGATE_OAUTH_ALGORITHMS names no algorithm".into());
         }
-        let mut number = |name: &str, default: u64| match get(name) {
-            None => default,
-            Some(text) => text.trim().parse::<u64>().unwrap_or_else(|_| {
-                errors.push(format!("{name}={text:?} must be a non-negative integer"));
-                default
-            }),
-        };
+        let mut number = |name: &str, default: u64| non_negative(&get, name, default, &mut errors);
         let leeway = number(
             "INTENTGATE_OAUTH_LEEWAY_S",
             DEFAULT_LEEWAY_SECS.unsigned_abs(),

@@ -12,9 +12,9 @@ use crate::support::{
     Answer, Backend, FakeServer, Reply, TestGateway, mint, policy_file, tool_call, with_upstream,
 };
 
-const RSA: &str = include_str!("../fixtures/oauth/rsa.pem");
+const RSA: &[u8] = include_bytes!("../fixtures/oauth/rsa.der");
 const RSA_JWK: &str = include_str!("../fixtures/oauth/rsa.jwk.json");
-const EC: &str = include_str!("../fixtures/oauth/ec256.pem");
+const EC: &[u8] = include_bytes!("../fixtures/oauth/ec256.der");
 const EC_JWK: &str = include_str!("../fixtures/oauth/ec256.jwk.json");
 const RESOURCE: &str = "https://gw.test/v1/mcp";
 const ADMIN: &str = "admin-secret-oauth";
@@ -71,7 +71,7 @@ fn jwk(text: &str, kid: &str) -> Value {
 }
 
 fn rsa() -> EncodingKey {
-    EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap()
+    EncodingKey::from_rsa_der(RSA)
 }
 
 fn sign(claims: &Value, key: &EncodingKey, alg: Algorithm, kid: &str) -> String {
@@ -169,7 +169,7 @@ pub async fn missing_and_bad_tokens_are_challenged(backend: Backend) {
     let challenge = missing.header("www-authenticate");
     assert_eq!(challenge, format!("Bearer {metadata}, scope=\"tools:*\""));
     let other = |claims: Value| issuer.token("agent-7", "tools:*", claims);
-    let ec = EncodingKey::from_ec_pem(EC.as_bytes()).unwrap();
+    let ec = EncodingKey::from_ec_der(EC);
     let forged_hs256 = {
         let n = jwk(RSA_JWK, "rsa-1")["n"].as_str().unwrap().to_owned();
         let claims = json!({"iss": issuer.url(), "sub": "x", "aud": RESOURCE, "exp": now() + 60});
@@ -343,7 +343,7 @@ pub async fn metadata_readiness_and_key_rotation(backend: Backend) {
     // once INTENTGATE_OAUTH_KEYS_MIN_INTERVAL_S (at least a second) has passed.
     issuer.jwks.lock().unwrap().push(jwk(EC_JWK, "ec-2"));
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let ec = EncodingKey::from_ec_pem(EC.as_bytes()).unwrap();
+    let ec = EncodingKey::from_ec_der(EC);
     let claims = json!({"iss": issuer.url(), "sub": "agent-7", "aud": RESOURCE, "exp": now() + 60, "scope": "tools:*"});
     let rotated = sign(&claims, &ec, Algorithm::ES256, "ec-2");
     assert!(allowed(&call(&gw, "read_invoice", &rotated).await));

@@ -77,13 +77,19 @@ impl ProtectedResource {
 /// Where the metadata of `resource` is served: the well-known path inserted between
 /// its origin and its path (RFC 9728 §3.1).
 pub fn metadata_url(resource: &str) -> String {
-    let after_scheme = resource.find("://").map_or(0, |i| i + 3);
-    let (origin, path) = match resource[after_scheme..].find('/') {
-        Some(i) => resource.split_at(after_scheme + i),
-        None => (resource, ""),
+    well_known(resource, "oauth-protected-resource")
+}
+
+/// `name` under `/.well-known/` of the URL's origin, followed by the URL's path (without
+/// a trailing slash): where RFC 8414 and RFC 9728 put a URL's metadata.
+pub fn well_known(url: &str, name: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let (origin, path) = match url[after_scheme..].find('/') {
+        Some(i) => url.split_at(after_scheme + i),
+        None => (url, ""),
     };
     let path = path.trim_end_matches('/');
-    format!("{origin}/.well-known/oauth-protected-resource{path}")
+    format!("{origin}/.well-known/{name}{path}")
 }
 
 /// A value that fits in a quoted-string of RFC 6750 (no `"` nor `\`, printable ASCII).

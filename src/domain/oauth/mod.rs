@@ -11,7 +11,7 @@ mod keys;
 #[cfg(test)]
 mod tests;
 
-pub use challenge::{Challenge, ProtectedResource, metadata_url};
+pub use challenge::{Challenge, ProtectedResource, metadata_url, well_known};
 pub use claims::{AccessToken, ToolGrant, is_tenant_name, peek_issuer, verify};
 pub use keys::{IssuerKeys, KeyLookup};
 

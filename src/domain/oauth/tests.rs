@@ -6,9 +6,9 @@ use super::claims::verify;
 use super::*;
 use crate::domain::time::Timestamp;
 
-const RSA: &str = include_str!("../../../tests/fixtures/oauth/rsa.pem");
-const EC: &str = include_str!("../../../tests/fixtures/oauth/ec256.pem");
-const ED: &str = include_str!("../../../tests/fixtures/oauth/ed25519.pem");
+const RSA: &[u8] = include_bytes!("../../../tests/fixtures/oauth/rsa.der");
+const EC: &[u8] = include_bytes!("../../../tests/fixtures/oauth/ec256.der");
+const ED: &[u8] = include_bytes!("../../../tests/fixtures/oauth/ed25519.der");
 const EC_JWK: &str = include_str!("../../../tests/fixtures/oauth/ec256.jwk.json");
 const ED_JWK: &str = include_str!("../../../tests/fixtures/oauth/ed25519.jwk.json");
 const ISS: &str = "https://as.example";
@@ -32,7 +32,7 @@ fn rules() -> AccessRules {
 }
 
 fn rsa() -> EncodingKey {
-    EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap()
+    EncodingKey::from_rsa_der(RSA)
 }
 
 fn jwk(key: &EncodingKey, alg: Algorithm, kid: &str) -> Value {
@@ -88,8 +88,8 @@ fn a_token_for_this_resource_names_its_caller_and_tools() {
 
 #[test]
 fn ec_and_eddsa_keys_verify_too() {
-    let ec = EncodingKey::from_ec_pem(EC.as_bytes()).unwrap();
-    let ed = EncodingKey::from_ed_pem(ED.as_bytes()).unwrap();
+    let ec = EncodingKey::from_ec_der(EC);
+    let ed = EncodingKey::from_ed_der(ED);
     let set = keys(vec![fixture_jwk(EC_JWK, "ec"), fixture_jwk(ED_JWK, "ed")]);
     check(&sign(&claims(), &ec, Algorithm::ES256, Some("ec")), &set).unwrap();
     check(&sign(&claims(), &ed, Algorithm::EdDSA, Some("ed")), &set).unwrap();
