@@ -5,9 +5,11 @@
 //! a recorder (`INTENTGATE_METRICS_ENABLED=true`). Labels are bounded: no tool, agent
 //! or token.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 
 pub const HTTP_REQUESTS: &str = "intentgate_gateway_http_requests_total";
 pub const HTTP_DURATION: &str = "intentgate_gateway_http_request_duration_seconds";
@@ -99,7 +101,85 @@ pub fn label(result: CheckResult) -> &'static str {
     }
 }
 
+/// Set when request spans are exported (OpenTelemetry).
+static SPANS_EXPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Request spans leave the process: their stage fields are wanted.
+pub fn spans_exported() {
+    SPANS_EXPORTED.store(true, Ordering::Relaxed);
+}
+
+/// Whether anyone reads the request span's stage and status fields: exported traces,
+/// or the debug request line. Otherwise recording them (formatting each into the span)
+/// is work nobody sees.
+pub fn request_fields_wanted() -> bool {
+    SPANS_EXPORTED.load(Ordering::Relaxed)
+        || tracing::enabled!(target: "intentgate::adapters::http::server", tracing::Level::DEBUG)
+}
+
+/// The series every call records into, registered once: building a key from name and
+/// labels and finding it in the registry on every call cost more than the recording.
+struct CallSeries {
+    /// Per stage: its decision counters (allow, block, skip) and its duration.
+    checks: Vec<(&'static str, [Counter; 3], Histogram)>,
+    /// Per outcome: its counter and duration.
+    upstream: Vec<(&'static str, Counter, Histogram)>,
+    revocations: Vec<(&'static str, Counter)>,
+    revocation_duration: Histogram,
+}
+
+static CALL_SERIES: OnceLock<CallSeries> = OnceLock::new();
+
+/// Registers the per-call series with the recorder just installed (the Prometheus
+/// adapter calls this). Before it, calls record through the macros: into nothing
+/// when no recorder is installed.
+pub fn register_call_series() {
+    CALL_SERIES.get_or_init(|| CallSeries {
+        checks: CHECK_STAGES
+            .iter()
+            .map(|&stage| {
+                let decision =
+                    |r| counter!(CHECK_DECISIONS, "check" => stage, "decision" => label(r));
+                let counters = CHECK_RESULTS.map(decision);
+                (
+                    stage,
+                    counters,
+                    histogram!(CHECK_DURATION, "check" => stage),
+                )
+            })
+            .collect(),
+        upstream: UPSTREAM_OUTCOMES
+            .iter()
+            .map(|&o| {
+                let count = counter!(UPSTREAM_FORWARDS, "outcome" => o);
+                (o, count, histogram!(UPSTREAM_DURATION, "outcome" => o))
+            })
+            .collect(),
+        revocations: REVOCATION_RESULTS
+            .iter()
+            .map(|&r| (r, counter!(REVOCATION_LOOKUPS, "result" => r)))
+            .collect(),
+        revocation_duration: histogram!(REVOCATION_DURATION),
+    });
+}
+
+fn result_index(result: CheckResult) -> usize {
+    match result {
+        CheckResult::Allow => 0,
+        CheckResult::Block => 1,
+        CheckResult::Skip => 2,
+    }
+}
+
 pub fn check(stage: &'static str, result: CheckResult, took: Duration) {
+    let series = CALL_SERIES
+        .get()
+        .and_then(|s| s.checks.iter().find(|(name, ..)| *name == stage));
+    if let Some((_, counters, duration)) = series {
+        counters[result_index(result)].increment(1);
+        duration.record(took.as_secs_f64());
+        return;
+    }
     let decision = label(result);
     counter!(CHECK_DECISIONS, "check" => stage, "decision" => decision).increment(1);
     histogram!(CHECK_DURATION, "check" => stage).record(took.as_secs_f64());
@@ -107,12 +187,27 @@ pub fn check(stage: &'static str, result: CheckResult, took: Duration) {
 
 /// `outcome`: success, timeout, transport or upstream_http.
 pub fn upstream(outcome: &'static str, took: Duration) {
+    let series = CALL_SERIES
+        .get()
+        .and_then(|s| s.upstream.iter().find(|(name, ..)| *name == outcome));
+    if let Some((_, count, duration)) = series {
+        count.increment(1);
+        duration.record(took.as_secs_f64());
+        return;
+    }
     counter!(UPSTREAM_FORWARDS, "outcome" => outcome).increment(1);
     histogram!(UPSTREAM_DURATION, "outcome" => outcome).record(took.as_secs_f64());
 }
 
 /// `result`: revoked, not_revoked or error.
 pub fn revocation_lookup(result: &'static str, took: Duration) {
+    if let Some(series) = CALL_SERIES.get()
+        && let Some((_, count)) = series.revocations.iter().find(|(name, _)| *name == result)
+    {
+        count.increment(1);
+        series.revocation_duration.record(took.as_secs_f64());
+        return;
+    }
     counter!(REVOCATION_LOOKUPS, "result" => result).increment(1);
     histogram!(REVOCATION_DURATION).record(took.as_secs_f64());
 }

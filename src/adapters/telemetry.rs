@@ -98,6 +98,7 @@ fn traces(layers: &mut Vec<BoxedLayer>) -> Telemetry {
             let tracer = provider.tracer("intentgate");
             let layer = tracing_opentelemetry::layer().with_tracer(tracer);
             layers.push(layer.with_filter(filter()).boxed());
+            crate::instruments::spans_exported();
             telemetry.traces = Some(provider);
         }
         Err(e) => telemetry

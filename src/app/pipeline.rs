@@ -80,7 +80,9 @@ async fn timed<E>(
 fn record_stage(stage: &'static str, label: CheckResult, started: Instant) {
     metrics::check(stage, label, started.elapsed());
     // The request span (see the HTTP adapter) declares one field per stage.
-    tracing::Span::current().record(stage, metrics::label(label));
+    if metrics::request_fields_wanted() {
+        tracing::Span::current().record(stage, metrics::label(label));
+    }
 }
 
 /// Counts a call waiting for a human in the pending-approvals gauge for as long as

@@ -76,7 +76,9 @@ async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
         Err(e) => e.status().as_u16(),
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.record("status", status);
+    if crate::instruments::request_fields_wanted() {
+        span.record("status", status);
+    }
     span.in_scope(|| tracing::debug!(status, latency_ms, "request"));
     result
 }

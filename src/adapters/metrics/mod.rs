@@ -47,6 +47,7 @@ fn build() -> Option<PrometheusHandle> {
     let recorder = builder.build_recorder();
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).ok()?;
+    crate::instruments::register_call_series();
     // Histogram samples accumulate until upkeep drains them into buckets; without a
     // scraper nothing else would, and memory would grow with traffic.
     let upkeep = handle.clone();

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Instructions the gateway executes per forwarded call, counted by callgrind: repeatable
+# to a fraction of a per cent whatever else the machine does, where wall-clock runs here
+# move by 15-20 %. The gateway (release build, capability token required, sync audit,
+# metrics on) forwards to the demo tool server; 300 calls warm it up, then the counters
+# are zeroed and N calls counted. Background work (audit trees) counts too: it is paid
+# per call.
+#
+#   scripts/instructions-per-call.sh                  # memory store, 2000 calls
+#   STORE=sled N=1000 scripts/instructions-per-call.sh
+#   EXTRA="RUST_LOG=debug" scripts/instructions-per-call.sh
+#   BENCH_BIN=/path/to/other/build scripts/instructions-per-call.sh   # before/after
+#
+# Under valgrind the CPU reports no SHA extensions, so SHA-256 (token MACs, audit
+# hashes) runs in software and weighs several times what it does natively. Compare
+# builds with each other, not with wall-clock shares. Writes the profile to
+# target/callgrind.out for callgrind_annotate --inclusive=yes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-2000}
+STORE=${STORE:-memory}
+KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
+BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"id":"inv-42"}}}'
+command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 2; }
+command -v oha >/dev/null || cargo install --locked oha --version 1.16.0
+BIN=${BENCH_BIN:-target/release}
+if [[ -z ${BENCH_BIN:-} ]]; then
+    cargo build --release -q --bin intentgate --bin igctl --example demo_tools
+fi
+DEMO=$BIN/demo_tools
+[[ -x $DEMO ]] || DEMO=$BIN/examples/demo_tools
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+DEMO_ADDR=127.0.0.1:19200 "$DEMO" >/dev/null 2>&1 &
+pids+=($!)
+TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
+    --tools read_invoice --max-calls 1000000000 --ttl 24h)
+# shellcheck disable=SC2086 # the extra variables are words on purpose
+env ${EXTRA:-} INTENTGATE_ADDR=127.0.0.1:19201 INTENTGATE_STORE="$STORE" \
+    INTENTGATE_DATA_DIR="$work/data" INTENTGATE_MASTER_KEY=$KEY \
+    INTENTGATE_UPSTREAM_URL=http://127.0.0.1:19200/ INTENTGATE_REQUIRE_CAPABILITY=true \
+    INTENTGATE_AUDIT_DURABILITY=sync INTENTGATE_METRICS_ENABLED=true INTENTGATE_AUDIT_TARGET=none \
+    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$BIN/intentgate" \
+    >"$work/gateway.log" 2>&1 &
+gw=$!
+pids+=("$gw")
+for _ in $(seq 300); do
+    curl -fs -o /dev/null http://127.0.0.1:19201/readyz && break
+    sleep 0.2
+done
+calls() {
+    oha --no-tui -n "$1" -c 8 -m POST -H "Content-Type: application/json" \
+        -H "Authorization: Bearer $TOKEN" -d "$BODY" http://127.0.0.1:19201/v1/mcp >/dev/null
+}
+calls 300
+callgrind_control -z "$gw" >/dev/null
+calls "$N"
+callgrind_control -d "$gw" >/dev/null
+sleep 1
+out=$(ls -t "$work"/cg.out* | head -1)
+cp "$out" target/callgrind.out
+total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+echo "instructions per call: $((total / N)) ($N calls, store $STORE${EXTRA:+, $EXTRA})"
