@@ -140,6 +140,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
         stores,
         clock,
         key,
+        verified_tokens: Default::default(),
         policy,
         policy_writes,
         audit,

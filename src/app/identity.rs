@@ -37,9 +37,13 @@ impl Gateway {
             let verified = access.verify(bearer, self.clock.now()).await?;
             return Ok(Some(Credential::Access(verified)));
         }
+        if let Some(token) = self.verified_tokens.get(bearer) {
+            return Ok(Some(Credential::Capability(token)));
+        }
         let token = token::decode(bearer)?;
         token::check_structure(&token)?;
         token::verify_signature(&token, &self.key)?;
+        self.verified_tokens.remember(bearer, &token);
         Ok(Some(Credential::Capability(token)))
     }
 

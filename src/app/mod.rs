@@ -14,6 +14,7 @@ pub mod mcp;
 mod pipeline;
 mod policy_sync;
 mod transparency;
+mod verified_tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub use context::ToolCall;
 pub use pipeline::CallOutcome;
 pub use policy_sync::{PolicySync, PolicyWrites};
 pub use transparency::{CheckpointSchedule, Transparency, TransparencyError};
+pub use verified_tokens::VerifiedTokens;
 
 use crate::domain::audit::ArgValuesMode;
 use crate::domain::token::MasterKey;
@@ -47,6 +49,9 @@ pub struct Gateway {
     pub stores: Stores,
     pub clock: Arc<dyn Clock>,
     pub key: MasterKey,
+    /// Capability tokens whose signature verified, so a repeated token is not
+    /// decoded and verified again.
+    pub verified_tokens: VerifiedTokens,
     pub policy: Arc<dyn PolicyEngine>,
     /// Held while a slot is written and its policy installed (see [`PolicyWrites`]).
     pub policy_writes: PolicyWrites,

@@ -146,6 +146,7 @@ fn with_broken_audit(gw: &TestGateway) -> Arc<Gateway> {
         mcp: g.mcp.clone(),
         transparency: Arc::clone(&g.transparency),
         access_tokens: g.access_tokens.clone(),
+        verified_tokens: Default::default(),
     })
 }
 
