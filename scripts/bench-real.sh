@@ -24,25 +24,10 @@ STORES=${BENCH_STORES:-memory sled postgres}
 KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 UPSTREAM_PORT=19100
 GATEWAY_PORT=19101
-BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"id":"inv-42"}}}'
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
-command -v oha >/dev/null || cargo install --locked oha --version 1.16.0
-BIN=${BENCH_BIN:-target/release} # another build's binaries, e.g. to compare before/after
-if [[ -z ${BENCH_BIN:-} ]]; then
-    cargo build --release -q --bin intentgate --bin igctl --example demo_tools
-fi
-DEMO=$BIN/demo_tools
-[[ -x $DEMO ]] || DEMO=$BIN/examples/demo_tools
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
 wait_ready() { # url
     for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done

@@ -21,24 +21,9 @@ cd "$(dirname "$0")/.."
 N=${N:-2000}
 STORE=${STORE:-memory}
 KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
-BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"id":"inv-42"}}}'
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 2; }
-command -v oha >/dev/null || cargo install --locked oha --version 1.16.0
-BIN=${BENCH_BIN:-target/release}
-if [[ -z ${BENCH_BIN:-} ]]; then
-    cargo build --release -q --bin intentgate --bin igctl --example demo_tools
-fi
-DEMO=$BIN/demo_tools
-[[ -x $DEMO ]] || DEMO=$BIN/examples/demo_tools
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
 
 DEMO_ADDR=127.0.0.1:19200 "$DEMO" >/dev/null 2>&1 &
 pids+=($!)
