@@ -159,7 +159,7 @@ impl AccessTokens {
     ) -> Result<AccessToken, AccessTokenError> {
         let issuer = oauth::peek_issuer(jwt)?;
         let Some(state) = self.issuers.get(&issuer) else {
-            return Err(AccessTokenError::UntrustedIssuer(issuer));
+            return Err(AccessTokenError::UntrustedIssuer(oauth::clipped(&issuer)));
         };
         if let Some(keys) = state.keys.load_full() {
             match oauth::verify(jwt, &keys, &self.rules, now) {
@@ -408,6 +408,28 @@ mod tests {
         let refused = access.verify(&jwt(), now).await.unwrap_err();
         assert!(
             matches!(refused, AccessTokenError::KeysUnavailable { .. }),
+            "{refused}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_issuer_is_named_in_at_most_64_characters() {
+        let access = tokens(Arc::new(Source::default()));
+        let long = format!("https://{}", "x".repeat(300));
+        let claims =
+            json!({"iss": long, "sub": "a", "aud": "https://gw.test/v1/mcp", "exp": NOW + 60});
+        let jwt = jsonwebtoken::encode(
+            &Header::new(Algorithm::RS256),
+            &claims,
+            &EncodingKey::from_rsa_der(RSA),
+        )
+        .unwrap();
+        let refused = access
+            .verify(&jwt, Timestamp::from_unix_seconds(NOW))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, AccessTokenError::UntrustedIssuer(iss) if iss.len() == 64),
             "{refused}"
         );
     }
