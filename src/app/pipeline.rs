@@ -325,10 +325,11 @@ impl Gateway {
                 false => Ok(Applied::Skipped),
             };
         };
-        let (key, limits) = caller.budget();
+        let limits = caller.call_limits();
         if limits.is_empty() {
             return Ok(Applied::Checked); // the reference counts this as an allow
         }
+        let key = caller.budget_key();
         let used = self
             .budgets
             .record_call(key, self.clock.now())

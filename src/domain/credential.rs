@@ -114,25 +114,28 @@ impl Credential {
         }
     }
 
-    /// The budget counter and its limits: the token's `max_calls` caveats, or the
-    /// configured per-subject limit of OAuth callers (one counter per issuer and
-    /// subject, whatever token they present).
-    pub fn budget(&self) -> (BudgetKey, Vec<u64>) {
+    /// The limits on the caller's calls: the token's `max_calls` caveats, or the
+    /// configured per-subject limit of OAuth callers. Empty: no budget applies.
+    pub fn call_limits(&self) -> Vec<u64> {
         match self {
-            Self::Capability(t) => (
-                BudgetKey {
-                    tenant: t.tenant.clone(),
-                    jti: t.jti.clone(),
-                },
-                t.call_limits(),
-            ),
-            Self::Access(a) => (
-                BudgetKey {
-                    tenant: a.tenant.clone(),
-                    jti: format!("{OAUTH_KEY_PREFIX}{} {}", a.issuer, a.subject),
-                },
-                a.max_calls.into_iter().collect(),
-            ),
+            Self::Capability(t) => t.call_limits(),
+            Self::Access(a) => a.max_calls.into_iter().collect(),
+        }
+    }
+
+    /// The counter the caller's calls are counted on: the token's `jti` (attenuated
+    /// children share it), or one per issuer and subject for OAuth callers, whatever
+    /// token they present.
+    pub fn budget_key(&self) -> BudgetKey {
+        match self {
+            Self::Capability(t) => BudgetKey {
+                tenant: t.tenant.clone(),
+                jti: t.jti.clone(),
+            },
+            Self::Access(a) => BudgetKey {
+                tenant: a.tenant.clone(),
+                jti: format!("{OAUTH_KEY_PREFIX}{} {}", a.issuer, a.subject),
+            },
         }
     }
 

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
-use super::keys::{IssuerKeys, KeyLookup};
+use super::keys::IssuerKeys;
 use super::{ALL_TOOLS_SCOPE, AccessRules, AccessTokenError, TOOL_SCOPE_PREFIX, clipped};
 use crate::domain::time::Timestamp;
 
@@ -84,14 +84,11 @@ pub fn verify(
     if !rules.algorithms.contains(&header.alg) {
         return Err(AccessTokenError::Algorithm(format!("{:?}", header.alg)));
     }
-    let key = match keys.find(header.kid.as_deref(), header.alg) {
-        KeyLookup::Found(key) => key,
-        KeyLookup::Missing => {
-            return Err(AccessTokenError::UnknownKey {
-                issuer,
-                kid: clipped(&header.kid.unwrap_or_default()),
-            });
-        }
+    let Some(key) = keys.find(header.kid.as_deref(), header.alg) else {
+        return Err(AccessTokenError::UnknownKey {
+            issuer,
+            kid: clipped(&header.kid.unwrap_or_default()),
+        });
     };
     let claims = signed_claims(jwt, key, header.alg)?;
     check_claims(claims, &issuer, trusted.tenant.as_deref(), rules, now)

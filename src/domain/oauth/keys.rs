@@ -21,12 +21,6 @@ struct Key {
     key: DecodingKey,
 }
 
-/// The key for a token, or none.
-pub enum KeyLookup<'a> {
-    Found(&'a DecodingKey),
-    Missing,
-}
-
 impl std::fmt::Debug for IssuerKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kids: Vec<&str> = self.keys.iter().filter_map(|k| k.kid.as_deref()).collect();
@@ -65,7 +59,7 @@ impl IssuerKeys {
     }
 
     /// The key named `kid` that can verify `alg`; without a `kid`, the only such key.
-    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> KeyLookup<'_> {
+    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<&DecodingKey> {
         let fits = |k: &&Key| k.family == family(alg) && k.alg.is_none_or(|a| a == alg);
         let mut candidates = self.keys.iter().filter(fits);
         let found = match kid {
@@ -75,10 +69,7 @@ impl IssuerKeys {
                 _ => None,
             },
         };
-        match found {
-            Some(k) => KeyLookup::Found(&k.key),
-            None => KeyLookup::Missing,
-        }
+        found.map(|k| &k.key)
     }
 }
 

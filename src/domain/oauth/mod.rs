@@ -13,7 +13,7 @@ mod tests;
 
 pub use challenge::{Challenge, ProtectedResource, metadata_url, well_known};
 pub use claims::{AccessToken, ToolGrant, is_tenant_name, peek_issuer, verify};
-pub use keys::{IssuerKeys, KeyLookup};
+pub use keys::IssuerKeys;
 
 use jsonwebtoken::Algorithm;
 
