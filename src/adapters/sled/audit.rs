@@ -140,7 +140,7 @@ impl AuditChainStore for SledAudit {
     async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
         let chain = chain.to_owned();
         self.db
-            .run(move |db| read_head(db.audit_heads.get(chain.as_bytes()).map_err(backend)?))
+            .run_here(move |db| read_head(db.audit_heads.get(chain.as_bytes()).map_err(backend)?))
             .await
     }
 
@@ -155,7 +155,7 @@ impl AuditChainStore for SledAudit {
         let _writer = self.appending.lock().await;
         let outcome = self
             .db
-            .run(move |db| {
+            .run_here(move |db| {
                 let trees = (&db.audit, &db.audit_heads, &db.audit_by_time);
                 trees
                     .transaction(|(audit, heads, by_time)| {

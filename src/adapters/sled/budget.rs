@@ -59,7 +59,7 @@ fn add_calls(
 
 #[async_trait]
 impl BudgetStore for SledBudgets {
-    /// One hand-off to the blocking pool for the whole batch.
+    /// The whole batch on the caller's thread (hot counters; see [`Database::run_here`]).
     async fn record_calls(
         &self,
         batch: &[(BudgetKey, u64)],
@@ -71,7 +71,7 @@ impl BudgetStore for SledBudgets {
             .map(|(k, n)| (key2(&k.tenant, k.jti.as_bytes()), *n))
             .collect();
         self.0
-            .run(move |db| {
+            .run_here(move |db| {
                 keys.iter()
                     .map(|(key, n)| add_calls(db, key, *n, now, window_secs))
                     .collect()

@@ -61,6 +61,32 @@ impl Database {
         .await
     }
 
+    /// Runs `work` right here on the caller's thread: for the call path's short reads
+    /// and writes of hot keys (budget counters, chain heads, audit appends), which sled
+    /// serves from its page cache in microseconds. A hand-off to the blocking pool and
+    /// back cost more than the work: two thread wake-ups, a large share of a call's CPU
+    /// on two cores. Only [`Database::flush`] waits on the disk, and it is not done
+    /// here. A closed database goes through [`Database::run`], since reopening it is
+    /// blocking I/O.
+    pub(super) async fn run_here<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&SledDb) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let open = self
+            .open
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(db) = open else {
+            return self.run(work).await;
+        };
+        let outcome = work(&db);
+        if let Err(StoreError::Unavailable { message, .. }) = &outcome {
+            self.close(&db, message);
+        }
+        outcome
+    }
+
     /// Waits until everything written so far is on disk. A closed database is not
     /// reopened here: what was written before it closed may be lost, so it fails.
     pub(super) async fn flush(&self) -> StoreResult<()> {
@@ -70,7 +96,11 @@ impl Database {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let db = open.ok_or_else(|| self.closed(None))?;
-        let flushed = db.db.flush_async().await.map(drop).map_err(backend);
+        // Not sled's `flush_async`: it hands the flush to sled's own thread pool, whose
+        // every hand-off wakes all seven of its idle threads (a condvar `notify_all`),
+        // seven context switches per flush on top of the write itself.
+        let flushing = Arc::clone(&db);
+        let flushed = blocking(move || flushing.db.flush().map(drop).map_err(backend)).await;
         if let Err(StoreError::Unavailable { message, .. }) = &flushed {
             self.close(&db, message);
         }
