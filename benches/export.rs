@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use intentgate::adapters::open_stores;
-use intentgate::config::StoreConfig;
+use intentgate::config::{AuditDurability, StoreConfig};
 use intentgate::domain::audit::{AuditEvent, chain_key, seal};
 use intentgate::domain::time::Timestamp;
 
@@ -43,11 +43,10 @@ async fn in_process_verify(stores: &intentgate::ports::Stores) {
 
 /// Writes `EVENTS` events for tenant `acme` straight through the audit port.
 async fn seed(dir: &std::path::Path) {
-    let stores = open_stores(&StoreConfig::Sled {
+    let sled = StoreConfig::Sled {
         data_dir: dir.to_path_buf(),
-    })
-    .await
-    .unwrap();
+    };
+    let stores = open_stores(&sled, AuditDurability::Sync).await.unwrap();
     let chain = chain_key("acme");
     let mut head = None;
     let start = Timestamp::parse_rfc3339("2026-05-12T00:00:00Z").unwrap();

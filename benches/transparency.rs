@@ -18,7 +18,7 @@ use std::time::Instant;
 use intentgate::adapters::clock::SystemClock;
 use intentgate::adapters::open_stores;
 use intentgate::app::Transparency;
-use intentgate::config::{DatabaseUrl, StoreConfig};
+use intentgate::config::{AuditDurability, DatabaseUrl, StoreConfig};
 use intentgate::domain::audit::checkpoint::LogSigner;
 use intentgate::domain::audit::{AuditEvent, chain_key, seal};
 use intentgate::domain::time::Timestamp;
@@ -63,7 +63,7 @@ fn events(round: usize, start: Timestamp) -> Vec<AuditEvent> {
 }
 
 async fn measure(name: &str, store: StoreConfig) {
-    let stores = open_stores(&store).await.unwrap();
+    let stores = open_stores(&store, AuditDurability::Sync).await.unwrap();
     let chain = chain_key("acme");
     let start = Timestamp::parse_rfc3339("2026-05-12T00:00:00Z").unwrap();
     let append = per_record(async {

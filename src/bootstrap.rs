@@ -79,7 +79,7 @@ pub async fn build(config: &Config) -> Result<Started, StartError> {
     }
     // Token, approval and session ids need randomness: without it, do not start.
     crate::app::random_bytes::<16>()?;
-    let stores = open_stores(&config.store).await?;
+    let stores = open_stores(&config.store, config.audit_durability).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = match &config.master_key {
         Some(key) => key.clone(),

@@ -19,7 +19,7 @@ pub mod telemetry;
 pub mod tool_server;
 pub mod webhook;
 
-use crate::config::StoreConfig;
+use crate::config::{AuditDurability, StoreConfig};
 use crate::ports::Stores;
 
 /// The configured backend cannot be opened.
@@ -39,14 +39,25 @@ pub enum OpenError {
     NotBuiltIn { store: &'static str },
 }
 
-/// Opens the storage backend chosen by configuration.
-pub async fn open_stores(config: &StoreConfig) -> Result<Stores, OpenError> {
+/// Opens the storage backend chosen by configuration. With `sync` audit durability
+/// every counted call's audit record is committed durably after its budget count, so
+/// Postgres need not wait for the count's own flush (see `BudgetStore::record_calls`).
+pub async fn open_stores(
+    config: &StoreConfig,
+    audit: AuditDurability,
+) -> Result<Stores, OpenError> {
     match config {
         StoreConfig::Memory { retain_events } => Ok(memory::open_retaining(*retain_events)),
         #[cfg(feature = "sled")]
         StoreConfig::Sled { data_dir } => Ok(sled::open(&data_dir.join("sled"))?),
         #[cfg(feature = "postgres")]
-        StoreConfig::Postgres { url } => Ok(postgres::open(url).await?),
+        StoreConfig::Postgres { url } => {
+            let commits = match audit {
+                AuditDurability::Sync => postgres::CountCommits::FlushedByAudit,
+                AuditDurability::Async => postgres::CountCommits::Wait,
+            };
+            Ok(postgres::open_counting(url, commits).await?)
+        }
         #[cfg(not(feature = "sled"))]
         StoreConfig::Sled { .. } => Err(OpenError::NotBuiltIn { store: "sled" }),
         #[cfg(not(feature = "postgres"))]

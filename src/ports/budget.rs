@@ -17,6 +17,13 @@ pub trait BudgetStore: Send + Sync {
     /// ([`crate::domain::budget::check`]) can never allow more calls than the limit.
     /// Keys must be distinct and each `n` at least 1; callers sort the batch by key
     /// (tenant, then jti) so that writers sharing a database lock rows in one order.
+    ///
+    /// The counts are visible to every writer once this returns. A store may return
+    /// before they are on disk only when whoever opened it commits every counted call's
+    /// audit record durably afterwards into the same ordered log, which then carries
+    /// the counts to disk with it (Postgres opened with
+    /// `CountCommits::FlushedByAudit`; sled, whose one log holds both and whose audit
+    /// appends are flushed).
     async fn record_calls(
         &self,
         batch: &[(BudgetKey, u64)],

@@ -8,7 +8,9 @@ use crate::suite::Fixture;
 
 pub async fn fixture() -> Option<Fixture> {
     let db = TestDatabase::create().await?;
-    let stores = intentgate::adapters::postgres::open(&DatabaseUrl::new(&db.url))
+    // As the gateway opens it in its default (sync) audit durability.
+    let commits = intentgate::adapters::postgres::CountCommits::FlushedByAudit;
+    let stores = intentgate::adapters::postgres::open_counting(&DatabaseUrl::new(&db.url), commits)
         .await
         .unwrap();
     Some(Fixture::new(stores, db))

@@ -45,8 +45,29 @@ pub enum PgOpenError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Connects, applies pending migrations and returns the stores.
+/// Whether a budget count's commit waits for its own WAL flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountCommits {
+    /// Every count is on disk when `record_calls` returns.
+    Wait,
+    /// Counts are carried to disk by the audit record each counted call commits next
+    /// (the gateway in `sync` audit durability): the WAL is one ordered log, so
+    /// flushing that record flushes every commit before it. A crash of the database
+    /// can then lose only counts of calls that were never forwarded.
+    FlushedByAudit,
+}
+
+/// Connects, applies pending migrations and returns the stores; every budget count
+/// is on disk before it is returned.
 pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
+    open_counting(url, CountCommits::Wait).await
+}
+
+/// [`open`], with budget commits as `commits` says.
+pub async fn open_counting(
+    url: &DatabaseUrl,
+    commits: CountCommits,
+) -> Result<Stores, PgOpenError> {
     let pool = connect(url).await?;
     MIGRATOR.run(&pool).await?;
     Ok(Stores {
@@ -56,7 +77,10 @@ pub async fn open(url: &DatabaseUrl) -> Result<Stores, PgOpenError> {
             feed: revocation_feed::RevocationFeed::start(pool.clone()),
             pool: pool.clone(),
         }),
-        budgets: Arc::new(budget::PgBudgets(pool.clone())),
+        budgets: Arc::new(budget::PgBudgets {
+            pool: pool.clone(),
+            commits,
+        }),
         approvals: Arc::new(approval::PgApprovals(pool.clone())),
         policies: Arc::new(policy::PgPolicies(pool.clone())),
         sessions: Arc::new(session::PgSessions(pool.clone())),
