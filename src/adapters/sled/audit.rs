@@ -155,7 +155,7 @@ impl AuditChainStore for SledAudit {
         let _writer = self.appending.lock().await;
         let outcome = self
             .db
-            .run_here(move |db| {
+            .run(move |db| {
                 let trees = (&db.audit, &db.audit_heads, &db.audit_by_time);
                 trees
                     .transaction(|(audit, heads, by_time)| {
