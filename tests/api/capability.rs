@@ -283,3 +283,20 @@ fn resign(token: &intentgate::domain::token::Token) -> String {
     intentgate::domain::token::sign(&key, &mut token);
     token.encode()
 }
+
+/// A token remembered as verified (`app::VerifiedTokens`) is still checked on every
+/// call: once its expiry passes, the same text is refused.
+pub async fn a_remembered_token_still_expires(backend: Backend) {
+    use intentgate::adapters::clock::SystemClock;
+    use intentgate::ports::Clock;
+    let gw = TestGateway::start(backend, &[]).await;
+    let exp = SystemClock.now().unix_nanos() / 1_000_000_000 + 2;
+    let short = mint("agent-x", "acme", vec![Caveat::expires_at(exp)]);
+    let first = gw.call("read_invoice", json!({}), Some(&short)).await;
+    assert!(first.get("result").is_some(), "{first}");
+    while SystemClock.now().unix_nanos() / 1_000_000_000 <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let later = gw.call("read_invoice", json!({}), Some(&short)).await;
+    assert_eq!(data(&later), "caveat 2 (exp): expired");
+}

@@ -96,6 +96,7 @@ mod memory_only {
             the_name_header_is_checked_against_the_checked_tool,
             what_was_read_is_recorded_as_arguments_are,
             a_caller_that_never_ends_sessions_cannot_fill_the_store }
+        capability { a_remembered_token_still_expires }
         oauth { missing_and_bad_tokens_are_challenged, scopes_open_tools_and_list_only_those, metadata_readiness_and_key_rotation, an_unreachable_issuer_fails_closed }
     );
 }
