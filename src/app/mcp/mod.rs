@@ -51,6 +51,10 @@ pub struct McpCall {
     /// session is filled in here.
     pub upstream_headers: UpstreamHeaders,
     pub interim: Option<Interim>,
+    /// `tools/call` params as the transport already read them (to check the
+    /// `Mcp-Name` header), so the pipeline does not parse them again; `None` when the
+    /// transport did not read them.
+    pub tool_call: Option<Result<jsonrpc::ToolCallParams, jsonrpc::EnvelopeError>>,
 }
 
 /// What the endpoint answers.

@@ -26,12 +26,16 @@ const INITIALIZE_FALLBACK: &str = r#"{"protocolVersion":"2025-03-26","serverInfo
 impl Gateway {
     pub(super) async fn mcp_tools_call(
         self: &Arc<Self>,
-        call: McpCall,
+        mut call: McpCall,
         session: Option<McpSession>,
         verified_caller: Option<Credential>,
     ) -> McpReply {
         let id = call.request.id_json();
-        let params = match parse_tool_call(call.request.params.as_deref()) {
+        let parsed = call
+            .tool_call
+            .take()
+            .unwrap_or_else(|| parse_tool_call(call.request.params.as_deref()));
+        let params = match parsed {
             Ok(p) => p,
             Err(e) => return McpReply::answer(render::envelope_error(&id, &e)),
         };

@@ -70,7 +70,13 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
     if let Some(v) = version.as_deref().filter(|v| !is_supported_version(v)) {
         return refusal(StatusCode::BAD_REQUEST, unsupported_version(&id, v));
     }
-    let facts = ParamFacts::of(&request.method, request.params.as_deref());
+    let tool_call = (request.method == "tools/call")
+        .then(|| jsonrpc::parse_tool_call(request.params.as_deref()));
+    let facts = ParamFacts::of(
+        &request.method,
+        request.params.as_deref(),
+        tool_call.as_ref(),
+    );
     let era = Era::of(
         &request.method,
         version.as_deref(),
@@ -114,6 +120,7 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
         },
         interim: None,
         request,
+        tool_call,
     };
     match mcp_stream::negotiate(Arc::clone(gateway), call, streams).await {
         Negotiated::Whole(reply) => reply_response(reply, gateway),
@@ -376,8 +383,13 @@ impl ParamFacts {
     /// The target as the gateway reads it: for `tools/call` the name its pipeline
     /// checks (Go's reading), for `prompts/get` and `resources/read` the exact member a
     /// tool server reads. Params that cannot be read name nothing, so a header naming
-    /// something disagrees with them.
-    fn of(method: &str, params: Option<&RawValue>) -> Self {
+    /// something disagrees with them. `tool_call`: the `tools/call` params, read once
+    /// for the pipeline too.
+    fn of(
+        method: &str,
+        params: Option<&RawValue>,
+        tool_call: Option<&Result<jsonrpc::ToolCallParams, jsonrpc::EnvelopeError>>,
+    ) -> Self {
         #[derive(serde::Deserialize)]
         struct Params {
             name: Option<serde_json::Value>,
@@ -396,7 +408,9 @@ impl ParamFacts {
             .as_ref()
             .and_then(|p| text(p.meta.as_ref()?.version.clone()));
         let name = match method {
-            "tools/call" => jsonrpc::parse_tool_call(params).ok().map(|p| p.name),
+            "tools/call" => tool_call
+                .and_then(|p| p.as_ref().ok())
+                .map(|p| p.name.clone()),
             "prompts/get" => parsed.and_then(|p| text(p.name)),
             "resources/read" => parsed.and_then(|p| text(p.uri)),
             _ => None,
