@@ -220,3 +220,58 @@ async fn an_interrupted_upgrade_runs_again() {
     let seqs: Vec<u64> = newest_first.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, [3, 2, 1]);
 }
+
+/// The head is written after its run's records, so a crash in between leaves records
+/// past the head. They are rolled back when the database opens, time-index entries
+/// included: the chain reads, counts and verifies as it was before the run, and the
+/// next append continues it from the head.
+#[tokio::test]
+async fn records_a_crash_left_past_the_head_are_rolled_back_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || intentgate::adapters::sled::open(dir.path());
+    let event = |n| AuditEvent::new(crate::suite::at(n), "allow", "read");
+    let kept = seal("acme", None, vec![event(1), event(2)]);
+    let head_before_run = {
+        let stores = reopen(open).await;
+        stores.audit.append(&kept).await.unwrap();
+        let unfinished = seal(
+            "acme",
+            kept.last().map(|r| r.head()).as_ref(),
+            vec![event(3), event(4)],
+        );
+        drop(stores);
+        let db = reopen(|| sled::open(dir.path())).await;
+        let head = db
+            .open_tree("audit_heads")
+            .unwrap()
+            .get("acme")
+            .unwrap()
+            .unwrap();
+        drop(db);
+        let stores = reopen(open).await;
+        stores.audit.append(&unfinished).await.unwrap();
+        head
+    };
+    {
+        // What the crash left: the second run's records, and the head before it.
+        let db = reopen(|| sled::open(dir.path())).await;
+        let heads = db.open_tree("audit_heads").unwrap();
+        heads.insert("acme", head_before_run).unwrap();
+        db.flush().unwrap();
+    }
+    let stores = reopen(open).await;
+    assert_eq!(stores.audit.range("acme", 1, 10).await.unwrap(), kept);
+    assert_eq!(stores.audit.count(&AuditQuery::default()).await.unwrap(), 2);
+    let head = stores.audit.head("acme").await.unwrap();
+    let next = seal("acme", head.as_ref(), vec![event(5)]);
+    let appended = stores.audit.append(&next).await.unwrap();
+    assert_eq!(appended, AppendOutcome::Appended(next[0].head()));
+    let newest_first = stores.audit.query(&AuditQuery::default()).await.unwrap();
+    let seqs: Vec<u64> = newest_first.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, [3, 2, 1]);
+    assert_eq!(newest_first[0], next[0]);
+    let report = intentgate::app::admin::verify_chain(stores.audit.as_ref(), "acme", None, None)
+        .await
+        .unwrap();
+    assert!(report.ok && report.verified == 3, "{report:?}");
+}

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{BACKEND, SledDb, backend, blocking};
+use super::{BACKEND, SledDb, blocking};
 use crate::ports::{StoreError, StoreResult};
 
 /// How often a closed database is tried again.
@@ -88,26 +88,6 @@ impl Database {
         outcome
     }
 
-    /// Waits until everything written so far is on disk. A closed database is not
-    /// reopened here: what was written before it closed may be lost, so it fails.
-    pub(super) async fn flush(&self) -> StoreResult<()> {
-        let open = self
-            .open
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let db = open.ok_or_else(|| self.closed(None))?;
-        // Not sled's `flush_async`: it hands the flush to sled's own thread pool, whose
-        // every hand-off wakes all seven of its idle threads (a condvar `notify_all`),
-        // seven context switches per flush on top of the write itself.
-        let flushing = Arc::clone(&db);
-        let flushed = blocking(move || flushing.db.flush().map(drop).map_err(backend)).await;
-        if let Err(StoreError::Unavailable { message, .. }) = &flushed {
-            self.close(&db, message);
-        }
-        flushed
-    }
-
     /// The open database, or an attempt to open it again.
     fn current(&self) -> StoreResult<Arc<SledDb>> {
         let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
@@ -160,14 +140,16 @@ impl Database {
                 db.db.flush()?;
                 Ok(db)
             })
-            .map_err(|e| self.closed(Some(&e)))?;
+            .map_err(|e| self.closed(Some(describe(&e))))?;
+        super::audit::roll_back_unfinished_runs(&db)
+            .map_err(|e| self.closed(Some(e.to_string())))?;
         let db = Arc::new(db);
         *self.open.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&db));
         tracing::info!("sled database reopened: it can be written again");
         Ok(db)
     }
 
-    fn closed(&self, reopen_failed: Option<&sled::Error>) -> StoreError {
+    fn closed(&self, reopen_failed: Option<String>) -> StoreError {
         let why = self
             .closed_because
             .lock()
@@ -175,7 +157,7 @@ impl Database {
             .clone();
         let mut message = format!("closed after an I/O error ({why})");
         if let Some(e) = reopen_failed {
-            message.push_str(&format!("; reopening failed: {}", describe(e)));
+            message.push_str(&format!("; reopening failed: {e}"));
         }
         StoreError::Unavailable {
             backend: BACKEND,

@@ -134,12 +134,12 @@ impl TransparencyStore for SledTransparency {
                     .checkpoints
                     .compare_and_swap(key, None::<&[u8]>, Some(value))
                     .map_err(backend)?;
+                if swapped.is_ok() {
+                    db.flush()?;
+                }
                 Ok(swapped.is_ok())
             })
             .await?;
-        if kept {
-            self.db.flush().await?;
-        }
         Ok(kept)
     }
 
