@@ -222,23 +222,21 @@ async fn an_interrupted_upgrade_runs_again() {
 }
 
 /// The head is written after its run's records, so a crash in between leaves records
-/// past the head. They are rolled back when the database opens, time-index entries
-/// included: the chain reads, counts and verifies as it was before the run, and the
-/// next append continues it from the head.
+/// past the head (and the chain's pending mark). They are rolled back when the database
+/// opens, time-index entries included: the chain reads, counts and verifies as it was
+/// before the run, and the next append continues it from the head. A chain whose name
+/// extends this one's with a 0 byte (its keys sort among this chain's) is untouched.
 #[tokio::test]
 async fn records_a_crash_left_past_the_head_are_rolled_back_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let open = || intentgate::adapters::sled::open(dir.path());
     let event = |n| AuditEvent::new(crate::suite::at(n), "allow", "read");
     let kept = seal("acme", None, vec![event(1), event(2)]);
+    let neighbour = seal("acme\0x", None, vec![event(1), event(2), event(3)]);
     let head_before_run = {
         let stores = reopen(open).await;
         stores.audit.append(&kept).await.unwrap();
-        let unfinished = seal(
-            "acme",
-            kept.last().map(|r| r.head()).as_ref(),
-            vec![event(3), event(4)],
-        );
+        stores.audit.append(&neighbour).await.unwrap();
         drop(stores);
         let db = reopen(|| sled::open(dir.path())).await;
         let head = db
@@ -249,29 +247,46 @@ async fn records_a_crash_left_past_the_head_are_rolled_back_at_open() {
             .unwrap();
         drop(db);
         let stores = reopen(open).await;
+        let unfinished = seal("acme", Some(&kept[1].head()), vec![event(3), event(4)]);
         stores.audit.append(&unfinished).await.unwrap();
         head
     };
     {
-        // What the crash left: the second run's records, and the head before it.
+        // What the crash left: the run's records, its pending mark, the head before it.
         let db = reopen(|| sled::open(dir.path())).await;
-        let heads = db.open_tree("audit_heads").unwrap();
-        heads.insert("acme", head_before_run).unwrap();
+        db.open_tree("audit_heads")
+            .unwrap()
+            .insert("acme", head_before_run)
+            .unwrap();
+        db.open_tree("audit_pending")
+            .unwrap()
+            .insert("acme", &[])
+            .unwrap();
         db.flush().unwrap();
     }
     let stores = reopen(open).await;
     assert_eq!(stores.audit.range("acme", 1, 10).await.unwrap(), kept);
-    assert_eq!(stores.audit.count(&AuditQuery::default()).await.unwrap(), 2);
+    assert_eq!(
+        stores.audit.range("acme\0x", 1, 10).await.unwrap(),
+        neighbour
+    );
+    assert_eq!(stores.audit.count(&AuditQuery::default()).await.unwrap(), 5);
     let head = stores.audit.head("acme").await.unwrap();
     let next = seal("acme", head.as_ref(), vec![event(5)]);
     let appended = stores.audit.append(&next).await.unwrap();
     assert_eq!(appended, AppendOutcome::Appended(next[0].head()));
     let newest_first = stores.audit.query(&AuditQuery::default()).await.unwrap();
-    let seqs: Vec<u64> = newest_first.iter().map(|r| r.seq).collect();
-    assert_eq!(seqs, [3, 2, 1]);
-    assert_eq!(newest_first[0], next[0]);
-    let report = intentgate::app::admin::verify_chain(stores.audit.as_ref(), "acme", None, None)
-        .await
-        .unwrap();
-    assert!(report.ok && report.verified == 3, "{report:?}");
+    let acme: Vec<&ChainedEvent> = newest_first.iter().filter(|r| r.chain == "acme").collect();
+    assert_eq!(acme.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(*acme[0], next[0]);
+    assert_eq!(newest_first.len(), 6);
+    for (chain, records) in [("acme", 3), ("acme\0x", 3)] {
+        let report = intentgate::app::admin::verify_chain(stores.audit.as_ref(), chain, None, None)
+            .await
+            .unwrap();
+        assert!(
+            report.ok && report.verified == records,
+            "{chain:?}: {report:?}"
+        );
+    }
 }

@@ -1,15 +1,16 @@
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use super::audit_runs::write_run;
 use super::codec::{
     HeadRecord, decode, decode_event, decode_position, decode_v1_event, encode, encode_event,
 };
-use super::{Database, SledDb, backend, key2};
+use super::{Database, SledDb, backend};
+use crate::domain::audit::check_run;
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
-use crate::domain::audit::{check_run, extends};
 use crate::domain::time::Timestamp;
 use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
 
@@ -23,14 +24,20 @@ use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
 ///
 /// Appends are serialized in-process (sled locks its directory, so this process is the
 /// only writer; the gateway's audit writer commits one batch at a time anyway), which
-/// is what lets [`write_run`] check the head and write without a transaction.
+/// is what lets [`write_run`] check the head and write without a transaction. The
+/// lock is a plain mutex taken on the blocking thread that writes.
 pub(super) struct SledAudit {
     pub db: Arc<Database>,
-    pub appending: tokio::sync::Mutex<()>,
+    pub appending: Arc<Mutex<()>>,
 }
 
 fn record_key(chain: &str, seq: u64) -> Vec<u8> {
-    key2(chain, &seq.to_be_bytes())
+    record_key_of(chain.as_bytes(), seq)
+}
+
+/// `chain 0 seq`, for a chain name as stored (bytes).
+pub(super) fn record_key_of(chain: &[u8], seq: u64) -> Vec<u8> {
+    [chain, &[0], &seq.to_be_bytes()].concat()
 }
 
 /// Big-endian with the sign bit flipped, so byte order is time order.
@@ -50,7 +57,7 @@ fn complement(mut key: Vec<u8>) -> Vec<u8> {
     key
 }
 
-fn time_key(r: &ChainedEvent) -> Vec<u8> {
+pub(super) fn time_key(r: &ChainedEvent) -> Vec<u8> {
     complement(time_order_key(r.event.ts, &r.chain, r.seq))
 }
 
@@ -122,16 +129,18 @@ fn finished_records(
         return Ok(Vec::new());
     }
     let (lo, hi) = (record_key(chain, from_seq), record_key(chain, last));
+    // Keys of a chain whose name is this one's plus `0 …` sort in between: skip them.
+    let key_len = chain.len() + 9;
     db.audit
         .range(lo..=hi)
-        .values()
+        .filter(|kv| kv.as_ref().map_or(true, |(key, _)| key.len() == key_len))
         .take(limit as usize)
-        .map(|v| v.map_err(backend))
+        .map(|kv| kv.map(|(_, value)| value).map_err(backend))
         .collect()
 }
 
 /// The position of `chain`'s head; 0 for a chain with no records.
-fn head_seq(db: &SledDb, chain: &[u8]) -> StoreResult<u64> {
+pub(super) fn head_seq(db: &SledDb, chain: &[u8]) -> StoreResult<u64> {
     let head = read_head(db.audit_heads.get(chain).map_err(backend)?)?;
     Ok(head.map_or(0, |h| h.seq))
 }
@@ -140,102 +149,14 @@ fn decode_here(stored: &[sled::IVec]) -> StoreResult<Vec<ChainedEvent>> {
     stored.iter().map(|v| decode_record(v)).collect()
 }
 
-fn decode_record(bytes: &[u8]) -> StoreResult<ChainedEvent> {
+pub(super) fn decode_record(bytes: &[u8]) -> StoreResult<ChainedEvent> {
     decode_event(bytes)
 }
 
-fn read_head(bytes: Option<sled::IVec>) -> StoreResult<Option<ChainHead>> {
+pub(super) fn read_head(bytes: Option<sled::IVec>) -> StoreResult<Option<ChainHead>> {
     bytes
         .map(|b| decode::<HeadRecord>(&b, "audit head").map(ChainHead::from))
         .transpose()
-}
-
-/// A run's stored rows: record key, record, time-index key.
-type Rows = [(Vec<u8>, Vec<u8>, Vec<u8>)];
-
-/// Writes a run that extends the head: each record then its time-index entry, the head
-/// last, then one flush. Not a sled transaction: sled 0.34 seals and writes its log
-/// buffer twice more for every transaction (`pin_log`), each write handed to its I/O
-/// pool, which wakes all seven of its threads. Without one the run is still all or
-/// nothing: sled recovers a prefix of its log (a later write is never kept without an
-/// earlier one), so whatever a crash leaves past the head is an unfinished run, rolled
-/// back when the database opens ([`roll_back_unfinished_runs`]); a failed write rolls
-/// its run back at once. The head check needs no transaction either: sled locks its
-/// directory to one process, and `appending` serializes this process's appends.
-fn write_run(
-    db: &SledDb,
-    first: &ChainedEvent,
-    rows: &Rows,
-    head_bytes: &[u8],
-    new_head: ChainHead,
-) -> StoreResult<AppendOutcome> {
-    let chain = first.chain.as_str();
-    let current = read_head(db.audit_heads.get(chain.as_bytes()).map_err(backend)?)?;
-    if !extends(current.as_ref(), first) {
-        return Ok(AppendOutcome::HeadMoved { current });
-    }
-    let written = rows
-        .iter()
-        .try_for_each(|(key, value, time)| {
-            db.audit.insert(key.as_slice(), value.as_slice())?;
-            db.audit_by_time.insert(time.as_slice(), key.as_slice())?;
-            Ok(())
-        })
-        .and_then(|()| db.audit_heads.insert(chain.as_bytes(), head_bytes))
-        .map_err(backend);
-    if let Err(e) = written {
-        if let Err(undo) = roll_back_unfinished(db, chain) {
-            tracing::error!(chain, error = %undo, "could not roll back a failed audit run");
-        }
-        return Err(e);
-    }
-    db.flush()?;
-    Ok(AppendOutcome::Appended(new_head))
-}
-
-/// Rolls back what a crash left of unfinished runs: the records past each chain's
-/// head, and their time-index entries. Run when the database opens.
-pub(super) fn roll_back_unfinished_runs(db: &SledDb) -> StoreResult<u64> {
-    let mut removed = 0;
-    let mut next = db.audit.iter().keys().next();
-    while let Some(key) = next {
-        let key = key.map_err(backend)?;
-        let chain = String::from_utf8_lossy(position_of(&key)?.0).into_owned();
-        removed += roll_back_unfinished(db, &chain)?;
-        let past_chain = Bound::Excluded(record_key(&chain, u64::MAX));
-        next = db.audit.range((past_chain, Bound::Unbounded)).keys().next();
-    }
-    if removed > 0 {
-        db.flush()?;
-        tracing::warn!(
-            removed,
-            "rolled back audit records of runs a crash left unfinished"
-        );
-    }
-    Ok(removed)
-}
-
-/// Removes `chain`'s records past its head, each index entry before its record (so a
-/// crash part way leaves only records past the head, removed at the next open).
-fn roll_back_unfinished(db: &SledDb, chain: &str) -> StoreResult<u64> {
-    let past_head = record_key(chain, head_seq(db, chain.as_bytes())?.saturating_add(1));
-    let mut removed = 0;
-    for kv in db
-        .audit
-        .range(past_head..=record_key(chain, u64::MAX))
-        .values()
-    {
-        let stored = kv.map_err(backend)?;
-        let record = decode_record(&stored)?;
-        db.audit_by_time
-            .remove(time_key(&record))
-            .map_err(backend)?;
-        db.audit
-            .remove(record_key(chain, record.seq))
-            .map_err(backend)?;
-        removed += 1;
-    }
-    Ok(removed)
 }
 
 /// A record key's chain and position: `chain 0 seq`, the position 8 bytes.
@@ -266,9 +187,14 @@ impl AuditChainStore for SledAudit {
             .collect::<StoreResult<_>>()?;
         let (first, new_head) = (records[0].clone(), records[records.len() - 1].head());
         let head_bytes = encode(&HeadRecord::from(&new_head))?;
-        let _writer = self.appending.lock().await;
+        let appending = Arc::clone(&self.appending);
         self.db
-            .run(move |db| write_run(db, &first, &rows, &head_bytes, new_head))
+            .run(move |db| {
+                // Taken here, not around the await: a caller that goes away must not
+                // free the lock while its run is still being written.
+                let _only_writer = appending.lock().unwrap_or_else(PoisonError::into_inner);
+                write_run(db, &first, &rows, &head_bytes, new_head)
+            })
             .await
     }
 

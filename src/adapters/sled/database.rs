@@ -141,7 +141,7 @@ impl Database {
                 Ok(db)
             })
             .map_err(|e| self.closed(Some(describe(&e))))?;
-        super::audit::roll_back_unfinished_runs(&db)
+        super::audit_runs::roll_back_unfinished_runs(&db)
             .map_err(|e| self.closed(Some(e.to_string())))?;
         let db = Arc::new(db);
         *self.open.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&db));

@@ -11,6 +11,7 @@
 
 mod approval;
 mod audit;
+mod audit_runs;
 mod budget;
 mod codec;
 mod database;
@@ -43,6 +44,8 @@ pub(crate) struct SledDb {
     audit: sled::Tree,
     audit_heads: sled::Tree,
     audit_by_time: sled::Tree,
+    /// Chains whose run is being written ([`audit_runs`]).
+    audit_pending: sled::Tree,
     revocations: sled::Tree,
     budgets: sled::Tree,
     approvals: sled::Tree,
@@ -120,7 +123,7 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
             source,
         })?;
     }
-    audit::roll_back_unfinished_runs(&db).map_err(|source| SledOpenError::RollBack {
+    audit_runs::roll_back_unfinished_runs(&db).map_err(|source| SledOpenError::RollBack {
         path: path.clone(),
         source,
     })?;
@@ -133,7 +136,7 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         backend: BACKEND,
         audit: Arc::new(audit::SledAudit {
             db: Arc::clone(&db),
-            appending: tokio::sync::Mutex::new(()),
+            appending: Arc::new(std::sync::Mutex::new(())),
         }),
         revocations: Arc::new(revocation::SledRevocations::new(Arc::clone(&db), revoked)),
         budgets: Arc::new(budget::SledBudgets(Arc::clone(&db))),
@@ -158,6 +161,7 @@ fn open_trees(dir: &Path) -> Result<SledDb, sled::Error> {
         audit: db.open_tree("audit")?,
         audit_heads: db.open_tree("audit_heads")?,
         audit_by_time: db.open_tree("audit_by_time")?,
+        audit_pending: db.open_tree("audit_pending")?,
         revocations: db.open_tree("revocations")?,
         budgets: db.open_tree("budgets")?,
         approvals: db.open_tree("approvals")?,

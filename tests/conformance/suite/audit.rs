@@ -555,3 +555,24 @@ pub async fn odd_text_is_stored_losslessly_and_verifies(f: &Fixture) {
     assert_eq!(found[0].event.agent_id, "a\0b");
     assert_eq!(store.count(&by_tool).await.unwrap(), 1);
 }
+
+/// Chain names are bytes: in a store ordered by bytes, the keys of a chain named as
+/// another plus `0 …` sort among the other's keys once positions pass 255. Each chain
+/// still reads, hashes and verifies alone.
+pub async fn chains_whose_names_extend_each_other_stay_apart(f: &Fixture) {
+    let store = f.stores.audit.as_ref();
+    let tenants = ["ten", "ten\0", "ten\0ant"];
+    for tenant in tenants {
+        let events = (0..300).map(|i| event(tenant, i, "t")).collect();
+        append(store, intentgate::domain::audit::chain_key(tenant), events).await;
+    }
+    for tenant in tenants {
+        let chain = intentgate::domain::audit::chain_key(tenant);
+        let stored = whole_chain(store, chain).await;
+        assert!(stored.iter().all(|r| r.chain == chain), "{chain:?}");
+        assert_eq!(verify(&stored), (true, 300), "{chain:?}");
+        let hashes = store.hashes(chain, 1, 1000).await.unwrap();
+        let positions: Vec<u64> = hashes.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(positions, (1..=300).collect::<Vec<u64>>(), "{chain:?}");
+    }
+}

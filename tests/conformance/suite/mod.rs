@@ -59,6 +59,7 @@ macro_rules! conformance_tests {
                 equal_timestamps_order_by_chain_then_seq,
                 verify_walks_many_pages_and_stops_at_a_late_break,
                 odd_text_is_stored_losslessly_and_verifies,
+                chains_whose_names_extend_each_other_stay_apart,
             }
             revocation {
                 unknown_token_is_not_revoked,
