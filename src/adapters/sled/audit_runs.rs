@@ -35,17 +35,28 @@ pub(super) fn write_run(
         return Ok(AppendOutcome::HeadMoved { current });
     }
     if let Err(e) = write_in_order(db, chain, rows, head_bytes) {
-        return Err(match roll_back_unfinished(db, chain) {
-            Ok(_) => backend(e),
-            // Unavailable closes the database: reopening it rolls the run back.
-            Err(undo) => StoreError::Unavailable {
-                backend: BACKEND,
-                message: format!("{}; rolling the run back failed too: {undo}", describe(&e)),
-            },
-        });
+        let undo = match roll_back_unfinished(db, chain) {
+            Ok(_) => String::new(),
+            Err(undo) => format!("; rolling the run back failed too: {undo}"),
+        };
+        return Err(part_way(format!("{}{undo}", describe(&e))));
     }
-    db.flush()?;
+    db.flush().map_err(|e| match e {
+        StoreError::Backend { source, .. } => part_way(source.to_string()),
+        unavailable => unavailable,
+    })?;
     Ok(AppendOutcome::Appended(new_head))
+}
+
+/// A write or flush that failed part way through a run. Reported as unavailable
+/// whatever sled said: part of the run may stand (all of it, once the head is written),
+/// so its events must not be appended again one by one, and the database is closed,
+/// so that reopening it rolls back whatever a marked run left.
+fn part_way(message: String) -> StoreError {
+    StoreError::Unavailable {
+        backend: BACKEND,
+        message,
+    }
 }
 
 fn write_in_order(db: &SledDb, chain: &[u8], rows: &Rows, head: &[u8]) -> sled::Result<()> {
