@@ -289,4 +289,10 @@ async fn records_a_crash_left_past_the_head_are_rolled_back_at_open() {
             "{chain:?}: {report:?}"
         );
     }
+    drop(stores);
+    let db = reopen(|| sled::open(dir.path())).await;
+    assert!(
+        db.open_tree("audit_pending").unwrap().is_empty(),
+        "the mark is cleared"
+    );
 }

@@ -29,6 +29,21 @@ pub(super) fn write_run(
     head_bytes: &[u8],
     new_head: ChainHead,
 ) -> StoreResult<AppendOutcome> {
+    // A panic in sled part way is a failure part way too: not to be retried event by
+    // event, and the database closed so that reopening it rolls the run back.
+    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        write_checked(db, first, rows, head_bytes, new_head)
+    }));
+    written.unwrap_or_else(|_| Err(part_way("sled panicked while writing an audit run".into())))
+}
+
+fn write_checked(
+    db: &SledDb,
+    first: &ChainedEvent,
+    rows: &Rows,
+    head_bytes: &[u8],
+    new_head: ChainHead,
+) -> StoreResult<AppendOutcome> {
     let chain = first.chain.as_bytes();
     let current = read_head(db.audit_heads.get(chain).map_err(backend)?)?;
     if !extends(current.as_ref(), first) {

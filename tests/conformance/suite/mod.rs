@@ -114,6 +114,7 @@ macro_rules! conformance_tests {
                 checkpoints_keep_the_first_of_a_size_largest_first,
                 trees_of_chains_are_apart,
                 the_audit_store_lists_its_chains,
+                checkpoints_of_chains_whose_names_extend_each_other_stay_apart,
             }
         );
     };

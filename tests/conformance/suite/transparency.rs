@@ -245,3 +245,25 @@ pub async fn the_audit_store_lists_its_chains(f: &Fixture) {
     }
     assert_eq!(audit.chains().await.unwrap(), vec!["Alpha", "beta", "zeta"]);
 }
+
+/// A chain named as another plus `0 …` has keys that sort among the other's in a store
+/// ordered by bytes: each chain's checkpoints are still its own.
+pub async fn checkpoints_of_chains_whose_names_extend_each_other_stay_apart(f: &Fixture) {
+    let store = f.stores.transparency.as_ref();
+    for (chain, size) in [("ten", 1), ("ten\0", 1000), ("ten\0", 3)] {
+        let c = checkpoint(chain, size, "note");
+        assert!(store.record_checkpoint(&c).await.unwrap());
+    }
+    let sizes = |all: Vec<SignedCheckpoint>| {
+        all.iter()
+            .map(|c| (c.chain.clone(), c.size))
+            .collect::<Vec<_>>()
+    };
+    let ten = store.checkpoints("ten", None, 10).await.unwrap();
+    assert_eq!(sizes(ten), [("ten".to_owned(), 1)]);
+    let longer = store.checkpoints("ten\0", None, 10).await.unwrap();
+    assert_eq!(
+        sizes(longer),
+        [("ten\0".to_owned(), 1000), ("ten\0".to_owned(), 3)]
+    );
+}
