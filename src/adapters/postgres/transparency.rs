@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
+use super::text::to_db;
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::merkle::{Growth, Hash};
@@ -21,7 +22,7 @@ impl TransparencyStore for PgTransparency {
     async fn tree_size(&self, chain: &str) -> StoreResult<u64> {
         let size: Option<i64> =
             sqlx::query_scalar("SELECT size FROM audit_tree_sizes WHERE chain = $1")
-                .bind(chain)
+                .bind(to_db(chain).into_owned())
                 .fetch_optional(&self.0)
                 .await
                 .map_err(db_error)?;
@@ -38,7 +39,7 @@ impl TransparencyStore for PgTransparency {
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
             "SELECT tile, hashes FROM audit_tree_tiles WHERE chain = $1 AND tile = ANY($2)",
         )
-        .bind(chain)
+        .bind(to_db(chain).into_owned())
         .bind(&wanted)
         .fetch_all(&self.0)
         .await
@@ -63,11 +64,11 @@ impl TransparencyStore for PgTransparency {
                 "INSERT INTO audit_tree_sizes (chain, size) VALUES ($1, $2)
                  ON CONFLICT (chain) DO NOTHING",
             )
-            .bind(chain)
+            .bind(to_db(chain).into_owned())
             .bind(to_i64(growth.to_size))
         } else {
             sqlx::query("UPDATE audit_tree_sizes SET size = $2 WHERE chain = $1 AND size = $3")
-                .bind(chain)
+                .bind(to_db(chain).into_owned())
                 .bind(to_i64(growth.to_size))
                 .bind(to_i64(growth.from_size))
         }
@@ -88,7 +89,7 @@ impl TransparencyStore for PgTransparency {
              SELECT $1, tile, hashes FROM UNNEST($2::bigint[], $3::bytea[]) AS u(tile, hashes)
              ON CONFLICT (chain, tile) DO UPDATE SET hashes = t.hashes || EXCLUDED.hashes",
         )
-        .bind(chain)
+        .bind(to_db(chain).into_owned())
         .bind(&numbers)
         .bind(&bytes)
         .execute(&mut *tx)
@@ -103,7 +104,7 @@ impl TransparencyStore for PgTransparency {
             "INSERT INTO audit_checkpoints (chain, size, root, note, issued_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain, size) DO NOTHING",
         )
-        .bind(&c.chain)
+        .bind(to_db(&c.chain).into_owned())
         .bind(to_i64(c.size))
         .bind(c.root.0.to_vec())
         .bind(&c.note)
@@ -124,7 +125,7 @@ impl TransparencyStore for PgTransparency {
             "SELECT size, root, note, issued_at FROM audit_checkpoints
              WHERE chain = $1 AND size < $2 ORDER BY size DESC LIMIT $3",
         )
-        .bind(chain)
+        .bind(to_db(chain).into_owned())
         .bind(below.map_or(i64::MAX, to_i64))
         .bind(i64::from(limit))
         .fetch_all(&self.0)
