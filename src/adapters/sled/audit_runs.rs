@@ -11,7 +11,7 @@
 //! stop at the head; the run is rolled back when the database opens or reopens, and at
 //! once when one of its writes fails.
 
-use super::audit::{decode_record, head_seq, read_head, record_key_of, time_key};
+use super::audit_layout::{decode_record, head_seq, read_head, record_key_of, time_key};
 use super::{BACKEND, SledDb, backend, database::describe};
 use crate::domain::audit::{ChainHead, ChainedEvent, extends};
 use crate::ports::{AppendOutcome, StoreError, StoreResult};
@@ -29,26 +29,21 @@ pub(super) fn write_run(
     head_bytes: &[u8],
     new_head: ChainHead,
 ) -> StoreResult<AppendOutcome> {
-    // A panic in sled part way is a failure part way too: not to be retried event by
-    // event, and the database closed so that reopening it rolls the run back.
-    let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        write_checked(db, first, rows, head_bytes, new_head)
-    }));
-    written.unwrap_or_else(|_| Err(part_way("sled panicked while writing an audit run".into())))
-}
-
-fn write_checked(
-    db: &SledDb,
-    first: &ChainedEvent,
-    rows: &Rows,
-    head_bytes: &[u8],
-    new_head: ChainHead,
-) -> StoreResult<AppendOutcome> {
     let chain = first.chain.as_bytes();
     let current = read_head(db.audit_heads.get(chain).map_err(backend)?)?;
     if !extends(current.as_ref(), first) {
         return Ok(AppendOutcome::HeadMoved { current });
     }
+    // A panic in sled part way is a failure part way too: not to be retried event by
+    // event, and the database closed so that reopening it rolls the run back.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        write_and_flush(db, chain, rows, head_bytes)
+    }))
+    .unwrap_or_else(|_| Err(part_way("sled panicked while writing an audit run".into())))?;
+    Ok(AppendOutcome::Appended(new_head))
+}
+
+fn write_and_flush(db: &SledDb, chain: &[u8], rows: &Rows, head_bytes: &[u8]) -> StoreResult<()> {
     if let Err(e) = write_in_order(db, chain, rows, head_bytes) {
         let undo = match roll_back_unfinished(db, chain) {
             Ok(_) => String::new(),
@@ -59,8 +54,7 @@ fn write_checked(
     db.flush().map_err(|e| match e {
         StoreError::Backend { source, .. } => part_way(source.to_string()),
         unavailable => unavailable,
-    })?;
-    Ok(AppendOutcome::Appended(new_head))
+    })
 }
 
 /// A write or flush that failed part way through a run. Reported as unavailable

@@ -11,6 +11,7 @@
 
 mod approval;
 mod audit;
+mod audit_layout;
 mod audit_runs;
 mod budget;
 mod codec;
