@@ -10,7 +10,7 @@ use super::audit_layout::{
 };
 use super::audit_runs::write_run;
 use super::codec::{HeadRecord, decode_position, decode_v1_event, encode, encode_event};
-use super::{Database, SledDb, backend};
+use super::{Database, SledDb, backend, is_key_of};
 use crate::domain::audit::check_run;
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
 use crate::domain::time::Timestamp;
@@ -95,11 +95,9 @@ fn finished_records(
         return Ok(Vec::new());
     }
     let (lo, hi) = (record_key(chain, from_seq), record_key(chain, last));
-    // Keys of a chain whose name is this one's plus `0 …` sort in between: skip them.
-    let key_len = chain.len() + 9;
     db.audit
         .range(lo..=hi)
-        .filter(|kv| kv.as_ref().map_or(true, |(key, _)| key.len() == key_len))
+        .filter(|kv| kv.as_ref().map_or(true, |(key, _)| is_key_of(chain, key)))
         .take(limit as usize)
         .map(|kv| kv.map(|(_, value)| value).map_err(backend))
         .collect()

@@ -11,18 +11,14 @@
 //! so the complement reverses their order exactly (RELIABILITY.md: known limits).
 
 use super::codec::{HeadRecord, decode, decode_event};
-use super::{SledDb, backend};
+use super::{SledDb, backend, key2};
 use crate::domain::audit::{ChainHead, ChainedEvent};
 use crate::domain::time::Timestamp;
 use crate::ports::StoreResult;
 
-pub(super) fn record_key(chain: &str, seq: u64) -> Vec<u8> {
-    record_key_of(chain.as_bytes(), seq)
-}
-
-/// `chain 0 seq`, for a chain name as stored (bytes).
-pub(super) fn record_key_of(chain: &[u8], seq: u64) -> Vec<u8> {
-    [chain, &[0], &seq.to_be_bytes()].concat()
+/// `chain 0 seq`; the chain as text or as stored (bytes).
+pub(super) fn record_key(chain: impl AsRef<[u8]>, seq: u64) -> Vec<u8> {
+    key2(chain, &seq.to_be_bytes())
 }
 
 /// Big-endian with the sign bit flipped, so byte order is time order.

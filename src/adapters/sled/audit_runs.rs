@@ -11,7 +11,7 @@
 //! stop at the head; the run is rolled back when the database opens or reopens, and at
 //! once when one of its writes fails.
 
-use super::audit_layout::{decode_record, head_seq, read_head, record_key_of, time_key};
+use super::audit_layout::{decode_record, head_seq, read_head, record_key, time_key};
 use super::{BACKEND, SledDb, backend, database::describe};
 use crate::domain::audit::{ChainHead, ChainedEvent, extends};
 use crate::ports::{AppendOutcome, StoreError, StoreResult};
@@ -126,7 +126,7 @@ fn unfinished_run(db: &SledDb, chain: &[u8]) -> StoreResult<Vec<(Vec<u8>, sled::
     let mut run = Vec::new();
     let mut seq = head_seq(db, chain)?;
     while let Some(next) = seq.checked_add(1) {
-        let key = record_key_of(chain, next);
+        let key = record_key(chain, next);
         let Some(stored) = db.audit.get(&key).map_err(backend)? else {
             break;
         };

@@ -7,7 +7,9 @@
 //! database here; the next operation opens it again (at most once per
 //! [`REOPEN_EVERY`]) and proves it can write before it is used. Until then every
 //! operation fails at once with [`StoreError::Unavailable`], which the gateway turns
-//! into refused calls and a 503 readiness. Reopening recovers what sled had flushed,
+//! into refused calls and a 503 readiness. A write or flush that fails part way
+//! through an audit run closes it too, whatever the error (`audit_runs`): reopening
+//! rolls the run back. Reopening recovers what sled had flushed,
 //! as a restart after a crash would; audit appends are flushed before they are
 //! acknowledged, so no acknowledged call loses its record.
 

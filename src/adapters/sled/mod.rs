@@ -238,12 +238,20 @@ fn tx_error(e: TransactionError<StoreError>) -> StoreError {
 }
 
 /// `a 0x00 b`: composite keys whose first part sorts and prefixes cleanly.
-fn key2(a: &str, b: &[u8]) -> Vec<u8> {
+fn key2(a: impl AsRef<[u8]>, b: &[u8]) -> Vec<u8> {
+    let a = a.as_ref();
     let mut k = Vec::with_capacity(a.len() + 1 + b.len());
-    k.extend_from_slice(a.as_bytes());
+    k.extend_from_slice(a);
     k.push(0);
     k.extend_from_slice(b);
     k
+}
+
+/// Whether `key`, found in a range of `key2(chain, 8 bytes)` keys, is one of `chain`'s:
+/// names may hold a 0 byte, so a chain named as this one plus `0 …` has keys that sort
+/// among this chain's, and only their length tells them apart.
+fn is_key_of(chain: &str, key: &[u8]) -> bool {
+    key.len() == chain.len() + 1 + 8
 }
 
 /// One page of an already ordered iterator of results.

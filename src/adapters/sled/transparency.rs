@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{decode, encode};
-use super::{Database, SledDb, backend, key2};
+use super::{Database, SledDb, backend, is_key_of, key2};
 use crate::domain::audit::checkpoint::SignedCheckpoint;
 use crate::domain::audit::merkle::{Growth, Hash};
 use crate::domain::audit::tiles;
@@ -154,12 +154,14 @@ impl TransparencyStore for SledTransparency {
             .run(move |db| {
                 let lo = key2(&chain, &0u64.to_be_bytes());
                 let hi = key2(&chain, &below.unwrap_or(u64::MAX).to_be_bytes());
-                // Keys of a chain named as this one plus `0 …` sort in between.
-                let key_len = chain.len() + 9;
                 db.checkpoints
                     .range(lo..hi)
                     .rev()
-                    .filter(|entry| entry.as_ref().map_or(true, |(key, _)| key.len() == key_len))
+                    .filter(|entry| {
+                        entry
+                            .as_ref()
+                            .map_or(true, |(key, _)| is_key_of(&chain, key))
+                    })
                     .take(limit as usize)
                     .map(|entry| {
                         let (key, value) = entry.map_err(backend)?;
