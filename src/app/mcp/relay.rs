@@ -53,7 +53,9 @@ impl Gateway {
             upstream_headers: upstream_headers(&call, session.as_ref()),
             interim: call.interim.clone(),
         };
-        let outcome = self.tools_call(&request).await;
+        // Boxed: the pipeline's future is kilobytes, and this one would carry it.
+        let pipeline = Box::pin(self.tools_call(&request));
+        let outcome = pipeline.await;
         if let (CallOutcome::UpstreamFailed(f), Some(s)) = (&outcome, &session)
             && lost_session(f, s)
         {

@@ -122,7 +122,10 @@ pub async fn post(req: &Request, body: Body, gateway: &Arc<Gateway>) -> Response
         request,
         tool_call,
     };
-    match mcp_stream::negotiate(Arc::clone(gateway), call, streams).await {
+    // Boxed: the call's future is kilobytes, and each layer of the server around this
+    // handler would copy it as it wraps it.
+    let negotiated = Box::pin(mcp_stream::negotiate(Arc::clone(gateway), call, streams));
+    match negotiated.await {
         Negotiated::Whole(reply) => reply_response(reply, gateway),
         Negotiated::Stream(response) => response,
     }
