@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
-use super::chain_append::{AuditFailure, append_run};
+use super::chain_append::{AuditFailure, Chains, append_run};
 use super::group_commit::run_detached;
-use crate::domain::audit::{AuditEvent, ChainHead, ChainedEvent, chain_key};
+use crate::domain::audit::{AuditEvent, ChainedEvent, chain_key};
 use crate::instruments as metrics;
 use crate::ports::{AuditChainStore, EventSink};
 
@@ -47,8 +47,9 @@ pub struct AuditWriter {
     durability: Durability,
     /// Events waiting for the next commit round.
     queue: Mutex<Vec<Job>>,
-    /// Held by the task running a commit round; guards the cache of chain heads.
-    committer: tokio::sync::Mutex<HashMap<String, Option<ChainHead>>>,
+    /// Held by the task running a commit round; guards what the writer knows of each
+    /// chain (its head, or that another writer extends it too).
+    committer: tokio::sync::Mutex<Chains>,
     /// Async mode: queue bound, and the wake-up for the background committer.
     capacity: usize,
     queued: Arc<Notify>,
@@ -187,17 +188,14 @@ impl AuditWriter {
         self.commit_with(self.committer.lock().await).await;
     }
 
-    async fn commit_with(
-        &self,
-        mut heads: tokio::sync::MutexGuard<'_, HashMap<String, Option<ChainHead>>>,
-    ) {
+    async fn commit_with(&self, mut chains: tokio::sync::MutexGuard<'_, Chains>) {
         let batch = std::mem::take(&mut *self.lock_queue());
         metrics::audit_queue_depth(0);
         for (chain, group) in group_by_chain(batch) {
             let (events, acks): (Vec<AuditEvent>, Vec<Option<Ack>>) =
                 group.into_iter().map(|job| (job.event, job.ack)).unzip();
             let (count, started) = (events.len(), std::time::Instant::now());
-            let run = append_run(self.store.as_ref(), &mut heads, &chain, events).await;
+            let run = append_run(self.store.as_ref(), &mut chains, &chain, events).await;
             let failed = run.outcomes.iter().filter(|o| o.is_err()).count();
             metrics::audit_append(count, started.elapsed(), failed);
             if failed > 0 {

@@ -2,8 +2,12 @@
 
 use async_trait::async_trait;
 
-use super::StoreResult;
-use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent};
+use super::{StoreError, StoreResult};
+use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent, seal};
+
+/// How often [`AuditChainStore::append_exclusive`] seals again on a head a writer out
+/// of turn moved first, before it gives up.
+pub const MAX_RACES: usize = 32;
 
 /// Result of an append.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,11 +29,36 @@ pub trait AuditChainStore: Send + Sync {
     /// Appends `records` atomically, all or nothing, if and only if the chain's head is
     /// still the one they were sealed against: `records[0].seq` is head.seq + 1 (1 for
     /// an empty chain) and `records[0].prev_hash` equals the head's hash (empty for an
-    /// empty chain). Otherwise returns `HeadMoved` and writes nothing.
+    /// empty chain). Otherwise returns `HeadMoved` and writes nothing; the writer then
+    /// appends the run in turn ([`AuditChainStore::append_exclusive`]).
     /// `records` must be non-empty, of one chain, and contiguous (`seq` rising by one,
     /// each `prev_hash` the previous `hash`); a run that is not returns
     /// `Err(StoreError::InvalidRequest)`.
     async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome>;
+
+    /// Appends `events` to `chain` sealed ([`seal`]) on the head as it stands once no
+    /// other writer can move it, and returns the records written. For a writer that
+    /// lost a race for the head: writers of one chain then take turns instead of racing
+    /// again, each race costing a refused write. The default reads the head, seals and
+    /// appends, again while another writer moves the head first (up to 32 times, then
+    /// `Unavailable`); a store that several processes write serializes them instead.
+    async fn append_exclusive(
+        &self,
+        chain: &str,
+        events: &[AuditEvent],
+    ) -> StoreResult<Vec<ChainedEvent>> {
+        for _ in 0..MAX_RACES {
+            let head = self.head(chain).await?;
+            let run = seal(chain, head.as_ref(), events.to_vec());
+            if let AppendOutcome::Appended(_) = self.append(&run).await? {
+                return Ok(run);
+            }
+        }
+        Err(StoreError::Unavailable {
+            backend: "audit",
+            message: format!("chain {chain} head kept moving; gave up after retries"),
+        })
+    }
 
     /// Up to `limit` records of `chain` with `seq >= from_seq`, ascending by `seq`.
     /// An unknown chain or a start past the head gives `Ok(vec![])`.

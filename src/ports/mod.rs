@@ -22,7 +22,7 @@ mod upstream;
 use std::sync::Arc;
 
 pub use approval::{ApprovalFilter, ApprovalStore, CreateOutcome, DecideOutcome};
-pub use audit::{AppendOutcome, AuditChainStore};
+pub use audit::{AppendOutcome, AuditChainStore, MAX_RACES};
 pub use budget::BudgetStore;
 pub use change_feed::{Change, ChangeFeed};
 pub use clock::Clock;

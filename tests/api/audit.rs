@@ -456,3 +456,96 @@ async fn one_refused_event_fails_only_its_own_caller() {
     let mut verifier = ChainVerifier::new(None, None);
     assert!(chain.iter().all(|r| verifier.feed(r)));
 }
+
+/// The memory store with another writer in front of it: it extends the chain itself
+/// before the first append it is handed, so that append loses the race.
+struct RivalAudit {
+    inner: Arc<dyn AuditChainStore>,
+    appends: std::sync::atomic::AtomicUsize,
+    in_turn: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl AuditChainStore for RivalAudit {
+    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
+        self.inner.head(chain).await
+    }
+    async fn append(&self, run: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
+        use std::sync::atomic::Ordering;
+        if self.appends.fetch_add(1, Ordering::SeqCst) == 0 {
+            let mut rival = event(1);
+            rival.tool = "rival".into();
+            let head = self.inner.head(&run[0].chain).await?;
+            let sealed = intentgate::domain::audit::seal(&run[0].chain, head.as_ref(), vec![rival]);
+            self.inner.append(&sealed).await?;
+        }
+        self.inner.append(run).await
+    }
+    async fn append_exclusive(
+        &self,
+        chain: &str,
+        events: &[intentgate::domain::audit::AuditEvent],
+    ) -> StoreResult<Vec<ChainedEvent>> {
+        self.in_turn
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.append_exclusive(chain, events).await
+    }
+    async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
+        self.inner.range(chain, from, limit).await
+    }
+    async fn hashes(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
+        self.inner.hashes(chain, from, limit).await
+    }
+    async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
+        self.inner.query(q).await
+    }
+    async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
+        self.inner.count(q).await
+    }
+    async fn chains(&self) -> StoreResult<Vec<String>> {
+        self.inner.chains().await
+    }
+}
+
+/// A round that loses the race for its chain's head to another writer (a replica) is
+/// appended in turn with it, and so are the rounds right after it, without first
+/// trying the head the writer knows (each such try would be a refused write while the
+/// other writer is busy).
+#[tokio::test(start_paused = true)]
+async fn after_a_lost_race_rounds_are_appended_in_turn() {
+    use std::sync::atomic::Ordering;
+    let store = Arc::new(RivalAudit {
+        inner: intentgate::adapters::memory::open().audit,
+        appends: Default::default(),
+        in_turn: Default::default(),
+    });
+    let (writer, _task) = AuditWriter::spawn(
+        Arc::clone(&store) as Arc<dyn AuditChainStore>,
+        Durability::Sync,
+        16,
+        Vec::new(),
+    );
+    for i in 0..4 {
+        writer.record(event(10 + i)).await.unwrap();
+    }
+    assert_eq!(
+        store.appends.load(Ordering::SeqCst),
+        1,
+        "one optimistic try"
+    );
+    assert_eq!(
+        store.in_turn.load(Ordering::SeqCst),
+        4,
+        "then every round in turn"
+    );
+    // A second later the writer tries the head it knows again (and no one races it).
+    tokio::time::advance(std::time::Duration::from_millis(1001)).await;
+    writer.record(event(20)).await.unwrap();
+    assert_eq!(store.appends.load(Ordering::SeqCst), 2);
+    assert_eq!(store.in_turn.load(Ordering::SeqCst), 4);
+    let chain = store.inner.range("acme", 1, 100).await.unwrap();
+    let tools: Vec<&str> = chain.iter().map(|r| r.event.tool.as_str()).collect();
+    assert_eq!(tools, ["rival", "t", "t", "t", "t", "t"]);
+    let mut verifier = ChainVerifier::new(None, None);
+    assert!(chain.iter().all(|r| verifier.feed(r)));
+}

@@ -342,3 +342,47 @@ async fn a_lost_revocation_feed_sends_lookups_to_the_database() {
         "a lost feed must not answer from a stale set"
     );
 }
+
+/// An append in turn waits for the writer whose turn it is (the chain's advisory lock)
+/// and then seals on the head as that turn left it, even when the head moved while it
+/// waited.
+#[tokio::test]
+async fn an_append_in_turn_waits_for_the_turn_and_seals_on_the_head_it_left() {
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let mut turn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut turn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('acme', 0))")
+        .execute(&mut turn)
+        .await
+        .unwrap();
+    let waiting = {
+        let audit = std::sync::Arc::clone(&stores.audit);
+        tokio::spawn(async move { audit.append_exclusive("acme", &[acme_event(2)]).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "it waits for the turn");
+    let head = stores.audit.head("acme").await.unwrap();
+    let moved = seal("acme", head.as_ref(), vec![acme_event(1)]);
+    let outcome = stores.audit.append(&moved).await.unwrap();
+    assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
+    sqlx::query("COMMIT").execute(&mut turn).await.unwrap();
+    let written = waiting.await.unwrap().unwrap();
+    assert_eq!((written[0].seq, &written[0].prev_hash), (7, &moved[0].hash));
+    let report = verify(&stores).await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.verified, 7);
+}
+
+/// An event of `acme` for the in-turn tests.
+fn acme_event(i: i64) -> AuditEvent {
+    let mut e = AuditEvent::new(
+        Timestamp::from_unix_seconds(1_778_590_000 + i),
+        "allow",
+        "read_invoice",
+    );
+    e.tenant = "acme".into();
+    e
+}

@@ -1,12 +1,11 @@
 use async_trait::async_trait;
 use sqlx::types::Json;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use super::text::{from_db, json_from_db, json_to_db, to_db};
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
-use crate::domain::audit::check_run;
-use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent};
-use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
+use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent, check_run, seal};
+use crate::ports::{AppendOutcome, AuditChainStore, MAX_RACES, StoreError, StoreResult};
 
 pub(super) struct PgAudit(pub PgPool);
 
@@ -25,22 +24,77 @@ fn row_to_head(row: &sqlx::postgres::PgRow) -> StoreResult<ChainHead> {
 }
 
 /// The chain's last record, read through the primary key.
-async fn last_record(pool: &PgPool, chain: &str) -> StoreResult<Option<ChainHead>> {
+async fn last_record(db: impl PgExecutor<'_>, chain: &str) -> StoreResult<Option<ChainHead>> {
     let row = sqlx::query(
         "SELECT seq, hash, ts FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
     )
     .bind(to_db(chain).as_ref())
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await
     .map_err(db_error)?;
     row.as_ref().map(row_to_head).transpose()
 }
 
-/// The answer when `first` did not extend the chain: the head as it is now. (Should
-/// it extend after all, the writer's re-seal retries with the same head.)
+/// The answer when `first` did not extend the chain: the head as it is now.
 async fn head_moved(pool: &PgPool, first: &ChainedEvent) -> StoreResult<AppendOutcome> {
     let current = last_record(pool, &first.chain).await?;
     Ok(AppendOutcome::HeadMoved { current })
+}
+
+impl PgAudit {
+    /// One try of [`AuditChainStore::append_exclusive`]: `None` when a writer out of
+    /// turn moved the head between the read and the insert.
+    async fn append_in_turn(
+        &self,
+        chain: &str,
+        events: &[AuditEvent],
+    ) -> StoreResult<Option<Vec<ChainedEvent>>> {
+        // Read committed whatever the database's default: each statement's snapshot is
+        // taken when it starts, so the head is read as it is once the lock is held.
+        let mut tx = self.0.begin_with(BEGIN).await.map_err(db_error)?;
+        sqlx::query(TAKE_TURN)
+            .bind(to_db(chain).as_ref())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| turn_error(e, chain))?;
+        let head = last_record(&mut *tx, chain).await?;
+        let run = seal(chain, head.as_ref(), events.to_vec());
+        check_run(&run)?;
+        match insert_events(&mut *tx, &run).await {
+            Ok(true) => {}
+            Ok(false) => return tx.rollback().await.map(|()| None).map_err(db_error),
+            Err(e) if is_head_race(&e) => {
+                return tx.rollback().await.map(|()| None).map_err(db_error);
+            }
+            Err(e) => return Err(db_error(e)),
+        }
+        // Whether a failed commit took effect is unknown: never let it be retried.
+        tx.commit().await.map_err(|e| StoreError::Unavailable {
+            backend: super::BACKEND,
+            message: format!("audit commit outcome unknown: {e}"),
+        })?;
+        Ok(Some(run))
+    }
+}
+
+const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
+/// Waits for the chain's turn, for at most as long as the pool waits for a connection.
+const TAKE_TURN: &str = "WITH bounded AS (SELECT set_config('lock_timeout', '5s', true))
+     SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) FROM bounded";
+
+/// A turn that did not come in time is the store being unavailable, not a refusal of
+/// the run (which the writer would retry event by event, each waiting as long).
+fn turn_error(e: sqlx::Error, chain: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03") => {
+            StoreError::Unavailable {
+                backend: super::BACKEND,
+                message: format!("chain {chain}: another writer held its turn too long"),
+            }
+        }
+        _ => db_error(e),
+    }
 }
 
 /// A unique violation on the primary key: another writer extended the head first.
@@ -144,6 +198,27 @@ impl AuditChainStore for PgAudit {
         }
     }
 
+    /// One transaction holding the chain's advisory lock (a 64-bit hash of its name):
+    /// the head is read once the lock is held, so writers that take turns this way
+    /// never refuse each other. A writer out of turn (its first, optimistic try) can
+    /// still move the head meanwhile: then this try is rolled back and the writer
+    /// waits for its turn again.
+    async fn append_exclusive(
+        &self,
+        chain: &str,
+        events: &[AuditEvent],
+    ) -> StoreResult<Vec<ChainedEvent>> {
+        for _ in 0..MAX_RACES {
+            if let Some(written) = self.append_in_turn(chain, events).await? {
+                return Ok(written);
+            }
+        }
+        Err(StoreError::Unavailable {
+            backend: super::BACKEND,
+            message: format!("chain {chain} head kept moving while it held its lock"),
+        })
+    }
+
     async fn range(
         &self,
         chain: &str,
@@ -234,7 +309,10 @@ impl AuditChainStore for PgAudit {
 /// chain is empty for `seq` 1). Returns whether it was written. The SQL text is the
 /// same for every batch size — the rows travel as one array per column — so each
 /// connection prepares it once instead of planning a new statement per batch.
-async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, sqlx::Error> {
+async fn insert_events(
+    db: impl PgExecutor<'_>,
+    records: &[ChainedEvent],
+) -> Result<bool, sqlx::Error> {
     let col = |f: &dyn Fn(&ChainedEvent) -> &str| {
         records
             .iter()
@@ -315,7 +393,7 @@ async fn insert_events(pool: &PgPool, records: &[ChainedEvent]) -> Result<bool, 
     .bind(col(&|r| &r.event.elevation_id))
     .bind(col(&|r| &r.event.token_issuer))
     .bind(col(&|r| &r.event.client_id))
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(written.rows_affected() > 0)
 }

@@ -2,7 +2,7 @@
 //!
 //! The audit chain cannot fork: `(chain, seq)` is the primary key, so of two writers
 //! extending the same head only one insert succeeds; the other writes nothing and
-//! re-seals.
+//! appends in turn (under the chain's advisory lock) from then on, for a while.
 //! Revocation lookups are answered from memory, kept current by LISTEN/NOTIFY
 //! ([`revocation_feed`]). Budgets are one upsert statement per round of calls; approval decisions one guarded `UPDATE`; policy
 //! changes run in transactions. Migrations in `migrations/` are embedded and applied at

@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
                 verify_walks_many_pages_and_stops_at_a_late_break,
                 odd_text_is_stored_losslessly_and_verifies,
                 chains_whose_names_extend_each_other_stay_apart,
+                appends_in_turn_and_out_of_turn_all_land,
             }
             revocation {
                 unknown_token_is_not_revoked,

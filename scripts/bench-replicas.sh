@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Two gateway replicas on one Postgres database writing one tenant's chain: both
+# saturated at once (wrk -c16 each), then their combined throughput and what the
+# database did meanwhile: transactions committed and rolled back (a rolled back one is
+# mostly an append that lost the race for the chain's head), and audit records written.
+#
+#   INTENTGATE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-replicas.sh
+#   BENCH_BIN=/path/to/other/build scripts/bench-replicas.sh     # before/after
+#
+# Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
+# created), BENCH_SECS (8).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECS=${BENCH_SECS:-8}
+KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
+UPSTREAM_PORT=19110
+PORTS=(19111 19112)
+: "${INTENTGATE_TEST_POSTGRES_URL:?set INTENTGATE_TEST_POSTGRES_URL}"
+command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+
+db="ig_bench_replicas_$$"
+server=${INTENTGATE_TEST_POSTGRES_URL%/*}
+psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
+trap 'cleanup; psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
+    "SELECT xact_commit || ' ' || xact_rollback FROM pg_stat_database WHERE datname = '$db'"; }
+
+DEMO_ADDR=127.0.0.1:$UPSTREAM_PORT "$DEMO" >/dev/null &
+pids+=($!)
+TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
+    --tools read_invoice --max-calls 1000000000 --ttl 24h)
+cat >"$work/call.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+for port in "${PORTS[@]}"; do
+    INTENTGATE_ADDR=127.0.0.1:$port INTENTGATE_STORE=postgres \
+        INTENTGATE_POSTGRES_URL="$server/$db" INTENTGATE_MASTER_KEY=$KEY \
+        INTENTGATE_UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT/ \
+        INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
+        INTENTGATE_AUDIT_TARGET=none "$BIN/intentgate" >"$work/gateway-$port.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
+done
+
+read -r commits0 rollbacks0 < <(xacts)
+wrk -t1 -c16 -d"${SECS}s" -s "$work/call.lua" "http://127.0.0.1:${PORTS[0]}/v1/mcp" >"$work/wrk-a" &
+first=$!
+wrk -t1 -c16 -d"${SECS}s" -s "$work/call.lua" "http://127.0.0.1:${PORTS[1]}/v1/mcp" >"$work/wrk-b"
+wait "$first"
+sleep 1 # the statistics reach pg_stat_database within a second
+read -r commits1 rollbacks1 < <(xacts)
+rps=$(cat "$work/wrk-a" "$work/wrk-b" | awk '/^Requests\/sec/ {s += $2} END {printf "%.0f", s}')
+records=$(psql -qtA "$server/$db" -c "SELECT count(*) FROM audit_events")
+echo "two replicas, one chain: $rps req/s combined; $((commits1 - commits0)) transactions" \
+    "committed, $((rollbacks1 - rollbacks0)) rolled back; $records audit records"
