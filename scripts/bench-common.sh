@@ -20,3 +20,16 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Mints the benchmarks' capability token (master key $KEY) into $TOKEN and writes the
+# wrk script that sends $BODY with it to $work/call.lua.
+mint_call_script() {
+    TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
+        --tools read_invoice --max-calls 1000000000 --ttl 24h)
+    cat >"$work/call.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+LUA
+}

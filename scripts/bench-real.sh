@@ -36,14 +36,7 @@ wait_ready() { # url
 
 DEMO_ADDR=127.0.0.1:$UPSTREAM_PORT "$DEMO" >/dev/null &
 pids+=($!)
-TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
-    --tools read_invoice --max-calls 1000000000 --ttl 24h)
-cat >"$work/call.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-EOF
+mint_call_script
 sleep 0.3
 
 saturate() { # url → req/s

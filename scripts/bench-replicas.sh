@@ -30,14 +30,7 @@ xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
 
 DEMO_ADDR=127.0.0.1:$UPSTREAM_PORT "$DEMO" >/dev/null &
 pids+=($!)
-TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
-    --tools read_invoice --max-calls 1000000000 --ttl 24h)
-cat >"$work/call.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $TOKEN"
-LUA
+mint_call_script
 for port in "${PORTS[@]}"; do
     INTENTGATE_ADDR=127.0.0.1:$port INTENTGATE_STORE=postgres \
         INTENTGATE_POSTGRES_URL="$server/$db" INTENTGATE_MASTER_KEY=$KEY \

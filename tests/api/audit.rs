@@ -53,6 +53,45 @@ pub async fn s72_s76_concurrent_calls_give_one_verifiable_chain(backend: Backend
     assert!(values["n"].is_number());
 }
 
+/// A fake audit store: `$ty` answers `$own`'s methods (`append` at least) itself and
+/// every read through `self.$inner`, the store it wraps.
+macro_rules! audit_store_over {
+    ($ty:ty, $inner:tt, { $($own:tt)* }) => {
+        #[async_trait]
+        impl AuditChainStore for $ty {
+            $($own)*
+            async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
+                self.$inner.head(chain).await
+            }
+            async fn range(
+                &self,
+                chain: &str,
+                from: u64,
+                limit: u32,
+            ) -> StoreResult<Vec<ChainedEvent>> {
+                self.$inner.range(chain, from, limit).await
+            }
+            async fn hashes(
+                &self,
+                chain: &str,
+                from: u64,
+                limit: u32,
+            ) -> StoreResult<Vec<(u64, String)>> {
+                self.$inner.hashes(chain, from, limit).await
+            }
+            async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
+                self.$inner.query(q).await
+            }
+            async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
+                self.$inner.count(q).await
+            }
+            async fn chains(&self) -> StoreResult<Vec<String>> {
+                self.$inner.chains().await
+            }
+        }
+    };
+}
+
 /// An audit store that cannot commit.
 struct BrokenAudit;
 
@@ -231,32 +270,12 @@ pub async fn async_durability_answers_without_waiting(backend: Backend) {
 /// An audit store that takes its time.
 struct SlowAudit(intentgate::adapters::memory::MemoryAudit);
 
-#[async_trait]
-impl AuditChainStore for SlowAudit {
-    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
-        self.0.head(chain).await
-    }
+audit_store_over!(SlowAudit, 0, {
     async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         self.0.append(records).await
     }
-    async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
-        self.0.range(chain, from, limit).await
-    }
-    async fn hashes(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
-        self.0.hashes(chain, from, limit).await
-    }
-    async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
-        self.0.query(q).await
-    }
-    async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
-        self.0.count(q).await
-    }
-
-    async fn chains(&self) -> StoreResult<Vec<String>> {
-        self.0.chains().await
-    }
-}
+});
 
 /// A writer over a [`SlowAudit`] store, without sinks.
 fn slow_writer(durability: Durability, capacity: usize) -> (Arc<SlowAudit>, Arc<AuditWriter>) {
@@ -367,11 +386,7 @@ struct PoisonRefusing {
     poisoned_runs: std::sync::Mutex<Vec<usize>>,
 }
 
-#[async_trait]
-impl AuditChainStore for PoisonRefusing {
-    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
-        self.inner.head(chain).await
-    }
+audit_store_over!(PoisonRefusing, inner, {
     async fn append(&self, run: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
         use std::sync::atomic::Ordering;
         if self.appends.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -386,23 +401,7 @@ impl AuditChainStore for PoisonRefusing {
         }
         self.inner.append(run).await
     }
-    async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
-        self.inner.range(chain, from, limit).await
-    }
-    async fn hashes(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
-        self.inner.hashes(chain, from, limit).await
-    }
-    async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
-        self.inner.query(q).await
-    }
-    async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
-        self.inner.count(q).await
-    }
-
-    async fn chains(&self) -> StoreResult<Vec<String>> {
-        self.inner.chains().await
-    }
-}
+});
 
 /// One event the store refuses fails only its own caller: the others in its commit
 /// round are committed, acknowledged and verify as one chain.
@@ -465,18 +464,15 @@ struct RivalAudit {
     in_turn: std::sync::atomic::AtomicUsize,
 }
 
-#[async_trait]
-impl AuditChainStore for RivalAudit {
-    async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
-        self.inner.head(chain).await
-    }
+audit_store_over!(RivalAudit, inner, {
     async fn append(&self, run: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
         use std::sync::atomic::Ordering;
         if self.appends.fetch_add(1, Ordering::SeqCst) == 0 {
             let mut rival = event(1);
             rival.tool = "rival".into();
             let head = self.inner.head(&run[0].chain).await?;
-            let sealed = intentgate::domain::audit::seal(&run[0].chain, head.as_ref(), vec![rival]);
+            let chain = &run[0].chain;
+            let sealed = intentgate::domain::audit::seal(chain, head.as_ref(), vec![rival]);
             self.inner.append(&sealed).await?;
         }
         self.inner.append(run).await
@@ -490,22 +486,7 @@ impl AuditChainStore for RivalAudit {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.append_exclusive(chain, events).await
     }
-    async fn range(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<ChainedEvent>> {
-        self.inner.range(chain, from, limit).await
-    }
-    async fn hashes(&self, chain: &str, from: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
-        self.inner.hashes(chain, from, limit).await
-    }
-    async fn query(&self, q: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
-        self.inner.query(q).await
-    }
-    async fn count(&self, q: &AuditQuery) -> StoreResult<u64> {
-        self.inner.count(q).await
-    }
-    async fn chains(&self) -> StoreResult<Vec<String>> {
-        self.inner.chains().await
-    }
-}
+});
 
 /// A round that loses the race for its chain's head to another writer (a replica) is
 /// appended in turn with it, and so are the rounds right after it, without first
