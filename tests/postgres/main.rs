@@ -386,3 +386,32 @@ fn acme_event(i: i64) -> AuditEvent {
     e.tenant = "acme".into();
     e
 }
+
+/// A turn that does not come within the lock timeout (5 s) is the store being
+/// unavailable: the calls fail closed at once, rather than each event retrying alone.
+#[tokio::test]
+async fn a_turn_held_too_long_is_unavailable() {
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let mut turn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut turn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('acme', 0))")
+        .execute(&mut turn)
+        .await
+        .unwrap();
+    let outcome = stores
+        .audit
+        .append_exclusive("acme", &[acme_event(1)])
+        .await;
+    assert!(
+        matches!(
+            outcome,
+            Err(intentgate::ports::StoreError::Unavailable { .. })
+        ),
+        "{outcome:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut turn).await.unwrap();
+    assert_eq!(verify(&stores).await.verified, 5, "nothing written");
+}

@@ -173,6 +173,11 @@ pub async fn parallel_appends_give_a_gapless_verifiable_chain(f: &Fixture) {
     for w in writers {
         w.await.unwrap();
     }
+    let nothing = f.stores.audit.append_exclusive("acme", &[]).await;
+    assert!(
+        matches!(nothing, Err(StoreError::InvalidRequest(_))),
+        "{nothing:?}"
+    );
     let all = whole_chain(f.stores.audit.as_ref(), "acme").await;
     assert_eq!(
         all.iter().map(|r| r.seq).collect::<Vec<_>>(),
@@ -607,6 +612,11 @@ pub async fn appends_in_turn_and_out_of_turn_all_land(f: &Fixture) {
     for w in writers {
         w.await.unwrap();
     }
+    let nothing = f.stores.audit.append_exclusive("acme", &[]).await;
+    assert!(
+        matches!(nothing, Err(StoreError::InvalidRequest(_))),
+        "{nothing:?}"
+    );
     let all = whole_chain(f.stores.audit.as_ref(), "acme").await;
     assert_eq!(verify(&all), (true, 45));
     for writer in (0..8).map(|w| format!("w{w}-")).chain(["o-".to_owned()]) {
