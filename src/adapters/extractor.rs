@@ -64,7 +64,7 @@ impl IntentExtractor for HttpExtractor {
                 )
             })?;
         let status = response.status();
-        let body = read_capped(response, MAX_BODY_BYTES)
+        let body = read_capped(http::Response::from(response).into_body(), MAX_BODY_BYTES)
             .await
             .map_err(|e| format!("extractor read: {}", error_chain(&e)))?
             .ok_or("extractor read: response body over 1 MiB")?;

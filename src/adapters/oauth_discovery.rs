@@ -41,10 +41,13 @@ impl HttpIssuerKeys {
         if !status.is_success() {
             return Err(format!("GET {url}: HTTP {}", status.as_u16()));
         }
-        let body = read_capped(response, MAX_DOCUMENT_BYTES)
-            .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?
-            .ok_or_else(|| format!("GET {url}: document larger than {MAX_DOCUMENT_BYTES} bytes"))?;
+        let body = read_capped(
+            http::Response::from(response).into_body(),
+            MAX_DOCUMENT_BYTES,
+        )
+        .await
+        .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?
+        .ok_or_else(|| format!("GET {url}: document larger than {MAX_DOCUMENT_BYTES} bytes"))?;
         serde_json::from_slice(&body).map_err(|e| format!("GET {url}: not JSON: {e}"))
     }
 

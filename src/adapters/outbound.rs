@@ -4,19 +4,24 @@
 /// Largest response body read from the tool server or the extractor.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Reads at most `limit` bytes of the body; `Ok(None)` when it is longer.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > limit {
+/// Reads at most `limit` bytes of a body; `Ok(None)` when it is longer. Trailers are
+/// skipped. A reqwest response's body is `http::Response::from(response).into_body()`.
+pub(crate) async fn read_capped<B>(mut body: B, limit: usize) -> Result<Option<Vec<u8>>, B::Error>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
+{
+    use http_body_util::BodyExt as _;
+    let mut read = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(chunk) = frame?.into_data() else {
+            continue;
+        };
+        if read.len() + chunk.len() > limit {
             return Ok(None);
         }
-        body.extend_from_slice(&chunk);
+        read.extend_from_slice(&chunk);
     }
-    Ok(Some(body))
+    Ok(Some(read))
 }
 
 /// An error with its causes, like Go prints wrapped errors
