@@ -13,6 +13,7 @@ use poem::{
     Body, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Route, Server,
 };
 
+use super::data_plane::McpPost;
 use super::openapi::{self, allowed_methods};
 use super::wire::json_response;
 use super::{DOCS_PATH, OPENAPI_PATH, SHUTDOWN_GRACE, VERSION};
@@ -26,9 +27,14 @@ pub fn routes(gateway: Arc<Gateway>) -> impl Endpoint<Output = Response> {
     let document = openapi::document(VERSION);
     let spec = poem::endpoint::make_sync(move |_| json_response(StatusCode::OK, document.clone()));
     let metrics = gateway.metrics_enabled;
+    let service = Arc::new(service.into_endpoint());
+    let mcp = McpPost {
+        documented: Arc::clone(&service),
+    };
     Route::new()
         .at(OPENAPI_PATH, only(&[Method::GET, Method::HEAD], spec))
         .nest(DOCS_PATH, docs)
+        .at("/v1/mcp", mcp)
         .nest_no_strip("/", service)
         .data(gateway)
         .around(go_mux_errors)
