@@ -7,10 +7,11 @@ BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoi
 command -v oha >/dev/null || cargo install --locked oha --version 1.16.0
 BIN=${BENCH_BIN:-target/release} # another build's binaries, e.g. to compare before/after
 if [[ -z ${BENCH_BIN:-} ]]; then
-    cargo build --release -q --bin intentgate --bin igctl --example demo_tools
+    cargo build --release -q --bin intentgate --bin igctl --example demo_tools --example forward_floor
 fi
 DEMO=$BIN/demo_tools
 [[ -x $DEMO ]] || DEMO=$BIN/examples/demo_tools
+FLOOR=$BIN/examples/forward_floor # absent from builds older than the example
 
 work=$(mktemp -d)
 pids=()

@@ -24,6 +24,7 @@ STORES=${BENCH_STORES:-memory sled postgres}
 KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 UPSTREAM_PORT=19100
 GATEWAY_PORT=19101
+FLOOR_PORT=19102
 
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
 # shellcheck source=scripts/bench-common.sh
@@ -77,6 +78,17 @@ echo "|---|---|---|---|---|"
 row="| demo tool server, direct | $(saturate "$direct_url") req/s | | 1.00 |"
 for r in $RATES; do row+=" $(percentiles "$direct_url" "$r") at $r |"; done
 echo "$row"
+# The forwarding floor: a bare proxy (hyper's client) that checks and records nothing.
+if [[ -x $FLOOR ]]; then
+    FLOOR_ADDR=127.0.0.1:$FLOOR_PORT FLOOR_UPSTREAM=$direct_url "$FLOOR" &
+    floor=$!
+    pids+=("$floor")
+    sleep 0.3
+    direct=$(saturate "$direct_url")
+    rps=$(saturate "http://127.0.0.1:$FLOOR_PORT/")
+    echo "| bare forwarding proxy (forward_floor) | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
+    kill "$floor"; wait "$floor" 2>/dev/null || true
+fi
 
 start_gateway() { # store port [VAR=value ...]; leaves the process in $!
     local pg_url=""
