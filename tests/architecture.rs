@@ -63,6 +63,9 @@ fn the_domain_uses_no_io_crates() {
         for forbidden in [
             "tokio::",
             "reqwest::",
+            "hyper",
+            "http_body",
+            "native_tls",
             "sqlx::",
             "sled::",
             "poem",

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Reply, TestGateway, with_upstream};
+use crate::support::{FakeServer, Reply, Streamed, TestGateway, with_upstream};
 
 pub async fn s63_forwarded_result_gets_metadata_and_is_audited(backend: Backend) {
     let (gw, up) = with_upstream(backend, |_| Reply::json(r#"{"jsonrpc":"2.0","id":77,"result":{"content":[{"type":"text","text":"ok"}],"isError":false}}"#), &[]).await;
@@ -117,6 +117,61 @@ pub async fn s67_unreachable_upstream_is_a_transport_error(backend: Backend) {
             .unwrap()
             .starts_with("upstream transport error: ")
     );
+}
+
+/// Credentials in the tool server's URL go as `Authorization: Basic`, as Go sends them,
+/// and never into error texts or audit reasons, where the password is masked as Go
+/// masks it.
+pub async fn credentials_in_the_upstream_url_are_sent_and_masked(backend: Backend) {
+    let up = FakeServer::start(|_| Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#)).await;
+    let with_credentials = up.url.replace("http://", "http://agent:s%40cret@");
+    let env = [("INTENTGATE_UPSTREAM_URL", with_credentials.as_str())];
+    let gw = TestGateway::start(backend, &env).await;
+    gw.call("read_invoice", json!({}), None).await;
+    let seen = &up.requests()[0];
+    // base64("agent:s@cret"), computed outside this code.
+    assert_eq!(seen.header("authorization"), "Basic YWdlbnQ6c0BjcmV0");
+    assert!(
+        !seen.header("host").contains('@'),
+        "{}",
+        seen.header("host")
+    );
+
+    let unreachable = [(
+        "INTENTGATE_UPSTREAM_URL",
+        "http://agent:s%40cret@127.0.0.1:1/",
+    )];
+    let gw = TestGateway::start(backend, &unreachable).await;
+    let r = gw.call("read_invoice", json!({}), None).await;
+    let detail = r["error"]["data"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(r#"Post "http://agent:***@127.0.0.1:1/""#),
+        "{detail}"
+    );
+    assert!(!detail.contains("cret"), "{detail}");
+    let reason = gw.audit("").await.last().unwrap().event.reason.clone();
+    assert!(reason.starts_with("upstream transport error"), "{reason}");
+    assert!(!reason.contains("cret"), "{reason}");
+}
+
+/// A tool server that redirects (`/mcp` to `/mcp/`, as ASGI apps mounted at a path
+/// do) is followed, as Go's client follows it, body and all.
+pub async fn a_redirecting_tool_server_is_followed(backend: Backend) {
+    let up = FakeServer::start(|seen| match seen.path.as_str() {
+        "/mcp" => Streamed::new(307, "text/plain").header("Location", "/mcp/"),
+        _ => Reply::json(r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#).into(),
+    })
+    .await;
+    let url = format!("{}/mcp", up.url);
+    let gw = TestGateway::start(backend, &[("INTENTGATE_UPSTREAM_URL", &url)]).await;
+    let r = gw.call("read_invoice", json!({"id": "1"}), None).await;
+    assert_eq!(r["result"]["_intentgate"]["reason"], "forwarded", "{r}");
+    let last = up.requests().pop().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.path.as_str()),
+        ("POST", "/mcp/")
+    );
+    assert!(last.body.contains("read_invoice"), "{}", last.body);
 }
 
 pub async fn s68_oversized_upstream_body(backend: Backend) {

@@ -1,0 +1,113 @@
+//! How requests reach the tool server: hyper's pooled client straight to it, reqwest
+//! where reqwest's layers earn their cost.
+//!
+//! reqwest's layers above hyper's client (redirect and retry services, URL conversions,
+//! timeout wrappers) cost more per forward than the rest of a bare proxy's forward
+//! (BENCHMARKS.md), and a tool server at its final URL needs none of them. reqwest is
+//! still used where it does what hyper's client does not: when the environment names a
+//! proxy for the tool server's URL (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, less
+//! `NO_PROXY`; reqwest reads the same variables), and to follow a redirect, as Go's
+//! client and reqwest always did (e.g. `/mcp` redirected to `/mcp/`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper_tls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::UpstreamClientError;
+
+pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A response body from either client.
+pub(super) type AnswerBody = Either<hyper::body::Incoming, reqwest::Body>;
+type Direct = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// TCP keep-alive probes and the time unacknowledged data may wait, as reqwest sets
+/// them: a tool server that vanished is noticed in about 30 s, not when the kernel
+/// gives up (minutes), even on a session's open GET stream, which has no deadline.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+const KEEPALIVE_RETRIES: u32 = 3;
+const USER_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(super) struct Transport {
+    /// `None` when a proxy is configured for the tool server.
+    direct: Option<Box<Direct>>,
+    full: reqwest::Client,
+    redirect_seen: AtomicBool,
+}
+
+impl Transport {
+    /// `proxies`: what the environment says (`Matcher::from_env`), read once here.
+    pub fn new(
+        uri: &http::Uri,
+        connect_timeout: Duration,
+        proxies: &Matcher,
+    ) -> Result<Self, UpstreamClientError> {
+        let full = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .build()?;
+        let direct = match proxies.intercept(uri) {
+            Some(_) => None,
+            None => Some(Box::new(direct_client(connect_timeout)?)),
+        };
+        Ok(Self {
+            direct,
+            full,
+            redirect_seen: AtomicBool::new(false),
+        })
+    }
+
+    /// Whether requests go through reqwest for a proxy.
+    #[cfg(test)]
+    pub fn is_proxied(&self) -> bool {
+        self.direct.is_none()
+    }
+
+    /// Sends the request `build` makes (again, if the direct answer is a redirect).
+    pub async fn send(
+        &self,
+        build: impl Fn() -> Result<http::Request<Bytes>, http::Error>,
+    ) -> Result<http::Response<AnswerBody>, BoxError> {
+        if let Some(direct) = &self.direct {
+            let response = direct.request(build()?.map(Full::new)).await?;
+            if !response.status().is_redirection() {
+                return Ok(response.map(Either::Left));
+            }
+            self.note_redirect();
+        }
+        let request = reqwest::Request::try_from(build()?.map(reqwest::Body::from))?;
+        let response = self.full.execute(request).await?;
+        Ok(http::Response::from(response).map(Either::Right))
+    }
+
+    /// Following a redirect costs every call an extra request: say so once.
+    fn note_redirect(&self) {
+        if !self.redirect_seen.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "the tool server redirects; calls follow it at the cost of an extra \
+                 request each: set INTENTGATE_UPSTREAM_URL to where it redirects"
+            );
+        }
+    }
+}
+
+fn direct_client(connect_timeout: Duration) -> Result<Direct, UpstreamClientError> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_keepalive(Some(KEEPALIVE));
+    http.set_keepalive_interval(Some(KEEPALIVE));
+    http.set_keepalive_retries(Some(KEEPALIVE_RETRIES));
+    #[cfg(target_os = "linux")]
+    http.set_tcp_user_timeout(Some(USER_TIMEOUT));
+    let tls = native_tls::TlsConnector::new()?;
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .build(HttpsConnector::from((http, tls.into()))))
+}
