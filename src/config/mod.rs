@@ -294,8 +294,9 @@ impl Loader<'_> {
         match host {
             Some(h) if !h.is_empty() => Some(url),
             _ => {
+                let shown = crate::domain::credentials::mask_url_password(&url);
                 self.fail(format!(
-                    "{name}={url:?} must be an absolute http(s) URL with a host"
+                    "{name}={shown:?} must be an absolute http(s) URL with a host"
                 ));
                 None
             }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::domain::credentials::Secret;
+use crate::domain::credentials::{Secret, mask_url_password};
 
 /// A database URL whose password is masked when shown.
 #[derive(Clone, PartialEq, Eq)]
@@ -20,17 +20,8 @@ impl DatabaseUrl {
     /// The URL with any password replaced by `***` (URL or `key=value` form).
     pub fn redacted(&self) -> String {
         let url = self.expose();
-        if let Some((scheme, rest)) = url.split_once("://") {
-            if let Some((userinfo, host)) = rest.rsplit_once('@') {
-                let user = userinfo.split(':').next().unwrap_or_default();
-                let masked = if userinfo.contains(':') {
-                    format!("{user}:***")
-                } else {
-                    user.into()
-                };
-                return format!("{scheme}://{masked}@{host}");
-            }
-            return url.to_owned();
+        if url.contains("://") {
+            return mask_url_password(url);
         }
         url.split_whitespace()
             .map(|kv| {

@@ -172,6 +172,14 @@ pub async fn a_redirecting_tool_server_is_followed(backend: Backend) {
         ("POST", "/mcp/")
     );
     assert!(last.body.contains("read_invoice"), "{}", last.body);
+    // Once the redirect is known, a call costs one extra request, as with Go.
+    let before = up.requests().len();
+    gw.call("read_invoice", json!({"id": "2"}), None).await;
+    let paths: Vec<String> = up.requests()[before..]
+        .iter()
+        .map(|s| s.path.clone())
+        .collect();
+    assert_eq!(paths, ["/mcp", "/mcp/"]);
 }
 
 pub async fn s68_oversized_upstream_body(backend: Backend) {

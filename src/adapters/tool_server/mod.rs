@@ -362,12 +362,21 @@ mod tests {
     }
 
     #[test]
-    fn a_url_that_does_not_parse_is_refused_at_start() {
-        let refused = HttpToolServer::with_proxies(
-            "not a url",
-            Duration::from_secs(1),
-            &Matcher::builder().build(),
-        );
-        assert!(matches!(refused, Err(UpstreamClientError::Url { .. })));
+    fn a_url_that_does_not_parse_is_refused_at_start_without_its_password() {
+        let refused = |url| {
+            let server = HttpToolServer::with_proxies(
+                url,
+                Duration::from_secs(1),
+                &Matcher::builder().build(),
+            );
+            match server {
+                Err(e @ UpstreamClientError::Url { .. }) => e.to_string(),
+                _ => panic!("{url} was accepted"),
+            }
+        };
+        assert!(refused("not a url").contains("not a url"));
+        let bad_port = refused("http://agent:s3cret@tools:99999/mcp");
+        assert!(bad_port.contains("agent:***@tools:99999"), "{bad_port}");
+        assert!(!bad_port.contains("s3cret"), "{bad_port}");
     }
 }

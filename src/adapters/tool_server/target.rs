@@ -2,6 +2,7 @@
 //! carries, and how error texts quote it.
 
 use super::UpstreamClientError;
+use crate::domain::credentials::mask_url_password;
 
 /// The tool server's URL, split for use.
 pub(super) struct Target {
@@ -17,7 +18,7 @@ pub(super) struct Target {
 impl Target {
     pub fn parse(url: &str) -> Result<Self, UpstreamClientError> {
         let invalid = |reason: String| UpstreamClientError::Url {
-            url: url.to_owned(),
+            url: mask_url_password(url),
             reason,
         };
         // Parsed as a URL first: that validates and normalizes it as before.

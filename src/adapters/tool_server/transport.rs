@@ -38,7 +38,8 @@ pub(super) struct Transport {
     /// `None` when a proxy is configured for the tool server.
     direct: Option<Box<Direct>>,
     full: reqwest::Client,
-    redirect_seen: AtomicBool,
+    /// Set once the tool server answered with a redirect: calls go through reqwest.
+    redirects: AtomicBool,
 }
 
 impl Transport {
@@ -58,7 +59,7 @@ impl Transport {
         Ok(Self {
             direct,
             full,
-            redirect_seen: AtomicBool::new(false),
+            redirects: AtomicBool::new(false),
         })
     }
 
@@ -68,14 +69,17 @@ impl Transport {
         self.direct.is_none()
     }
 
-    /// Sends the request `build` makes (again, if the direct answer is a redirect).
+    /// Sends the request `build` makes; through reqwest when the tool server redirects
+    /// (that answer is sent again, and so is every later call: a redirect costs each
+    /// call one extra request, as it does with Go).
     pub async fn send(
         &self,
         build: impl Fn() -> Result<http::Request<Bytes>, http::Error>,
     ) -> Result<http::Response<AnswerBody>, BoxError> {
-        if let Some(direct) = &self.direct {
+        let direct = self.direct.as_deref();
+        if let Some(direct) = direct.filter(|_| !self.redirects.load(Ordering::Relaxed)) {
             let response = direct.request(build()?.map(Full::new)).await?;
-            if !response.status().is_redirection() {
+            if !is_redirect(&response) {
                 return Ok(response.map(Either::Left));
             }
             self.note_redirect();
@@ -85,15 +89,28 @@ impl Transport {
         Ok(http::Response::from(response).map(Either::Right))
     }
 
-    /// Following a redirect costs every call an extra request: say so once.
     fn note_redirect(&self) {
-        if !self.redirect_seen.swap(true, Ordering::Relaxed) {
+        if !self.redirects.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                "the tool server redirects; calls follow it at the cost of an extra \
-                 request each: set INTENTGATE_UPSTREAM_URL to where it redirects"
+                "the tool server redirects; from now on every call follows the redirect, \
+                 at an extra request each: set INTENTGATE_UPSTREAM_URL to where it leads"
             );
         }
     }
+}
+
+/// A redirect reqwest (and Go) would follow; other 3xx answers are answers.
+fn is_redirect<B>(response: &http::Response<B>) -> bool {
+    use http::StatusCode as S;
+    let status = response.status();
+    let follows = [
+        S::MOVED_PERMANENTLY,
+        S::FOUND,
+        S::SEE_OTHER,
+        S::TEMPORARY_REDIRECT,
+        S::PERMANENT_REDIRECT,
+    ];
+    follows.contains(&status) && response.headers().contains_key(http::header::LOCATION)
 }
 
 fn direct_client(connect_timeout: Duration) -> Result<Direct, UpstreamClientError> {

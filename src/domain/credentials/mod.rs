@@ -36,6 +36,22 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The URL with the password in its user info replaced by `***`, as Go's HTTP client
+/// shows URLs (`http://agent:***@tools/`); anything else is returned as it is. The user
+/// info ends at the last `@`, so a password that holds `/` or `@` is masked whole.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +71,29 @@ mod tests {
         assert!(!s.matches("token-2"));
         assert!(!s.matches("token-10"));
         assert!(!s.matches(""));
+    }
+
+    #[test]
+    fn a_url_password_is_masked_as_go_masks_it() {
+        let cases = [
+            (
+                "http://agent:s3cret@tools:8080/mcp",
+                "http://agent:***@tools:8080/mcp",
+            ),
+            (
+                "http://agent:s/3@cret@tools/mcp",
+                "http://agent:***@tools/mcp",
+            ),
+            (
+                "postgres://app:pw@db/ig?sslmode=off",
+                "postgres://app:***@db/ig?sslmode=off",
+            ),
+            ("http://agent@tools/mcp", "http://agent@tools/mcp"),
+            ("http://tools/mcp", "http://tools/mcp"),
+            ("not a url", "not a url"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(mask_url_password(url), shown, "{url}");
+        }
     }
 }
