@@ -352,12 +352,7 @@ async fn an_append_in_turn_waits_for_the_turn_and_seals_on_the_head_it_left() {
         return;
     };
     let stores = seeded(&url).await;
-    let mut turn = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut turn).await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('acme', 0))")
-        .execute(&mut turn)
-        .await
-        .unwrap();
+    let mut turn = hold_turn(&url, "acme").await;
     let waiting = {
         let audit = std::sync::Arc::clone(&stores.audit);
         tokio::spawn(async move { audit.append_exclusive("acme", &[acme_event(2)]).await })
@@ -374,6 +369,19 @@ async fn an_append_in_turn_waits_for_the_turn_and_seals_on_the_head_it_left() {
     let report = verify(&stores).await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.verified, 7);
+}
+
+/// A connection in a transaction holding `chain`'s turn (its advisory lock), as another
+/// writer appending in turn would.
+async fn hold_turn(url: &str, chain: &str) -> sqlx::PgConnection {
+    let mut turn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut turn).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(chain)
+        .execute(&mut turn)
+        .await
+        .unwrap();
+    turn
 }
 
 /// An event of `acme` for the in-turn tests.
@@ -395,12 +403,7 @@ async fn a_turn_held_too_long_is_unavailable() {
         return;
     };
     let stores = seeded(&url).await;
-    let mut turn = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut turn).await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('acme', 0))")
-        .execute(&mut turn)
-        .await
-        .unwrap();
+    let mut turn = hold_turn(&url, "acme").await;
     let outcome = stores
         .audit
         .append_exclusive("acme", &[acme_event(1)])
