@@ -137,8 +137,9 @@ pub trait ToolServer: Send + Sync {
     /// the POST it continues.
     async fn resume(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure>;
 
-    /// GET: the session's server-to-client event stream. Not bounded by the upstream
-    /// timeout (it is meant to stay open); a 405 is `Http { status: 405, .. }`.
+    /// GET: the session's server-to-client event stream. Its headers come within the
+    /// upstream timeout; the stream itself is not bounded by it (it is meant to stay
+    /// open). A 405 is `Http { status: 405, .. }`.
     async fn listen(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure>;
 
     /// DELETE: ends the upstream session named in `headers`; returns the HTTP status

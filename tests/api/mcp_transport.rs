@@ -579,6 +579,60 @@ pub async fn get_relays_the_session_stream_or_is_405(backend: Backend) {
     assert_eq!(up.requests().len(), before);
 }
 
+/// Rule: a session's GET stream waits for the tool server's headers no longer than the
+/// upstream timeout (a tool server that never answers gives 502, not a GET held for
+/// ever); once open, the stream is not cut by that timeout.
+pub async fn a_get_stream_waits_for_headers_only_until_the_timeout(backend: Backend) {
+    let opened = Arc::new(AtomicUsize::new(0));
+    let (gw, up) = with_upstream(
+        backend,
+        move |seen: &Seen| match (seen.method.as_str(), seen.header("mcp-session-id")) {
+            ("POST", _) if method_of(seen) == "initialize" => {
+                let n = opened.fetch_add(1, Ordering::SeqCst);
+                Streamed::json(INIT_RESULT).header(SESSION, &format!("up-{n}"))
+            }
+            ("GET", "up-0") => Streamed {
+                delay: Duration::from_secs(30),
+                ..Streamed::sse().then(&event(PROGRESS))
+            },
+            ("GET", _) => Streamed::sse()
+                .then("id: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n")
+                .after(Duration::from_millis(900), "id: 2\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"srv-1\",\"method\":\"ping\"}\n\n"),
+            _ => Reply::new(405, "").into(),
+        },
+        &[("INTENTGATE_UPSTREAM_TIMEOUT_MS", "300")],
+    )
+    .await;
+    let token = mint("agent-a", "acme", vec![]);
+    let silent = open_session(&gw, Some(&token)).await;
+    let started = Instant::now();
+    let refused = bodiless(&gw, "GET", Some(&token), &[(SESSION, &silent)]).await;
+    assert_eq!(refused.status, 502, "{}", refused.text);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let speaking = open_session(&gw, Some(&token)).await;
+    let stream = bodiless(&gw, "GET", Some(&token), &[(SESSION, &speaking)]).await;
+    assert_eq!(stream.status, 200, "{}", stream.text);
+    let ids: Vec<Option<String>> = sse_events(&stream.text)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        ids,
+        [Some("1".to_owned()), Some("2".to_owned())],
+        "{}",
+        stream.text
+    );
+    assert_eq!(
+        up.requests().iter().filter(|s| s.method == "GET").count(),
+        2
+    );
+}
+
 /// Rule: an unsupported `MCP-Protocol-Version` is refused (400, -32022, the served
 /// versions in `data.supported`) and never forwarded; a supported one is forwarded as
 /// the same header.

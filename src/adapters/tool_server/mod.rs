@@ -298,8 +298,16 @@ impl ToolServer for HttpToolServer {
         self.exchange(stream_request(headers), Some(deadline)).await
     }
 
+    /// The stream itself stays open as long as the tool server keeps it; its headers
+    /// (name resolution, connection and TLS included) and any answer that is not a
+    /// stream come within the upstream timeout, so a tool server that never answers
+    /// does not hold the client's GET for ever.
     async fn listen(&self, headers: &UpstreamHeaders) -> Result<UpstreamReply, UpstreamFailure> {
-        self.exchange(stream_request(headers), None).await
+        let out = stream_request(headers);
+        let deadline = Instant::now() + self.timeout;
+        let response = self.send(&out, Some(deadline)).await?;
+        let body_deadline = (!is_event_stream(response.headers())).then_some(deadline);
+        self.reply(&out.method, response, body_deadline).await
     }
 
     async fn end_session(&self, headers: &UpstreamHeaders) -> Result<u16, UpstreamFailure> {
