@@ -17,6 +17,9 @@ STORE=${STORE:-memory}
 SECS=${BENCH_SECS:-6}
 KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
+if [[ -n ${BREAKDOWN:-} ]]; then
+    command -v perf >/dev/null || { echo "BREAKDOWN needs perf (apt-get install linux-perf)" >&2; exit 2; }
+fi
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
@@ -30,10 +33,12 @@ INTENTGATE_ADDR=127.0.0.1:19201 INTENTGATE_STORE="$STORE" INTENTGATE_DATA_DIR="$
     >"$work/gateway.log" 2>&1 &
 gw=$!
 pids+=("$gw")
+ready=""
 for _ in $(seq 100); do
-    curl -fs -o /dev/null http://127.0.0.1:19201/readyz && break
+    curl -fs -o /dev/null http://127.0.0.1:19201/readyz && { ready=1; break; }
     sleep 0.1
 done
+[[ -n $ready ]] || { echo "the gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
 url=http://127.0.0.1:19201/v1/mcp
 wrk -t1 -c8 -d1s -s "$work/call.lua" "$url" >/dev/null
 
@@ -41,25 +46,18 @@ threads() { # one line per thread: id name voluntary involuntary cpu-ticks
     for t in /proc/"$gw"/task/*; do
         printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm")" \
             "$(awk '/^voluntary_ctxt/ {v=$2} /^nonvoluntary_ctxt/ {n=$2} END {print v, n}' "$t/status")" \
-            "$(awk '{print $14 + $15}' "$t/stat")"
+            "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$t/stat")" # utime + stime, after "(name) "
     done
 }
 threads >"$work/before"
-if [[ -n ${BREAKDOWN:-} ]]; then
-    wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$url" >"$work/wrk" &
-    load=$!
-    sleep 1
-    perf record -q -e sched:sched_switch --call-graph dwarf,16384 -p "$gw" \
-        -o "$work/switches.data" -- sleep 2 >/dev/null 2>&1
-    wait "$load"
-else
-    wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$url" >"$work/wrk"
-fi
+wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$url" >"$work/wrk"
 threads >"$work/after"
 rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk")
+calls=$(awk '/requests in/ {print $1}' "$work/wrk")
 echo "store $STORE: $rps req/s (wrk -c32, ${SECS}s)"
-# A thread started under load (tokio's blocking pool grows on demand) counts from zero.
-awk -v calls="$(awk -v r="$rps" -v s="$SECS" 'BEGIN {print r * s}')" -v hz="$(getconf CLK_TCK)" '
+# A thread started under load (tokio's blocking pool grows on demand) counts from zero;
+# one that ended during the run is not counted.
+awk -v calls="$calls" -v hz="$(getconf CLK_TCK)" '
     FNR == NR { v0[$1] = $3; i0[$1] = $4; c0[$1] = $5; next }
     { name = $2; sub(/-[0-9]+$/, "", name); n[name]++
       v[name] += $3 - v0[$1]; i[name] += $4 - i0[$1]; c[name] += $5 - c0[$1] }
@@ -69,6 +67,17 @@ awk -v calls="$(awk -v r="$rps" -v s="$SECS" 'BEGIN {print r * s}')" -v hz="$(ge
           printf "| %s (%d) | %.3f | %.3f | %.1f µs |\n", k, n[k], v[k] / calls, i[k] / calls, c[k] / hz * 1e6 / calls
     }' "$work/before" "$work/after"
 if [[ -n ${BREAKDOWN:-} ]]; then
+    # A second run: recording stacks slows the gateway, so the counters above come
+    # from a run without it.
+    wrk -t1 -c32 -d"$((SECS / 2 + 2))s" -s "$work/call.lua" "$url" >/dev/null &
+    load=$!
+    pids+=("$load")
+    sleep 1
+    perf record -q -e sched:sched_switch --call-graph dwarf,16384 -p "$gw" \
+        -o "$work/switches.data" -- sleep 2 >/dev/null
+    wait "$load"
+    echo
+    echo "why the threads stopped (perf, sched:sched_switch):"
     perf script -i "$work/switches.data" 2>/dev/null | awk -v RS= '
         /sched_switch/ {
           total++

@@ -306,8 +306,9 @@ impl ToolServer for HttpToolServer {
         let out = stream_request(headers);
         let deadline = Instant::now() + self.timeout;
         let response = self.send(&out, Some(deadline)).await?;
-        let body_deadline = (!is_event_stream(response.headers())).then_some(deadline);
-        self.reply(&out.method, response, body_deadline).await
+        let stream = response.status().as_u16() < 400 && is_event_stream(response.headers());
+        self.reply(&out.method, response, (!stream).then_some(deadline))
+            .await
     }
 
     async fn end_session(&self, headers: &UpstreamHeaders) -> Result<u16, UpstreamFailure> {
