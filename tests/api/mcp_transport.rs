@@ -4,7 +4,6 @@
 //! data methods, and the Origin check.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -129,6 +128,23 @@ fn session_server(seen: &Seen) -> Streamed {
         }
         "POST" => Streamed::json(ANSWER),
         _ => Reply::new(405, "").into(),
+    }
+}
+
+/// A tool server that opens sessions `up-0`, `up-1`, … in turn, one per `initialize`
+/// (answered by `init` with the new id); every other request goes to `rest` with the
+/// upstream session id it names.
+fn numbered_sessions(
+    init: impl Fn(&str) -> Streamed + Send + Sync + 'static,
+    rest: impl Fn(&Seen, &str) -> Streamed + Send + Sync + 'static,
+) -> impl Fn(&Seen) -> Streamed + Send + Sync + 'static {
+    let opened = AtomicUsize::new(0);
+    move |seen: &Seen| {
+        if seen.method == "POST" && method_of(seen) == "initialize" {
+            let n = opened.fetch_add(1, Ordering::SeqCst);
+            return init(&format!("up-{n}"));
+        }
+        rest(seen, seen.header("mcp-session-id"))
     }
 }
 
@@ -508,22 +524,20 @@ pub async fn notifications_and_client_responses_are_passed_on(backend: Backend) 
 /// the tool server offers none, or in the stateless era; otherwise the tool server's
 /// events are relayed with their ids.
 pub async fn get_relays_the_session_stream_or_is_405(backend: Backend) {
-    let opened = Arc::new(AtomicUsize::new(0));
+    let init = |id: &str| {
+        Streamed::sse()
+            .header(SESSION, id)
+            .then(PRIMING)
+            .then(&event(INIT_RESULT))
+    };
     let (gw, up) = with_upstream(
         backend,
-        move |seen: &Seen| match (seen.method.as_str(), seen.header("mcp-session-id")) {
-            ("POST", _) if method_of(seen) == "initialize" => {
-                let n = opened.fetch_add(1, Ordering::SeqCst);
-                Streamed::sse()
-                    .header(SESSION, &format!("up-{n}"))
-                    .then(PRIMING)
-                    .then(&event(INIT_RESULT))
-            }
+        numbered_sessions(init, |seen, session| match (seen.method.as_str(), session) {
             ("GET", "up-0") => Streamed::sse()
                 .then("id: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"a\"}}\n\n")
                 .then("id: 8\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"srv-1\",\"method\":\"ping\"}\n\n"),
             _ => Reply::new(405, "").into(),
-        },
+        }),
         &[],
     )
     .await;
@@ -583,14 +597,10 @@ pub async fn get_relays_the_session_stream_or_is_405(backend: Backend) {
 /// upstream timeout (a tool server that never answers gives 502, not a GET held for
 /// ever); once open, the stream is not cut by that timeout.
 pub async fn a_get_stream_waits_for_headers_only_until_the_timeout(backend: Backend) {
-    let opened = Arc::new(AtomicUsize::new(0));
+    let init = |id: &str| Streamed::json(INIT_RESULT).header(SESSION, id);
     let (gw, up) = with_upstream(
         backend,
-        move |seen: &Seen| match (seen.method.as_str(), seen.header("mcp-session-id")) {
-            ("POST", _) if method_of(seen) == "initialize" => {
-                let n = opened.fetch_add(1, Ordering::SeqCst);
-                Streamed::json(INIT_RESULT).header(SESSION, &format!("up-{n}"))
-            }
+        numbered_sessions(init, |seen, session| match (seen.method.as_str(), session) {
             ("GET", "up-0") => Streamed {
                 delay: Duration::from_secs(30),
                 ..Streamed::sse().then(&event(PROGRESS))
@@ -599,7 +609,7 @@ pub async fn a_get_stream_waits_for_headers_only_until_the_timeout(backend: Back
                 .then("id: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n")
                 .after(Duration::from_millis(900), "id: 2\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"srv-1\",\"method\":\"ping\"}\n\n"),
             _ => Reply::new(405, "").into(),
-        },
+        }),
         &[("INTENTGATE_UPSTREAM_TIMEOUT_MS", "300")],
     )
     .await;
