@@ -69,7 +69,7 @@ awk -v calls="$calls" -v hz="$(getconf CLK_TCK)" '
 if [[ -n ${BREAKDOWN:-} ]]; then
     # A second run: recording stacks slows the gateway, so the counters above come
     # from a run without it.
-    wrk -t1 -c32 -d"$((SECS / 2 + 2))s" -s "$work/call.lua" "$url" >/dev/null &
+    wrk -t1 -c32 -d"$((SECS < 4 ? 4 : SECS))s" -s "$work/call.lua" "$url" >/dev/null &
     load=$!
     pids+=("$load")
     sleep 1

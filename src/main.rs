@@ -11,9 +11,9 @@ use intentgate::config::Config;
 /// jemalloc, not glibc's malloc. Memory moves between threads on every call (a request's
 /// buffers and audit events are freed by whichever worker finishes with them); glibc then
 /// takes the owning arena's lock, and under load a third of the gateway's context switches
-/// were threads sleeping on those locks (BENCHMARKS.md: about 30 % more calls per second
-/// on the memory store with jemalloc, a quarter less CPU per call). Its settings are
-/// compiled in from `.cargo/config.toml`.
+/// were threads sleeping on those locks (BENCHMARKS.md: 30-38 % more calls per second on
+/// the memory store with jemalloc, a quarter less CPU per call). Its settings are
+/// compiled in from `.cargo/config.toml` when the binary is built from the repository.
 #[cfg(unix)]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
