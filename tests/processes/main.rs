@@ -393,6 +393,24 @@ fn an_otlp_endpoint_without_the_otel_feature_is_reported() {
     );
 }
 
+/// The binary allocates with jemalloc, with the decay settings `.cargo/config.toml`
+/// compiles in (ARCHITECTURE.md says why): jemalloc prints its options at exit when
+/// asked to, which glibc's malloc ignores.
+#[cfg(unix)]
+#[test]
+fn the_binary_allocates_with_jemalloc_and_its_settings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_intentgate"))
+        .arg("--version")
+        .env_clear()
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("opt.dirty_decay_ms: 1000"), "{stderr}");
+    assert!(stderr.contains("opt.muzzy_decay_ms: 0"), "{stderr}");
+}
+
 /// A fresh gateway exports every counter and gauge at 0 (with their label values), so a
 /// dashboard has series before the first event and an alert on `increase(…) > 0` sees
 /// the first failure. Excepted: SIEM counters (no SIEM sink here), the chain head's age
