@@ -1,8 +1,10 @@
 # Sourced by the benchmark scripts: the call they send, the binaries they run (built
-# here unless BENCH_BIN names another build's), and a scratch directory plus the child
-# processes, cleaned up at exit.
+# here unless BENCH_BIN names another build's), a scratch directory plus the child
+# processes, cleaned up at exit, and how the demo tool server and the gateway start.
 # shellcheck shell=bash
 
+# The master key every benchmark's gateway runs with and mints its token from.
+KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 BODY='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_invoice","arguments":{"id":"inv-42"}}}'
 command -v oha >/dev/null || cargo install --locked oha --version 1.16.0
 BIN=${BENCH_BIN:-target/release} # another build's binaries, e.g. to compare before/after
@@ -33,4 +35,44 @@ wrk.body = '$BODY'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 LUA
+}
+
+# Starts the demo tool server (the real upstream every benchmark forwards to) on
+# 127.0.0.1:$1 and sets $UPSTREAM_URL to it.
+start_demo() { # port
+    DEMO_ADDR=127.0.0.1:$1 "$DEMO" >/dev/null 2>&1 &
+    pids+=($!)
+    UPSTREAM_URL=http://127.0.0.1:$1/
+    for _ in $(seq 100); do curl -s -o /dev/null "$UPSTREAM_URL" && return 0; sleep 0.05; done
+    echo "the demo tool server did not start" >&2
+    return 1
+}
+
+# Starts the gateway as every benchmark measures it, in front of $UPSTREAM_URL: store
+# $1 on 127.0.0.1:$2 (Postgres at $GATEWAY_PG_URL), a fresh data directory, the
+# benchmarks' master key, a capability token required, sync audit, metrics on, audit
+# lines off; further arguments are VAR=value settings that override those. Runs it
+# under $GATEWAY_WRAPPER when set (e.g. valgrind), waits until it is ready, and leaves
+# its pid in $gateway_pid and its log in $work/gateway-$2.log.
+start_gateway() { # store port [VAR=value ...]
+    local store=$1 port=$2 data
+    shift 2
+    data=$(mktemp -d "$work/data.XXXX")
+    # shellcheck disable=SC2086 # the wrapper's words, split on purpose
+    env INTENTGATE_ADDR="127.0.0.1:$port" INTENTGATE_STORE="$store" \
+        INTENTGATE_DATA_DIR="$data" INTENTGATE_POSTGRES_URL="${GATEWAY_PG_URL:-}" \
+        INTENTGATE_MASTER_KEY="$KEY" INTENTGATE_UPSTREAM_URL="$UPSTREAM_URL" \
+        INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
+        INTENTGATE_METRICS_ENABLED=true INTENTGATE_AUDIT_TARGET=none "$@" \
+        ${GATEWAY_WRAPPER:-} "$BIN/intentgate" >"$work/gateway-$port.log" 2>&1 &
+    gateway_pid=$!
+    pids+=("$gateway_pid")
+    for _ in $(seq 600); do # valgrind takes seconds to start it
+        curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && return 0
+        kill -0 "$gateway_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the gateway did not start:" >&2
+    cat "$work/gateway-$port.log" >&2
+    return 1
 }

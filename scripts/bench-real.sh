@@ -10,10 +10,12 @@
 # Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
 # created), BENCH_SECS (saturation seconds, 8), BENCH_RATES ("2000"), BENCH_PG_RATES
 # ("2000 5000"). Prints a markdown table plus, per store: audit events per commit
-# round, Postgres transactions per call, and the gateway's RSS idle and after load.
-# BENCH_AB="VAR=value ..." runs each store twice, as configured and with those variables
-# added (e.g. BENCH_AB="INTENTGATE_CHECKPOINT_ENTRIES=0": background checkpoints off),
-# each in a fresh data directory (Postgres variants share one database).
+# round, the gateway's CPU per call, Postgres transactions and (a local server's) CPU
+# per call, how much of the machine sat idle during the saturation run (idle cores mean
+# calls wait on something other than CPU), and the gateway's RSS idle and after load.
+# BENCH_AB="VAR=value ..." runs each store twice, as configured and with those settings
+# added or overriding (e.g. BENCH_AB="INTENTGATE_CHECKPOINT_ENTRIES=0": background
+# checkpoints off), each in a fresh data directory (Postgres variants share one database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,6 @@ SECS=${BENCH_SECS:-8}
 RATES=${BENCH_RATES:-2000}
 PG_RATES=${BENCH_PG_RATES:-2000 5000}
 STORES=${BENCH_STORES:-memory sled postgres}
-KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 UPSTREAM_PORT=19100
 GATEWAY_PORT=19101
 FLOOR_PORT=19102
@@ -30,15 +31,8 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
-wait_ready() { # url
-    for _ in $(seq 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done
-    echo "not ready: $1" >&2; return 1
-}
-
-DEMO_ADDR=127.0.0.1:$UPSTREAM_PORT "$DEMO" >/dev/null &
-pids+=($!)
+start_demo $UPSTREAM_PORT
 mint_call_script
-sleep 0.3
 
 saturate() { # url → req/s
     wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$1" | awk '/^Requests\/sec/ {printf "%.0f", $2}'
@@ -58,10 +52,19 @@ metric_sum() { # name → sum and count of a histogram from /metrics
 }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+pg_ticks() { # the local Postgres server's processes (0 when the server is elsewhere)
+    local sum=0 pid
+    for pid in $(pgrep -x postgres || true); do
+        sum=$((sum + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
+    done
+    echo "$sum"
+}
+idle_ticks() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; } # idle + iowait, all cores
 
 pg_db=""
 if [[ -n "${INTENTGATE_TEST_POSTGRES_URL:-}" ]]; then
     pg_db="ig_bench_real_$$"
+    GATEWAY_PG_URL="${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db"
     psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" \
         -c "CREATE DATABASE $pg_db"
     trap 'cleanup; psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"' EXIT
@@ -69,7 +72,7 @@ fi
 pg_xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'"; }
 
-direct_url=http://127.0.0.1:$UPSTREAM_PORT/
+direct_url=$UPSTREAM_URL
 wrk -t1 -c8 -d1s -s "$work/call.lua" "$direct_url" >/dev/null
 # The machine's speed drifts during a run (shared cores): each gateway row is compared
 # with the tool server measured directly just before it.
@@ -90,22 +93,6 @@ if [[ -x $FLOOR ]]; then
     kill "$floor"; wait "$floor" 2>/dev/null || true
 fi
 
-start_gateway() { # store port [VAR=value ...]; leaves the process in $!
-    local pg_url=""
-    [[ $1 == postgres ]] && pg_url="${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db"
-    # shellcheck disable=SC2086 # the extra variables are words on purpose
-    env ${3:-} INTENTGATE_ADDR=127.0.0.1:$2 INTENTGATE_STORE=$1 \
-        INTENTGATE_DATA_DIR="$work/$1${3:+-ab}" INTENTGATE_POSTGRES_URL="$pg_url" \
-        INTENTGATE_MASTER_KEY=$KEY INTENTGATE_UPSTREAM_URL=$direct_url \
-        INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
-        INTENTGATE_METRICS_ENABLED=true \
-        INTENTGATE_AUDIT_TARGET=none "$BIN/intentgate" >"$work/$1-$2.log" 2>&1 &
-    local pid=$!
-    pids+=("$pid")
-    wait_ready "http://127.0.0.1:$2/readyz"
-    return 0
-}
-
 notes=()
 variants=("")
 [[ -n ${BENCH_AB:-} ]] && variants+=("$BENCH_AB")
@@ -114,17 +101,18 @@ for store in $STORES; do
     if [[ $store == postgres && -z $pg_db ]]; then
         echo "postgres skipped: set INTENTGATE_TEST_POSTGRES_URL" >&2; continue
     fi
-    start_gateway "$store" "$GATEWAY_PORT" "$variant"
-    gw=$!
+    # shellcheck disable=SC2086 # the variant's settings, split on purpose
+    start_gateway "$store" "$GATEWAY_PORT" $variant
+    gw=$gateway_pid
     url=http://127.0.0.1:$GATEWAY_PORT/v1/mcp
     idle=$(rss_mb "$gw")
     wrk -t1 -c8 -d1s -s "$work/call.lua" "$url" >/dev/null
     read -r ev0 rounds0 < <(metric_sum intentgate_gateway_audit_batch_size)
     x0=$([[ $store == postgres ]] && pg_xacts || echo 0)
     direct=$(saturate "$direct_url")
-    t0=$(cpu_ticks "$gw")
+    t0=$(cpu_ticks "$gw") p0=$(pg_ticks) i0=$(idle_ticks)
     rps=$(saturate "$url")
-    t1=$(cpu_ticks "$gw")
+    t1=$(cpu_ticks "$gw") p1=$(pg_ticks) i1=$(idle_ticks)
     x1=$([[ $store == postgres ]] && pg_xacts || echo 0)
     read -r ev1 rounds1 < <(metric_sum intentgate_gateway_audit_batch_size)
     loaded=$(rss_mb "$gw")
@@ -139,8 +127,14 @@ for store in $STORES; do
     if [[ $store == postgres ]]; then
         note+=", $(awk -v x="$((x1 - x0))" -v c="$calls" 'BEGIN {printf "%.2f", c ? x/c : 0}') transactions per call"
     fi
-    note+=", $(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$SECS" \
-        'BEGIN {printf "%.0f", r ? t / hz * 1e6 / (r * s) : 0}') µs of gateway CPU per call"
+    per_call() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$SECS" \
+        'BEGIN {printf "%.0f", r ? t / hz * 1e6 / (r * s) : 0}'; }
+    note+=", $(per_call $((t1 - t0))) µs of gateway CPU per call"
+    if [[ $store == postgres ]]; then
+        note+=", $(per_call $((p1 - p0))) µs of Postgres server CPU per call"
+    fi
+    note+=", cores idle $(awk -v i="$((i1 - i0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" \
+        -v n="$(nproc)" 'BEGIN {printf "%.0f", 100 * i / hz / (s * n)}') % of the run"
     note+=", RSS idle $idle MB, after load $(rss_mb "$gw") MB (peak $(awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$gw/status") MB)"
     notes+=("$note")
     kill "$gw"; wait "$gw" 2>/dev/null || true

@@ -13,7 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_SECS:-8}
-KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 UPSTREAM_PORT=19110
 PORTS=(19111 19112)
 : "${INTENTGATE_TEST_POSTGRES_URL:?set INTENTGATE_TEST_POSTGRES_URL}"
@@ -28,18 +27,10 @@ trap 'cleanup; psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXIS
 xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit || ' ' || xact_rollback FROM pg_stat_database WHERE datname = '$db'"; }
 
-DEMO_ADDR=127.0.0.1:$UPSTREAM_PORT "$DEMO" >/dev/null &
-pids+=($!)
+start_demo $UPSTREAM_PORT
 mint_call_script
-for port in "${PORTS[@]}"; do
-    INTENTGATE_ADDR=127.0.0.1:$port INTENTGATE_STORE=postgres \
-        INTENTGATE_POSTGRES_URL="$server/$db" INTENTGATE_MASTER_KEY=$KEY \
-        INTENTGATE_UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT/ \
-        INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
-        INTENTGATE_AUDIT_TARGET=none "$BIN/intentgate" >"$work/gateway-$port.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
-done
+GATEWAY_PG_URL=$server/$db
+for port in "${PORTS[@]}"; do start_gateway postgres "$port"; done
 
 read -r commits0 rollbacks0 < <(xacts)
 wrk -t1 -c16 -d"${SECS}s" -s "$work/call.lua" "http://127.0.0.1:${PORTS[0]}/v1/mcp" >"$work/wrk-a" &

@@ -20,28 +20,16 @@ cd "$(dirname "$0")/.."
 
 N=${N:-2000}
 STORE=${STORE:-memory}
-KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 2; }
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
-DEMO_ADDR=127.0.0.1:19200 "$DEMO" >/dev/null 2>&1 &
-pids+=($!)
-TOKEN=$("$BIN/igctl" mint --master-key "$KEY" --subject bench-agent --tenant bench \
-    --tools read_invoice --max-calls 1000000000 --ttl 24h)
-# shellcheck disable=SC2086 # the extra variables are words on purpose
-env ${EXTRA:-} INTENTGATE_ADDR=127.0.0.1:19201 INTENTGATE_STORE="$STORE" \
-    INTENTGATE_DATA_DIR="$work/data" INTENTGATE_MASTER_KEY=$KEY \
-    INTENTGATE_UPSTREAM_URL=http://127.0.0.1:19200/ INTENTGATE_REQUIRE_CAPABILITY=true \
-    INTENTGATE_AUDIT_DURABILITY=sync INTENTGATE_METRICS_ENABLED=true INTENTGATE_AUDIT_TARGET=none \
-    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$BIN/intentgate" \
-    >"$work/gateway.log" 2>&1 &
-gw=$!
-pids+=("$gw")
-for _ in $(seq 300); do
-    curl -fs -o /dev/null http://127.0.0.1:19201/readyz && break
-    sleep 0.2
-done
+start_demo 19200
+mint_call_script
+GATEWAY_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$work/cg.out"
+# shellcheck disable=SC2086 # the extra settings, split on purpose
+start_gateway "$STORE" 19201 ${EXTRA:-}
+gw=$gateway_pid
 calls() {
     oha --no-tui -n "$1" -c 8 -m POST -H "Content-Type: application/json" \
         -H "Authorization: Bearer $TOKEN" -d "$BODY" http://127.0.0.1:19201/v1/mcp >/dev/null

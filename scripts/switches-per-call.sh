@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 
 STORE=${STORE:-memory}
 SECS=${BENCH_SECS:-6}
-KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
 if [[ -n ${BREAKDOWN:-} ]]; then
     command -v perf >/dev/null || { echo "BREAKDOWN needs perf (apt-get install linux-perf)" >&2; exit 2; }
@@ -23,22 +22,10 @@ fi
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
-DEMO_ADDR=127.0.0.1:19200 "$DEMO" >/dev/null 2>&1 &
-pids+=($!)
+start_demo 19200
 mint_call_script
-INTENTGATE_ADDR=127.0.0.1:19201 INTENTGATE_STORE="$STORE" INTENTGATE_DATA_DIR="$work/data" \
-    INTENTGATE_MASTER_KEY=$KEY INTENTGATE_UPSTREAM_URL=http://127.0.0.1:19200/ \
-    INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
-    INTENTGATE_METRICS_ENABLED=true INTENTGATE_AUDIT_TARGET=none "$BIN/intentgate" \
-    >"$work/gateway.log" 2>&1 &
-gw=$!
-pids+=("$gw")
-ready=""
-for _ in $(seq 100); do
-    curl -fs -o /dev/null http://127.0.0.1:19201/readyz && { ready=1; break; }
-    sleep 0.1
-done
-[[ -n $ready ]] || { echo "the gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+start_gateway "$STORE" 19201
+gw=$gateway_pid
 url=http://127.0.0.1:19201/v1/mcp
 wrk -t1 -c8 -d1s -s "$work/call.lua" "$url" >/dev/null
 
