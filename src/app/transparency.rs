@@ -18,8 +18,9 @@ use crate::domain::audit::checkpoint::{CheckpointError, LogSigner, SignedCheckpo
 use crate::domain::audit::merkle::{self, Hash, Question, TreeError};
 use crate::ports::{AuditChainStore, Clock, EventSink, StoreError, TransparencyStore};
 
-/// Records (their hashes only, under 100 bytes each) read per growth step.
-const PAGE: u32 = 10_000;
+/// Records (their hashes only, under 100 bytes each) read per growth step. Small
+/// enough that reading them holds the memory store's lock for well under a millisecond.
+const PAGE: u32 = 2_000;
 /// How often the background task looks for chains that are due.
 const TICK: Duration = Duration::from_secs(5);
 
@@ -52,6 +53,9 @@ pub enum TransparencyError {
         size: u64,
         first: u64,
     },
+    /// The blocking task that hashed a growth step did not finish.
+    #[error("growing the audit tree stopped: {0}")]
+    GrowthInterrupted(String),
 }
 
 pub struct Transparency {
@@ -60,6 +64,22 @@ pub struct Transparency {
     signer: LogSigner,
     clock: Arc<dyn Clock>,
     sinks: Vec<Arc<dyn EventSink>>,
+}
+
+/// The hashing of one growth step, off the async workers: thousands of SHA-256 runs
+/// in one go held a worker for milliseconds every few seconds, and the calls queued on
+/// it waited that long (BENCHMARKS.md).
+async fn hash_growth(
+    size: u64,
+    frontier: Vec<Hash>,
+    records: Vec<(u64, String)>,
+) -> Result<Result<merkle::Growth, TreeError>, TransparencyError> {
+    tokio::task::spawn_blocking(move || {
+        let leaves: Vec<Hash> = records.iter().map(|(_, h)| merkle::leaf_hash(h)).collect();
+        merkle::grow(size, &frontier, &leaves)
+    })
+    .await
+    .map_err(|e| TransparencyError::GrowthInterrupted(e.to_string()))
 }
 
 impl Transparency {
@@ -106,12 +126,11 @@ impl Transparency {
                 ))
                 .into());
             }
-            let leaves: Vec<Hash> = records.iter().map(|(_, h)| merkle::leaf_hash(h)).collect();
             let frontier = self
                 .trees
                 .read_hashes(chain, &merkle::frontier_indexes(size))
                 .await?;
-            let growth = merkle::grow(size, &frontier, &leaves)?;
+            let growth = hash_growth(size, frontier, records).await??;
             // `false`: another replica grew it first; go on from the size it reached.
             self.trees.grow(chain, &growth).await?;
         }

@@ -1,8 +1,9 @@
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::blocks::Blocks;
 use super::{lock, page};
 use crate::domain::audit::{AuditQuery, ChainHead, ChainedEvent, newest_first};
 use crate::domain::audit::{check_run, extends};
@@ -18,7 +19,7 @@ pub struct MemoryAudit {
 }
 
 struct Chains {
-    by_key: BTreeMap<String, VecDeque<ChainedEvent>>,
+    by_key: BTreeMap<String, Blocks<ChainedEvent>>,
     total: usize,
     retain: usize,
 }
@@ -44,7 +45,7 @@ impl MemoryAudit {
 
 impl Chains {
     fn records(&self) -> impl Iterator<Item = &ChainedEvent> {
-        self.by_key.values().flatten()
+        self.by_key.values().flat_map(Blocks::iter)
     }
 }
 
@@ -68,10 +69,10 @@ impl AuditChainStore for MemoryAudit {
         if !extends(head.as_ref(), first) {
             return Ok(AppendOutcome::HeadMoved { current: head });
         }
-        chain.extend(records.iter().cloned());
+        records.iter().for_each(|r| chain.push_back(r.clone()));
         chains.total += records.len();
         while chains.total > chains.retain && chain.len() > records.len() {
-            chain.pop_front();
+            chain.drop_front();
             chains.total -= 1;
         }
         Ok(AppendOutcome::Appended(records[records.len() - 1].head()))
@@ -87,9 +88,8 @@ impl AuditChainStore for MemoryAudit {
         let Some(records) = chains.by_key.get(chain) else {
             return Ok(Vec::new());
         };
-        let oldest = records.front().map_or(1, |r| r.seq);
-        let start = from_seq.saturating_sub(oldest);
-        Ok(page(records.iter().cloned(), limit, start))
+        let start = position(records, from_seq);
+        Ok(page(records.iter_from(start).cloned(), limit, 0))
     }
 
     async fn hashes(
@@ -102,10 +102,9 @@ impl AuditChainStore for MemoryAudit {
         let Some(records) = chains.by_key.get(chain) else {
             return Ok(Vec::new());
         };
-        let oldest = records.front().map_or(1, |r| r.seq);
-        let start = from_seq.saturating_sub(oldest);
-        let hashes = records.iter().map(|r| (r.seq, r.hash.clone()));
-        Ok(page(hashes, limit, start))
+        let start = position(records, from_seq);
+        let hashes = records.iter_from(start).map(|r| (r.seq, r.hash.clone()));
+        Ok(page(hashes, limit, 0))
     }
 
     async fn query(&self, query: &AuditQuery) -> StoreResult<Vec<ChainedEvent>> {
@@ -143,6 +142,12 @@ impl AuditChainStore for MemoryAudit {
     async fn chains(&self) -> StoreResult<Vec<String>> {
         Ok(lock(&self.chains).by_key.keys().cloned().collect())
     }
+}
+
+/// Where record `seq` is among a chain's kept records (they are contiguous).
+fn position(records: &Blocks<ChainedEvent>, seq: u64) -> usize {
+    let oldest = records.front().map_or(1, |r| r.seq);
+    usize::try_from(seq.saturating_sub(oldest)).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

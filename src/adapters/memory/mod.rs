@@ -4,6 +4,7 @@
 
 mod approval;
 mod audit;
+mod blocks;
 mod budget;
 mod policy;
 mod revocation;

@@ -1,8 +1,8 @@
 //! Rego policies on regorus' bytecode VM.
 //!
 //! Each slot holds a compiled program; the slot map is swapped atomically on install,
-//! so evaluation takes no lock: it loads the map, clones an `Arc<Program>` and runs a
-//! fresh VM.
+//! so evaluation takes no lock: it loads the map and runs the program on the worker
+//! thread's VM.
 
 use std::collections::HashMap;
 use std::sync::Arc;
