@@ -40,12 +40,33 @@ LUA
 # Starts the demo tool server (the real upstream every benchmark forwards to) on
 # 127.0.0.1:$1 and sets $UPSTREAM_URL to it.
 start_demo() { # port
-    DEMO_ADDR=127.0.0.1:$1 "$DEMO" >/dev/null 2>&1 &
-    pids+=($!)
+    DEMO_ADDR=127.0.0.1:$1 "$DEMO" >"$work/demo-$1.log" 2>&1 &
+    local pid=$!
+    pids+=("$pid")
     UPSTREAM_URL=http://127.0.0.1:$1/
-    for _ in $(seq 100); do curl -s -o /dev/null "$UPSTREAM_URL" && return 0; sleep 0.05; done
-    echo "the demo tool server did not start" >&2
+    for _ in $(seq 100); do
+        # Any HTTP answer will do, but from this process: not a stale one on the port.
+        kill -0 "$pid" 2>/dev/null || break
+        curl -s --max-time 2 -o /dev/null "$UPSTREAM_URL" && return 0
+        sleep 0.05
+    done
+    echo "the demo tool server did not start:" >&2
+    cat "$work/demo-$1.log" >&2
     return 1
+}
+
+# p50 / p99 / p99.9 under open-loop load at a fixed rate (oha, latency-corrected, 64
+# connections) and how many calls failed (non-200 answers and connection errors; not
+# the requests still in flight when the time ran out).
+open_loop() { # url rate seconds → "p50 / p99 / p99.9 ms (N failed)"
+    oha --no-tui --output-format json -z "$3s" -q "$2" --latency-correction -c 64 -m POST \
+        -H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN" -d "$BODY" "$1" |
+        python3 -c 'import json,sys
+r = json.load(sys.stdin); p = r["latencyPercentiles"]; codes = r.get("statusCodeDistribution", {})
+errors = {e: n for e, n in r.get("errorDistribution", {}).items() if "deadline" not in e}
+bad = sum(n for c, n in codes.items() if c != "200") + sum(errors.values())
+print("%.2f / %.2f / %.2f ms%s" % (p["p50"] * 1e3, p["p99"] * 1e3, p["p99.9"] * 1e3,
+      " (%d failed)" % bad if bad else ""))'
 }
 
 # Starts the gateway as every benchmark measures it, in front of $UPSTREAM_URL: store
@@ -53,7 +74,8 @@ start_demo() { # port
 # benchmarks' master key, a capability token required, sync audit, metrics on, audit
 # lines off; further arguments are VAR=value settings that override those. Runs it
 # under $GATEWAY_WRAPPER when set (e.g. valgrind), waits until it is ready, and leaves
-# its pid in $gateway_pid and its log in $work/gateway-$2.log.
+# its pid in $gateway_pid (the wrapper's, if the wrapper forks rather than execs) and
+# its log in $work/gateway-$2.log.
 start_gateway() { # store port [VAR=value ...]
     local store=$1 port=$2 data
     shift 2
@@ -68,7 +90,7 @@ start_gateway() { # store port [VAR=value ...]
     gateway_pid=$!
     pids+=("$gateway_pid")
     for _ in $(seq 600); do # valgrind takes seconds to start it
-        curl -fs -o /dev/null "http://127.0.0.1:$port/readyz" && return 0
+        curl -fs --max-time 2 -o /dev/null "http://127.0.0.1:$port/readyz" && return 0
         kill -0 "$gateway_pid" 2>/dev/null || break
         sleep 0.1
     done

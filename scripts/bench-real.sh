@@ -37,22 +37,14 @@ mint_call_script
 saturate() { # url → req/s
     wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$1" | awk '/^Requests\/sec/ {printf "%.0f", $2}'
 }
-percentiles() { # url rate → "p50 / p99 ms (N failed)"
-    oha --no-tui --output-format json -z 6s -q "$2" --latency-correction -c 64 -m POST \
-        -H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN" -d "$BODY" "$1" |
-        python3 -c 'import json,sys
-r = json.load(sys.stdin); p = r["latencyPercentiles"]; codes = r.get("statusCodeDistribution", {})
-errors = {e: n for e, n in r.get("errorDistribution", {}).items() if "deadline" not in e}
-bad = sum(n for c, n in codes.items() if c != "200") + sum(errors.values())
-print("%.2f / %.2f ms%s" % (p["p50"] * 1e3, p["p99"] * 1e3, " (%d failed)" % bad if bad else ""))'
-}
+percentiles() { open_loop "$1" "$2" 6; } # url rate
 metric_sum() { # name → sum and count of a histogram from /metrics
     curl -fs "http://127.0.0.1:$GATEWAY_PORT/metrics" |
         awk -v m="$1" '$1 == m"_sum" {s=$2} $1 == m"_count" {c=$2} END {print s+0, c+0}'
 }
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
-pg_ticks() { # the local Postgres server's processes (0 when the server is elsewhere)
+pg_ticks() { # every process named postgres on this machine (0 when the server is elsewhere)
     local sum=0 pid
     for pid in $(pgrep -x postgres || true); do
         sum=$((sum + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
@@ -60,6 +52,11 @@ pg_ticks() { # the local Postgres server's processes (0 when the server is elsew
     echo "$sum"
 }
 idle_ticks() { awk '/^cpu / {print $5 + $6; exit}' /proc/stat; } # idle + iowait, all cores
+cores=$(grep -c '^cpu[0-9]' /proc/stat) # what /proc/stat counts, whatever the affinity
+per_call() { # clock ticks → µs per call of the last saturation run ($rps)
+    awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$SECS" \
+        'BEGIN {printf "%.0f", r ? t / hz * 1e6 / (r * s) : 0}'
+}
 
 pg_db=""
 if [[ -n "${INTENTGATE_TEST_POSTGRES_URL:-}" ]]; then
@@ -76,7 +73,7 @@ direct_url=$UPSTREAM_URL
 wrk -t1 -c8 -d1s -s "$work/call.lua" "$direct_url" >/dev/null
 # The machine's speed drifts during a run (shared cores): each gateway row is compared
 # with the tool server measured directly just before it.
-echo "| target | saturation, wrk -c32 | direct just before | share of direct | p50 / p99 (open loop, oha) |"
+echo "| target | saturation, wrk -c32 | direct just before | share of direct | p50 / p99 / p99.9 (open loop, oha) |"
 echo "|---|---|---|---|---|"
 row="| demo tool server, direct | $(saturate "$direct_url") req/s | | 1.00 |"
 for r in $RATES; do row+=" $(percentiles "$direct_url" "$r") at $r |"; done
@@ -127,14 +124,12 @@ for store in $STORES; do
     if [[ $store == postgres ]]; then
         note+=", $(awk -v x="$((x1 - x0))" -v c="$calls" 'BEGIN {printf "%.2f", c ? x/c : 0}') transactions per call"
     fi
-    per_call() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$SECS" \
-        'BEGIN {printf "%.0f", r ? t / hz * 1e6 / (r * s) : 0}'; }
     note+=", $(per_call $((t1 - t0))) µs of gateway CPU per call"
     if [[ $store == postgres ]]; then
         note+=", $(per_call $((p1 - p0))) µs of Postgres server CPU per call"
     fi
     note+=", cores idle $(awk -v i="$((i1 - i0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" \
-        -v n="$(nproc)" 'BEGIN {printf "%.0f", 100 * i / hz / (s * n)}') % of the run"
+        -v n="$cores" 'BEGIN {printf "%.0f", 100 * i / hz / (s * n)}') % of the run"
     note+=", RSS idle $idle MB, after load $(rss_mb "$gw") MB (peak $(awk '/^VmHWM/ {printf "%.0f", $2/1024}' "/proc/$gw/status") MB)"
     notes+=("$note")
     kill "$gw"; wait "$gw" 2>/dev/null || true

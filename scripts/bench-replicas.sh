@@ -3,6 +3,7 @@
 # saturated at once (wrk -c16 each), then their combined throughput and what the
 # database did meanwhile: transactions committed and rolled back (a rolled back one is
 # mostly an append that lost the race for the chain's head), and audit records written.
+# The replicas run as every benchmark's gateway does (bench-common.sh), metrics on.
 #
 #   INTENTGATE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test scripts/bench-replicas.sh
 #   BENCH_BIN=/path/to/other/build scripts/bench-replicas.sh     # before/after

@@ -3,13 +3,15 @@
 //!
 //! The memory audit store kept each chain in one `VecDeque`; every time it doubled, the
 //! append copied every record kept into fresh pages while it held the store's lock,
-//! and every call waiting on the audit log stalled for milliseconds (BENCHMARKS.md). Here a block grows only up to `BLOCK` items (so a
-//! growing block copies at most that many), and a new block starts when the last is
-//! full; a full block never moves.
+//! and every call waiting on the audit log stalled for milliseconds (BENCHMARKS.md).
+//! Here a block grows only up to `BLOCK` items (so a growing block copies fewer than
+//! that), and a new block starts when the last is full; a full block never moves.
 
 use std::collections::VecDeque;
 
-/// Items in order, front to back, in blocks; all but the first and last are full.
+/// Items in order, front to back, in blocks. Every block but the last holds exactly
+/// `BLOCK` items, counting the first block's taken ones (which stay in it until the
+/// whole block goes): that is what lets a position be found by division.
 pub struct Blocks<T, const BLOCK: usize = 256> {
     blocks: VecDeque<Vec<T>>,
     /// Items of the first block already taken from the front.
@@ -41,6 +43,7 @@ impl<T, const BLOCK: usize> Blocks<T, BLOCK> {
     }
 
     pub fn push_back(&mut self, item: T) {
+        const { assert!(BLOCK > 0, "a block holds at least one item") };
         match self.blocks.back_mut() {
             Some(last) if last.len() < BLOCK => last.push(item),
             _ => self.blocks.push_back(vec![item]),
@@ -48,7 +51,8 @@ impl<T, const BLOCK: usize> Blocks<T, BLOCK> {
         self.len += 1;
     }
 
-    /// Drops the front item. Its memory goes back when its whole block has been dropped.
+    /// Drops the front item. It is freed with its block, once every item of the block
+    /// has been dropped (for the audit store, up to 255 records of a trimmed chain).
     pub fn drop_front(&mut self) {
         let Some(first) = self.blocks.front() else {
             return;
@@ -132,10 +136,38 @@ mod tests {
     }
 
     #[test]
+    fn one_partial_block_taken_from_and_positions_past_the_end() {
+        let mut blocks = filled(3);
+        blocks.drop_front();
+        for start in 0..4 {
+            let expected: Vec<u32> = (1 + start as u32..3).collect();
+            assert_eq!(
+                blocks.iter_from(start).copied().collect::<Vec<_>>(),
+                expected
+            );
+        }
+        assert_eq!(filled(9).iter_from(usize::MAX).count(), 0);
+        assert_eq!(filled(9).iter_from(9).count(), 0);
+    }
+
+    #[test]
     fn growing_never_moves_a_full_block() {
         let mut blocks = filled(4);
         let first: *const u32 = blocks.front().unwrap();
         (4..1000).for_each(|i| blocks.push_back(i));
         assert!(std::ptr::eq(blocks.front().unwrap(), first));
+        // The structure itself, whatever the allocator does with a growing buffer:
+        // full blocks of `BLOCK` items that never grew past it.
+        let shapes: Vec<(usize, usize)> = blocks
+            .blocks
+            .iter()
+            .map(|b| (b.len(), b.capacity()))
+            .collect();
+        let (&(last_len, last_capacity), full) = shapes.split_last().unwrap();
+        assert!(
+            full.iter()
+                .all(|&(len, capacity)| len == 4 && capacity <= 4)
+        );
+        assert!(last_len > 0 && last_capacity <= 4);
     }
 }
