@@ -17,12 +17,25 @@ FLOOR=$BIN/examples/forward_floor # absent from builds older than the example
 
 work=$(mktemp -d)
 pids=()
+databases=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    for db in "${databases[@]}"; do
+        psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Creates the empty database $1 on the server INTENTGATE_TEST_POSTGRES_URL names, to be
+# dropped at exit, and sets $SCRATCH_URL to it.
+scratch_database() { # name
+    psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" \
+        -c "CREATE DATABASE $1"
+    databases+=("$1")
+    SCRATCH_URL=${INTENTGATE_TEST_POSTGRES_URL%/*}/$1
+}
 
 # Mints the benchmarks' capability token (master key $KEY) into $TOKEN and writes the
 # wrk script that sends $BODY with it to $work/call.lua.

@@ -61,10 +61,8 @@ per_call() { # clock ticks → µs per call of the last saturation run ($rps)
 pg_db=""
 if [[ -n "${INTENTGATE_TEST_POSTGRES_URL:-}" ]]; then
     pg_db="ig_bench_real_$$"
-    GATEWAY_PG_URL="${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db"
-    psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" \
-        -c "CREATE DATABASE $pg_db"
-    trap 'cleanup; psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)"' EXIT
+    scratch_database "$pg_db"
+    GATEWAY_PG_URL=$SCRATCH_URL
 fi
 pg_xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'"; }
@@ -158,10 +156,10 @@ if [[ -n $pg_db && " $STORES " == *" postgres "* ]]; then
     jti=$("$BIN/igctl" decode "$limited" | python3 -c 'import json,sys; print(json.load(sys.stdin)["jti"])')
     sed "s|Bearer $TOKEN|Bearer $limited|" "$work/call.lua" >"$work/limited.lua"
     both "$work/limited.lua" 4 >/dev/null
-    admitted=$(psql -qtA "${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db" -c \
+    admitted=$(psql -qtA "$GATEWAY_PG_URL" -c \
         "SELECT count(*) FROM audit_events WHERE capability_token_id = '$jti'
          AND check_stage = 'upstream' AND decision = 'allow'")
-    refused=$(psql -qtA "${INTENTGATE_TEST_POSTGRES_URL%/*}/$pg_db" -c \
+    refused=$(psql -qtA "$GATEWAY_PG_URL" -c \
         "SELECT count(*) FROM audit_events WHERE capability_token_id = '$jti' AND check_stage = 'budget'")
     echo "max_calls=$LIMIT through both replicas: $admitted forwarded, $refused refused by the budget"
     [[ $admitted == "$LIMIT" ]] || { echo "max_calls was not exact across replicas" >&2; exit 1; }

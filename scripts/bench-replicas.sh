@@ -22,15 +22,13 @@ command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2;
 source scripts/bench-common.sh
 
 db="ig_bench_replicas_$$"
-server=${INTENTGATE_TEST_POSTGRES_URL%/*}
-psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE $db"
-trap 'cleanup; psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+scratch_database "$db"
+GATEWAY_PG_URL=$SCRATCH_URL
 xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit || ' ' || xact_rollback FROM pg_stat_database WHERE datname = '$db'"; }
 
 start_demo $UPSTREAM_PORT
 mint_call_script
-GATEWAY_PG_URL=$server/$db
 for port in "${PORTS[@]}"; do start_gateway postgres "$port"; done
 
 read -r commits0 rollbacks0 < <(xacts)
@@ -41,6 +39,6 @@ wait "$first"
 sleep 1 # the statistics reach pg_stat_database within a second
 read -r commits1 rollbacks1 < <(xacts)
 rps=$(cat "$work/wrk-a" "$work/wrk-b" | awk '/^Requests\/sec/ {s += $2} END {printf "%.0f", s}')
-records=$(psql -qtA "$server/$db" -c "SELECT count(*) FROM audit_events")
+records=$(psql -qtA "$GATEWAY_PG_URL" -c "SELECT count(*) FROM audit_events")
 echo "two replicas, one chain: $rps req/s combined; $((commits1 - commits0)) transactions" \
     "committed, $((rollbacks1 - rollbacks0)) rolled back; $records audit records"

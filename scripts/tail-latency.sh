@@ -29,17 +29,11 @@ if [[ $STORE == postgres ]]; then
     : "${INTENTGATE_TEST_POSTGRES_URL:?set INTENTGATE_TEST_POSTGRES_URL}"
     # One database per variant: builds may differ in their migrations, and each
     # variant's audit table grows only with its own samples.
-    dbs=()
+    urls=()
     for i in $(seq $#); do
-        dbs+=("ig_bench_tail_$$_$i")
-        psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "CREATE DATABASE ${dbs[-1]}"
+        scratch_database "ig_bench_tail_$$_$i"
+        urls+=("$SCRATCH_URL")
     done
-    drop_dbs() {
-        for db in "${dbs[@]}"; do
-            psql -q "$INTENTGATE_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
-        done
-    }
-    trap 'cleanup; drop_dbs' EXIT
 fi
 start_demo 19120
 mint_call_script
@@ -58,7 +52,7 @@ for round in $(seq "$ROUNDS"); do
         BIN=$build settings=$variant
         if [[ -n ${first:-} && -d $first ]]; then BIN=$first settings=${rest:-}; fi
         if [[ $STORE == postgres ]]; then
-            GATEWAY_PG_URL="${INTENTGATE_TEST_POSTGRES_URL%/*}/${dbs[i]}"
+            GATEWAY_PG_URL=${urls[i]}
         fi
         # shellcheck disable=SC2086 # the variant's settings, split on purpose
         start_gateway "$STORE" 19121 $settings

@@ -194,6 +194,31 @@ mod tests {
         assert_eq!(report.verified, 5);
     }
 
+    /// Hundreds of records, so the chain spans several blocks and its first block is
+    /// partly trimmed: reads from any position still start at that record.
+    #[tokio::test]
+    async fn reads_from_a_position_across_blocks_after_trimming() {
+        let store = MemoryAudit::retaining(600);
+        fill(&store, 400).await; // records 1..=800, the newest 600 kept
+        let seqs = |records: Vec<ChainedEvent>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(
+            seqs(store.range("acme", 1, 2).await.unwrap()),
+            vec![201, 202]
+        );
+        for from in [201, 256, 257, 300, 512, 513, 799] {
+            let got = seqs(store.range("acme", from, 3).await.unwrap());
+            let want: Vec<u64> = (from..(from + 3).min(801)).collect();
+            assert_eq!(got, want, "range from {from}");
+            let hashes = store.hashes("acme", from, 3).await.unwrap();
+            assert_eq!(
+                hashes.iter().map(|h| h.0).collect::<Vec<_>>(),
+                want,
+                "hashes from {from}"
+            );
+        }
+        assert!(store.range("acme", 801, 3).await.unwrap().is_empty());
+    }
+
     #[tokio::test]
     async fn a_quiet_chain_keeps_its_records_while_a_busy_one_trims_its_own() {
         let store = MemoryAudit::retaining(4);
