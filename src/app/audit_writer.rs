@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
 use tokio::task::JoinHandle;
 
 use super::chain_append::{AuditFailure, Chains, append_run};
@@ -49,7 +49,7 @@ pub struct AuditWriter {
     queue: Mutex<Vec<Job>>,
     /// Held by the task running a commit round; guards what the writer knows of each
     /// chain (its head, or that another writer extends it too).
-    committer: tokio::sync::Mutex<Chains>,
+    committer: Arc<tokio::sync::Mutex<Chains>>,
     /// Async mode: queue bound, and the wake-up for the background committer.
     capacity: usize,
     queued: Arc<Notify>,
@@ -73,7 +73,7 @@ impl AuditWriter {
             store,
             durability,
             queue: Mutex::new(Vec::new()),
-            committer: tokio::sync::Mutex::new(HashMap::new()),
+            committer: Arc::new(tokio::sync::Mutex::new(HashMap::new())),
             capacity: capacity.max(1),
             queued: Arc::new(Notify::new()),
             dropped: AtomicU64::new(0),
@@ -104,26 +104,24 @@ impl AuditWriter {
             event,
             ack: Some(ack),
         });
-        // Either a running round picks our event up (and we never queue for the lock),
-        // or the writer is idle and we start a round that commits everything queued,
-        // ours included.
+        // Either a running round picks our event up, or our turn comes first and we
+        // run a round that commits everything queued, ours included. The turn is held
+        // into the round: letting it go and queueing again sent every waiter round the
+        // lock twice, each holding it for a round of its own, however empty.
         let dropped = |_| AuditFailure("audit writer dropped the event".into());
         tokio::select! {
             biased;
             committed = &mut done => return committed.map_err(dropped)?,
-            idle = self.committer.lock() => {
-                drop(idle);
-                self.run_round().await;
-            }
+            turn = Arc::clone(&self.committer).lock_owned() => self.run_round(turn).await,
         }
         done.await.map_err(dropped)?
     }
 
     /// A commit round that outlives a caller who goes away mid-append: other
     /// callers' events too still commit, are acknowledged and reach the sinks.
-    async fn run_round(self: &Arc<Self>) {
+    async fn run_round(self: &Arc<Self>, turn: OwnedMutexGuard<Chains>) {
         let writer = Arc::clone(self);
-        run_detached(async move { writer.commit_round().await }).await;
+        run_detached(async move { writer.commit_with(turn).await }).await;
     }
 
     fn enqueue_async(&self, event: AuditEvent) {
@@ -185,10 +183,11 @@ impl AuditWriter {
 
     /// Takes the committer lock and commits everything queued.
     async fn commit_round(&self) {
-        self.commit_with(self.committer.lock().await).await;
+        self.commit_with(Arc::clone(&self.committer).lock_owned().await)
+            .await;
     }
 
-    async fn commit_with(&self, mut chains: tokio::sync::MutexGuard<'_, Chains>) {
+    async fn commit_with(&self, mut chains: OwnedMutexGuard<Chains>) {
         let batch = std::mem::take(&mut *self.lock_queue());
         metrics::audit_queue_depth(0);
         for (chain, group) in group_by_chain(batch) {

@@ -26,7 +26,7 @@ pub struct BudgetCounter {
     store: Arc<dyn BudgetStore>,
     queue: Mutex<Vec<Pending>>,
     /// Held by the task running a round.
-    round: tokio::sync::Mutex<()>,
+    round: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl BudgetCounter {
@@ -34,7 +34,7 @@ impl BudgetCounter {
         Arc::new(Self {
             store,
             queue: Mutex::new(Vec::new()),
-            round: tokio::sync::Mutex::new(()),
+            round: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -43,13 +43,15 @@ impl BudgetCounter {
     pub async fn record_call(self: &Arc<Self>, key: BudgetKey, now: Timestamp) -> StoreResult<u64> {
         let (ack, mut done) = oneshot::channel();
         self.lock_queue().push(Pending { key, now, ack });
-        tokio::select! {
+        // As the audit writer does: a running round picks our call up, or our turn
+        // comes first and we run the round, holding the turn into it.
+        let turn = tokio::select! {
             biased;
             counted = &mut done => return counted.unwrap_or_else(|_| Err(dropped())),
-            idle = self.round.lock() => drop(idle),
-        }
+            turn = Arc::clone(&self.round).lock_owned() => turn,
+        };
         let counter = Arc::clone(self);
-        run_detached(async move { counter.run_round().await }).await;
+        run_detached(async move { counter.run_round(turn).await }).await;
         done.await.unwrap_or_else(|_| Err(dropped()))
     }
 
@@ -57,8 +59,7 @@ impl BudgetCounter {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    async fn run_round(&self) {
-        let _round = self.round.lock().await;
+    async fn run_round(&self, _turn: tokio::sync::OwnedMutexGuard<()>) {
         let batch = std::mem::take(&mut *self.lock_queue());
         let Some(now) = batch.iter().map(|p| p.now).max() else {
             return;
@@ -189,6 +190,96 @@ mod tests {
         assert!(
             writes < 64,
             "64 calls took {writes} store writes: no rounds were shared"
+        );
+    }
+
+    /// The memory store behind a gate: each write waits for a permit the test hands out.
+    struct GatedStore {
+        inner: MemoryBudgets,
+        permits: tokio::sync::Semaphore,
+        writes: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl BudgetStore for GatedStore {
+        async fn record_calls(
+            &self,
+            batch: &[(BudgetKey, u64)],
+            now: Timestamp,
+            window_secs: i64,
+        ) -> StoreResult<Vec<u64>> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            self.permits.acquire().await.unwrap().forget();
+            self.inner.record_calls(batch, now, window_secs).await
+        }
+
+        async fn calls(
+            &self,
+            key: &BudgetKey,
+            now: Timestamp,
+            window_secs: i64,
+        ) -> StoreResult<u64> {
+            self.inner.calls(key, now, window_secs).await
+        }
+    }
+
+    impl GatedStore {
+        async fn started(&self, n: usize) {
+            for _ in 0..500 {
+                if self.writes.load(Ordering::SeqCst) >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("write {n} never started");
+        }
+    }
+
+    /// A call another round counted is answered when that round ends: the caller that
+    /// starts a round keeps its turn for it, so no caller waits for the lock twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_counted_by_another_round_is_answered_when_it_ends() {
+        let store = Arc::new(GatedStore {
+            inner: MemoryBudgets::default(),
+            permits: tokio::sync::Semaphore::new(0),
+            writes: AtomicUsize::new(0),
+        });
+        let counter = BudgetCounter::new(Arc::clone(&store) as Arc<dyn BudgetStore>);
+        let call = || {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                counter
+                    .record_call(key("a"), Timestamp::from_unix_seconds(1))
+                    .await
+            })
+        };
+        let first = call();
+        store.started(1).await;
+        let (second, third) = (call(), call());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await; // both queued
+        store.permits.add_permits(1);
+        store.started(2).await; // one round for the second and third calls
+        let fourth = call();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await; // queued too
+        store.permits.add_permits(1);
+        let mut places = Vec::new();
+        for caller in [first, second, third] {
+            let answered = tokio::time::timeout(std::time::Duration::from_secs(5), caller).await;
+            places.push(
+                answered
+                    .expect("answered while the fourth call's round waits")
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        places.sort_unstable();
+        assert_eq!(places, [1, 2, 3]);
+        store.permits.add_permits(1);
+        assert_eq!(fourth.await.unwrap().unwrap(), 4);
+        assert_eq!(
+            store.writes.load(Ordering::SeqCst),
+            3,
+            "the second and third calls shared a round"
         );
     }
 }

@@ -346,6 +346,76 @@ async fn a_commit_round_survives_its_caller_going_away() {
     );
 }
 
+/// An audit store whose appends each wait for a permit the test hands out.
+struct GatedAudit {
+    inner: intentgate::adapters::memory::MemoryAudit,
+    permits: tokio::sync::Semaphore,
+    appends: std::sync::atomic::AtomicUsize,
+}
+
+audit_store_over!(GatedAudit, inner, {
+    async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
+        self.appends
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.permits.acquire().await.unwrap().forget();
+        self.inner.append(records).await
+    }
+});
+
+impl GatedAudit {
+    /// Waits (for at most five seconds) until `n` appends have started.
+    async fn started(&self, n: usize) {
+        for _ in 0..500 {
+            if self.appends.load(std::sync::atomic::Ordering::SeqCst) >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("append {n} never started");
+    }
+}
+
+/// A caller whose event another caller's round committed is answered when that round
+/// ends, not after a round of its own: the caller that starts a round keeps its turn
+/// for it instead of letting go and queueing for the lock again (which left every
+/// waiter holding the lock once more, one after the other, each for a round).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_committed_by_another_round_is_answered_when_it_ends() {
+    let store = Arc::new(GatedAudit {
+        inner: Default::default(),
+        permits: tokio::sync::Semaphore::new(0),
+        appends: Default::default(),
+    });
+    let (writer, _task) = AuditWriter::spawn(store.clone(), Durability::Sync, 16, Vec::new());
+    let record = |secs| {
+        let writer = Arc::clone(&writer);
+        tokio::spawn(async move { writer.record(event(secs)).await })
+    };
+    let first = record(1);
+    store.started(1).await;
+    let (second, third) = (record(2), record(3));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await; // both queued
+    store.permits.add_permits(1);
+    store.started(2).await; // one round for the second and third events
+    let fourth = record(4);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await; // queued too
+    store.permits.add_permits(1);
+    for caller in [first, second, third] {
+        tokio::time::timeout(std::time::Duration::from_secs(5), caller)
+            .await
+            .expect("answered while the fourth event's round still waits")
+            .unwrap()
+            .unwrap();
+    }
+    store.permits.add_permits(1);
+    fourth.await.unwrap().unwrap();
+    assert_eq!(
+        store.appends.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "the second and third events shared a round"
+    );
+}
+
 /// Admin routes over stores that cannot answer: 503 with a generic text (the driver's
 /// words go to the log), and a decision on a row that could not be read is never a 404.
 pub async fn admin_store_failures_are_503_without_driver_text(backend: Backend) {
