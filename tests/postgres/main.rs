@@ -418,3 +418,52 @@ async fn a_turn_held_too_long_is_unavailable() {
     sqlx::query("ROLLBACK").execute(&mut turn).await.unwrap();
     assert_eq!(verify(&stores).await.verified, 5, "nothing written");
 }
+
+/// Ends every other session on the database at `url`, as a restart or an
+/// administrator's `pg_terminate_backend` would.
+async fn terminate_sessions(url: &str) {
+    exec(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+}
+
+/// The audit appends and budget counts keep a connection of their own between
+/// statements. When the server ends it, the next statement fails (closed: nothing
+/// written, nothing counted) and the one after runs on a new connection.
+#[tokio::test]
+async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
+    use intentgate::domain::budget::BudgetKey;
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let key = BudgetKey {
+        tenant: "acme".into(),
+        jti: "j1".into(),
+    };
+    let now = Timestamp::from_unix_seconds(1_778_590_000);
+    let count = async || {
+        stores
+            .budgets
+            .record_calls(&[(key.clone(), 1)], now, 60)
+            .await
+    };
+    assert_eq!(count().await.unwrap(), [1]);
+    let head = stores.audit.head("acme").await.unwrap();
+    let append = async |i| {
+        let run = seal("acme", head.as_ref(), vec![acme_event(i)]);
+        stores.audit.append(&run).await
+    };
+    terminate_sessions(&url).await;
+    assert!(append(1).await.is_err(), "the ended connection fails");
+    assert!(matches!(append(2).await, Ok(AppendOutcome::Appended(_))));
+    assert!(count().await.is_err(), "the ended connection fails");
+    assert_eq!(count().await.unwrap(), [2]);
+    // Read back through a new pool: the old one's idle connections were ended too.
+    let report = verify(&open(&url).await).await;
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.verified, 6, "the seeded five and one more");
+}

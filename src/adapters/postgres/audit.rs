@@ -2,12 +2,26 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
+use super::dedicated::Dedicated;
 use super::text::{from_db, json_from_db, json_to_db, to_db};
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent, check_run, seal};
 use crate::ports::{AppendOutcome, AuditChainStore, MAX_RACES, StoreError, StoreResult};
 
-pub(super) struct PgAudit(pub PgPool);
+pub(super) struct PgAudit {
+    pool: PgPool,
+    /// The appends' own connection: the audit writer appends one run at a time.
+    appends: Dedicated,
+}
+
+impl PgAudit {
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            appends: Dedicated::new(pool.clone()),
+            pool,
+        }
+    }
+}
 
 const COLUMNS: &str = "chain, seq, prev_hash, hash, ts, event_name, schema_version, decision, \
      check_stage, reason, tenant, agent_id, session_id, tool, arg_keys, arg_values, \
@@ -51,7 +65,7 @@ impl PgAudit {
     ) -> StoreResult<Option<Vec<ChainedEvent>>> {
         // Read committed whatever the database's default: each statement's snapshot is
         // taken when it starts, so the head is read as it is once the lock is held.
-        let mut tx = self.0.begin_with(BEGIN).await.map_err(db_error)?;
+        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_error)?;
         sqlx::query(TAKE_TURN)
             .bind(to_db(chain).as_ref())
             .execute(&mut *tx)
@@ -180,7 +194,7 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, q: &AuditQuery) {
 #[async_trait]
 impl AuditChainStore for PgAudit {
     async fn head(&self, chain: &str) -> StoreResult<Option<ChainHead>> {
-        last_record(&self.0, chain).await
+        last_record(&self.pool, chain).await
     }
 
     /// One statement in the usual case: the insert itself checks that the run extends
@@ -190,10 +204,14 @@ impl AuditChainStore for PgAudit {
     async fn append(&self, records: &[ChainedEvent]) -> StoreResult<AppendOutcome> {
         check_run(records)?;
         let first = &records[0];
-        match insert_events(&self.0, records).await {
+        let inserted = self
+            .appends
+            .run(async |conn| insert_events(conn, records).await)
+            .await;
+        match inserted {
             Ok(true) => Ok(AppendOutcome::Appended(records[records.len() - 1].head())),
-            Ok(false) => head_moved(&self.0, first).await,
-            Err(e) if is_head_race(&e) => head_moved(&self.0, first).await,
+            Ok(false) => head_moved(&self.pool, first).await,
+            Err(e) if is_head_race(&e) => head_moved(&self.pool, first).await,
             Err(e) => Err(db_error(e)),
         }
     }
@@ -232,7 +250,7 @@ impl AuditChainStore for PgAudit {
             .bind(to_db(chain).as_ref())
             .bind(to_i64(from_seq))
             .bind(i64::from(limit))
-            .fetch_all(&self.0)
+            .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
         rows.iter()
@@ -252,7 +270,7 @@ impl AuditChainStore for PgAudit {
         .bind(to_db(chain).as_ref())
         .bind(to_i64(from_seq))
         .bind(i64::from(limit))
-        .fetch_all(&self.0)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
         Ok(rows
@@ -268,7 +286,7 @@ impl AuditChainStore for PgAudit {
             .push_bind(i64::from(q.effective_limit()))
             .push(" OFFSET ")
             .push_bind(to_i64(q.offset));
-        let rows = qb.build().fetch_all(&self.0).await.map_err(db_error)?;
+        let rows = qb.build().fetch_all(&self.pool).await.map_err(db_error)?;
         rows.iter()
             .map(|r| row_to_event(r).map_err(db_error))
             .collect()
@@ -279,7 +297,7 @@ impl AuditChainStore for PgAudit {
         push_filters(&mut qb, q);
         let n: i64 = qb
             .build_query_scalar()
-            .fetch_one(&self.0)
+            .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
         Ok(to_u64(n))
@@ -298,7 +316,7 @@ impl AuditChainStore for PgAudit {
              )
              SELECT chain FROM chains WHERE chain IS NOT NULL ORDER BY chain COLLATE \"C\"",
         )
-        .fetch_all(&self.0)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_error)
     }

@@ -1,14 +1,27 @@
 use async_trait::async_trait;
 use sqlx::PgPool;
 
+use super::dedicated::Dedicated;
 use super::{db_error, to_i64, to_u64};
 use crate::domain::budget::BudgetKey;
 use crate::domain::time::Timestamp;
 use crate::ports::{BudgetStore, StoreError, StoreResult};
 
 pub(super) struct PgBudgets {
-    pub pool: PgPool,
-    pub commits: super::CountCommits,
+    pool: PgPool,
+    /// The counts' own connection: the budget counter runs one round at a time.
+    counts: Dedicated,
+    commits: super::CountCommits,
+}
+
+impl PgBudgets {
+    pub fn new(pool: PgPool, commits: super::CountCommits) -> Self {
+        Self {
+            counts: Dedicated::new(pool.clone()),
+            pool,
+            commits,
+        }
+    }
 }
 
 /// The counting statement, after an optional `WITH` and with an optional extra
@@ -59,13 +72,15 @@ impl BudgetStore for PgBudgets {
             super::CountCommits::Wait => COUNT,
             super::CountCommits::FlushedByAudit => COUNT_FLUSHED_LATER,
         };
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(sql)
+        let count = sqlx::query_as(sql)
             .bind(&tenants)
             .bind(&jtis)
             .bind(&calls)
             .bind(now.unix_nanos())
-            .bind(window_nanos)
-            .fetch_all(&self.pool)
+            .bind(window_nanos);
+        let rows: Vec<(String, String, i64)> = self
+            .counts
+            .run(async |conn| count.fetch_all(conn).await)
             .await
             .map_err(db_error)?;
         batch

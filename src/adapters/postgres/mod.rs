@@ -4,13 +4,16 @@
 //! extending the same head only one insert succeeds; the other writes nothing and
 //! appends in turn (under the chain's advisory lock) from then on, for a while.
 //! Revocation lookups are answered from memory, kept current by LISTEN/NOTIFY
-//! ([`revocation_feed`]). Budgets are one upsert statement per round of calls; approval decisions one guarded `UPDATE`; policy
-//! changes run in transactions. Migrations in `migrations/` are embedded and applied at
+//! ([`revocation_feed`]). Budgets are one upsert statement per round of calls; approval
+//! decisions one guarded `UPDATE`; policy changes run in transactions. The audit
+//! appends and the budget counts, a statement or two on every call's path, each run on
+//! a connection of their own rather than through the pool ([`dedicated`]). Migrations in `migrations/` are embedded and applied at
 //! open (and by `intentgate migrate`).
 
 mod approval;
 mod audit;
 mod budget;
+mod dedicated;
 mod notices;
 mod policy;
 mod revocation;
@@ -72,15 +75,12 @@ pub async fn open_counting(
     MIGRATOR.run(&pool).await?;
     Ok(Stores {
         backend: BACKEND,
-        audit: Arc::new(audit::PgAudit(pool.clone())),
+        audit: Arc::new(audit::PgAudit::new(pool.clone())),
         revocations: Arc::new(revocation::PgRevocations {
             feed: revocation_feed::RevocationFeed::start(pool.clone()),
             pool: pool.clone(),
         }),
-        budgets: Arc::new(budget::PgBudgets {
-            pool: pool.clone(),
-            commits,
-        }),
+        budgets: Arc::new(budget::PgBudgets::new(pool.clone(), commits)),
         approvals: Arc::new(approval::PgApprovals(pool.clone())),
         policies: Arc::new(policy::PgPolicies(pool.clone())),
         sessions: Arc::new(session::PgSessions(pool.clone())),
