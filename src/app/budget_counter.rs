@@ -123,23 +123,48 @@ mod tests {
     use super::*;
     use crate::adapters::memory::MemoryBudgets;
 
-    /// The memory store behind a round trip's delay, counting its writes.
-    #[derive(Default)]
-    struct SlowStore {
+    /// The memory store behind a round trip's delay and a gate (each write waits for
+    /// a permit), counting its writes.
+    struct TestStore {
         inner: MemoryBudgets,
+        delay: std::time::Duration,
+        permits: tokio::sync::Semaphore,
         writes: AtomicUsize,
     }
 
+    impl TestStore {
+        fn new(delay_ms: u64, permits: usize) -> Arc<Self> {
+            Arc::new(Self {
+                inner: MemoryBudgets::default(),
+                delay: std::time::Duration::from_millis(delay_ms),
+                permits: tokio::sync::Semaphore::new(permits),
+                writes: AtomicUsize::new(0),
+            })
+        }
+
+        /// Waits (for at most five seconds) until `n` writes have started.
+        async fn started(&self, n: usize) {
+            for _ in 0..500 {
+                if self.writes.load(Ordering::SeqCst) >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("write {n} never started");
+        }
+    }
+
     #[async_trait]
-    impl BudgetStore for SlowStore {
+    impl BudgetStore for TestStore {
         async fn record_calls(
             &self,
             batch: &[(BudgetKey, u64)],
             now: Timestamp,
             window_secs: i64,
         ) -> StoreResult<Vec<u64>> {
-            self.writes.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            self.permits.acquire().await.unwrap().forget();
             self.inner.record_calls(batch, now, window_secs).await
         }
 
@@ -162,7 +187,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_calls_share_rounds_and_each_gets_its_own_place() {
-        let store = Arc::new(SlowStore::default());
+        let store = TestStore::new(5, tokio::sync::Semaphore::MAX_PERMITS);
         let counter = BudgetCounter::new(Arc::clone(&store) as Arc<dyn BudgetStore>);
         let calls: Vec<_> = (0..64)
             .map(|i| {
@@ -193,74 +218,17 @@ mod tests {
         );
     }
 
-    /// The memory store behind a gate: each write waits for a permit the test hands out.
-    struct GatedStore {
-        inner: MemoryBudgets,
-        permits: tokio::sync::Semaphore,
-        writes: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl BudgetStore for GatedStore {
-        async fn record_calls(
-            &self,
-            batch: &[(BudgetKey, u64)],
-            now: Timestamp,
-            window_secs: i64,
-        ) -> StoreResult<Vec<u64>> {
-            self.writes.fetch_add(1, Ordering::SeqCst);
-            self.permits.acquire().await.unwrap().forget();
-            self.inner.record_calls(batch, now, window_secs).await
-        }
-
-        async fn calls(
-            &self,
-            key: &BudgetKey,
-            now: Timestamp,
-            window_secs: i64,
-        ) -> StoreResult<u64> {
-            self.inner.calls(key, now, window_secs).await
-        }
-    }
-
-    impl GatedStore {
-        async fn started(&self, n: usize) {
-            for _ in 0..500 {
-                if self.writes.load(Ordering::SeqCst) >= n {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-            panic!("write {n} never started");
-        }
-    }
-
     /// A call another round counted is answered when that round ends: the caller that
     /// starts a round keeps its turn for it, so no caller waits for the lock twice.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_call_counted_by_another_round_is_answered_when_it_ends() {
-        let store = Arc::new(GatedStore {
-            inner: MemoryBudgets::default(),
-            permits: tokio::sync::Semaphore::new(0),
-            writes: AtomicUsize::new(0),
-        });
+        let store = TestStore::new(0, 0);
         let counter = BudgetCounter::new(Arc::clone(&store) as Arc<dyn BudgetStore>);
-        let call = || {
-            let counter = Arc::clone(&counter);
-            tokio::spawn(async move {
-                counter
-                    .record_call(key("a"), Timestamp::from_unix_seconds(1))
-                    .await
-            })
-        };
-        let first = call();
-        store.started(1).await;
-        let (second, third) = (call(), call());
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await; // both queued
+        let first = queued(&counter).await; // its round now waits in the store
+        let (second, third) = (queued(&counter).await, queued(&counter).await);
         store.permits.add_permits(1);
         store.started(2).await; // one round for the second and third calls
-        let fourth = call();
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await; // queued too
+        let fourth = queued(&counter).await;
         store.permits.add_permits(1);
         let mut places = Vec::new();
         for caller in [first, second, third] {
@@ -281,5 +249,21 @@ mod tests {
             3,
             "the second and third calls shared a round"
         );
+    }
+
+    /// Counts one call on a task of its own, first polling it once here: when this
+    /// returns the call is queued and waits for its count or for the counter's lock.
+    async fn queued(counter: &Arc<BudgetCounter>) -> tokio::task::JoinHandle<StoreResult<u64>> {
+        use std::task::Poll;
+        let counter = Arc::clone(counter);
+        let mut call = Box::pin(async move {
+            counter
+                .record_call(key("a"), Timestamp::from_unix_seconds(1))
+                .await
+        });
+        match std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
+            Poll::Ready(done) => tokio::spawn(async move { done }),
+            Poll::Pending => tokio::spawn(call),
+        }
     }
 }

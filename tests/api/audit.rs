@@ -387,18 +387,11 @@ async fn a_caller_committed_by_another_round_is_answered_when_it_ends() {
         appends: Default::default(),
     });
     let (writer, _task) = AuditWriter::spawn(store.clone(), Durability::Sync, 16, Vec::new());
-    let record = |secs| {
-        let writer = Arc::clone(&writer);
-        tokio::spawn(async move { writer.record(event(secs)).await })
-    };
-    let first = record(1);
-    store.started(1).await;
-    let (second, third) = (record(2), record(3));
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await; // both queued
+    let first = queued(&writer, 1).await; // its round now waits in append
+    let (second, third) = (queued(&writer, 2).await, queued(&writer, 3).await);
     store.permits.add_permits(1);
     store.started(2).await; // one round for the second and third events
-    let fourth = record(4);
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await; // queued too
+    let fourth = queued(&writer, 4).await;
     store.permits.add_permits(1);
     for caller in [first, second, third] {
         tokio::time::timeout(std::time::Duration::from_secs(5), caller)
@@ -414,6 +407,21 @@ async fn a_caller_committed_by_another_round_is_answered_when_it_ends() {
         3,
         "the second and third events shared a round"
     );
+}
+
+/// Records one event on a task of its own, first polling the call once here: when this
+/// returns the event is queued and its caller waits for it or for the writer's lock.
+async fn queued(
+    writer: &Arc<AuditWriter>,
+    secs: i64,
+) -> tokio::task::JoinHandle<Result<(), intentgate::app::AuditFailure>> {
+    use std::task::Poll;
+    let writer = Arc::clone(writer);
+    let mut call = Box::pin(async move { writer.record(event(secs)).await });
+    match std::future::poll_fn(|cx| Poll::Ready(call.as_mut().poll(cx))).await {
+        Poll::Ready(done) => tokio::spawn(async move { done }),
+        Poll::Pending => tokio::spawn(call),
+    }
 }
 
 /// Admin routes over stores that cannot answer: 503 with a generic text (the driver's

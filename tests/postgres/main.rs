@@ -420,11 +420,11 @@ async fn a_turn_held_too_long_is_unavailable() {
 }
 
 /// Ends every other session on the database at `url`, as a restart or an
-/// administrator's `pg_terminate_backend` would.
+/// administrator's `pg_terminate_backend` would, waiting (up to 5 s) until they are gone.
 async fn terminate_sessions(url: &str) {
     exec(
         url,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
     )
     .await;
@@ -466,4 +466,47 @@ async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
     let report = verify(&open(&url).await).await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.verified, 6, "the seeded five and one more");
+}
+
+/// When no new connection can be opened, a writer whose connection was ended reports the
+/// store unavailable (so the writer does not retry each event alone) and recovers once
+/// connections are allowed again.
+#[tokio::test]
+async fn a_writer_that_cannot_reconnect_reports_the_store_unavailable() {
+    use intentgate::ports::StoreError;
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let head = stores.audit.head("acme").await.unwrap();
+    let append = async |i| {
+        let run = seal("acme", head.as_ref(), vec![acme_event(i)]);
+        stores.audit.append(&run).await
+    };
+    let admin = url.rsplit_once('/').unwrap().0.to_owned() + "/postgres";
+    let name = database_name(&url);
+    exec(
+        &admin,
+        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+    )
+    .await;
+    exec(
+        &admin,
+        &format!(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'"
+        ),
+    )
+    .await;
+    assert!(append(1).await.is_err(), "the ended connection fails");
+    let refused = append(2).await;
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable { .. })),
+        "{refused:?}"
+    );
+    exec(
+        &admin,
+        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
+    )
+    .await;
+    assert!(matches!(append(3).await, Ok(AppendOutcome::Appended(_))));
 }

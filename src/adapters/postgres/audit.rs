@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
-use super::dedicated::Dedicated;
+use super::dedicated::{Dedicated, RunError};
 use super::text::{from_db, json_from_db, json_to_db, to_db};
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent, check_run, seal};
@@ -211,8 +211,8 @@ impl AuditChainStore for PgAudit {
         match inserted {
             Ok(true) => Ok(AppendOutcome::Appended(records[records.len() - 1].head())),
             Ok(false) => head_moved(&self.pool, first).await,
-            Err(e) if is_head_race(&e) => head_moved(&self.pool, first).await,
-            Err(e) => Err(db_error(e)),
+            Err(RunError::Statement(e)) if is_head_race(&e) => head_moved(&self.pool, first).await,
+            Err(e) => Err(e.into_store_error()),
         }
     }
 

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use sqlx::PgPool;
 
-use super::dedicated::Dedicated;
+use super::dedicated::{Dedicated, RunError};
 use super::{db_error, to_i64, to_u64};
 use crate::domain::budget::BudgetKey;
 use crate::domain::time::Timestamp;
@@ -82,7 +82,7 @@ impl BudgetStore for PgBudgets {
             .counts
             .run(async |conn| count.fetch_all(conn).await)
             .await
-            .map_err(db_error)?;
+            .map_err(RunError::into_store_error)?;
         batch
             .iter()
             .map(|(key, _)| {

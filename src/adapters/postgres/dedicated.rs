@@ -2,18 +2,50 @@
 //! audit writer's appends and the budget counter's counts (each runs one round at a
 //! time). A pool checkout costs a task hand-off each way, about 100 µs a statement on
 //! two cores (`guides/deps-and-floor.md`), and every call waits for two or three such
-//! statements.
+//! statements. Each writer's connection is one beyond the pool's 32.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use sqlx::postgres::{PgDatabaseError, PgSeverity};
 use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::ports::StoreError;
+
+/// How long opening a connection may take, as long as the pool waits for one.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection idle this long is replaced rather than trusted: a firewall or NAT may
+/// have dropped it silently, and a write on it would hang until TCP gives up.
+const MAX_IDLE: Duration = Duration::from_secs(60);
 
 pub(super) struct Dedicated {
     /// Where the connection's settings come from.
     pool: PgPool,
-    /// The connection between statements; `None` before the first, while one is
-    /// running, and after one that left the connection unusable.
-    idle: Mutex<Option<PgConnection>>,
+    /// The connection between statements and when it was last used; `None` before the
+    /// first, while one is running, and after one that left the connection unusable.
+    idle: Mutex<Option<(PgConnection, Instant)>>,
+}
+
+/// Why a statement on a [`Dedicated`] connection did not run to the end.
+#[derive(Debug)]
+pub(super) enum RunError {
+    /// No connection could be opened in time: the store is unavailable.
+    Connect(String),
+    /// The statement failed.
+    Statement(sqlx::Error),
+}
+
+impl RunError {
+    pub fn into_store_error(self) -> StoreError {
+        match self {
+            Self::Connect(message) => StoreError::Unavailable {
+                backend: super::BACKEND,
+                message,
+            },
+            Self::Statement(e) => super::db_error(e),
+        }
+    }
 }
 
 impl Dedicated {
@@ -24,28 +56,52 @@ impl Dedicated {
         }
     }
 
-    /// Runs `statement` on the kept connection (opening one when there is none) and
-    /// keeps the connection for the next one if the statement succeeded. Two
-    /// overlapping callers each get a connection; one is kept.
+    /// Runs `statement` on the kept connection (opening one when there is none, or the
+    /// kept one sat idle too long) and keeps the connection for the next statement
+    /// unless the failure may have left it unusable. Two overlapping callers each get
+    /// a connection; one is kept.
     pub async fn run<T>(
         &self,
         statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
-    ) -> Result<T, sqlx::Error> {
+    ) -> Result<T, RunError> {
         let kept = self.lock().take();
         let mut conn = match kept {
-            Some(conn) => conn,
-            None => PgConnection::connect_with(&self.pool.connect_options()).await?,
+            Some((conn, used)) if used.elapsed() < MAX_IDLE => conn,
+            _ => self.connect().await?,
         };
         let result = statement(&mut conn).await;
-        // Not after an error, even one the database reported: a terminated backend
-        // says so as a database error (57P01) and then closes the connection.
-        if result.is_ok() {
-            *self.lock() = Some(conn);
+        if result.as_ref().map_or_else(still_connected, |_| true) {
+            *self.lock() = Some((conn, Instant::now()));
         }
-        result
+        result.map_err(RunError::Statement)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<PgConnection>> {
+    async fn connect(&self) -> Result<PgConnection, RunError> {
+        let options = self.pool.connect_options();
+        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(RunError::Connect(format!("connect: {e}"))),
+            Err(_) => Err(RunError::Connect(format!(
+                "connect: no connection within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(PgConnection, Instant)>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Whether the server refused a statement while staying connected (a unique violation
+/// when two replicas race for a chain's head, a bad value). A fatal error (a terminated
+/// backend says 57P01, then closes), an I/O or protocol error may have left the
+/// connection unusable.
+fn still_connected(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<PgDatabaseError>()
+            .is_some_and(|e| !matches!(e.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
+        _ => false,
     }
 }
