@@ -510,3 +510,41 @@ async fn a_writer_that_cannot_reconnect_reports_the_store_unavailable() {
     .await;
     assert!(matches!(append(3).await, Ok(AppendOutcome::Appended(_))));
 }
+
+/// The backend that last ran an audit insert on the database at `url`.
+async fn inserting_backend(url: &str) -> i32 {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'INSERT INTO audit_events%'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+}
+
+/// A lost race for the head (a unique violation the server reports and survives)
+/// keeps the appends' connection: the next append runs on the same backend.
+#[tokio::test]
+async fn a_lost_race_keeps_the_appends_connection() {
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let head = stores.audit.head("acme").await.unwrap();
+    let at_head = |i| seal("acme", head.as_ref(), vec![acme_event(i)]);
+    assert!(matches!(
+        stores.audit.append(&at_head(1)).await.unwrap(),
+        AppendOutcome::Appended(_)
+    ));
+    let before = inserting_backend(&url).await;
+    let lost = stores.audit.append(&at_head(2)).await.unwrap();
+    assert!(matches!(lost, AppendOutcome::HeadMoved { .. }), "{lost:?}");
+    let head = stores.audit.head("acme").await.unwrap();
+    let next = seal("acme", head.as_ref(), vec![acme_event(3)]);
+    assert!(matches!(
+        stores.audit.append(&next).await.unwrap(),
+        AppendOutcome::Appended(_)
+    ));
+    assert_eq!(inserting_backend(&url).await, before, "the same connection");
+}
