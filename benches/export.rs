@@ -45,6 +45,7 @@ async fn in_process_verify(stores: &intentgate::ports::Stores) {
 async fn seed(dir: &std::path::Path) {
     let sled = StoreConfig::Sled {
         data_dir: dir.to_path_buf(),
+        cache_mib: intentgate::config::DEFAULT_SLED_CACHE_MIB,
     };
     let stores = open_stores(&sled, AuditDurability::Sync).await.unwrap();
     let chain = chain_key("acme");

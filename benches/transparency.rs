@@ -133,6 +133,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let sled = StoreConfig::Sled {
         data_dir: dir.path().to_path_buf(),
+        cache_mib: intentgate::config::DEFAULT_SLED_CACHE_MIB,
     };
     measure("sled", sled).await;
     if let Some(url) = scratch_database().await {

@@ -49,7 +49,13 @@ pub async fn open_stores(
     match config {
         StoreConfig::Memory { retain_events } => Ok(memory::open_retaining(*retain_events)),
         #[cfg(feature = "sled")]
-        StoreConfig::Sled { data_dir } => Ok(sled::open(&data_dir.join("sled"))?),
+        StoreConfig::Sled {
+            data_dir,
+            cache_mib,
+        } => Ok(sled::open_with_cache(
+            &data_dir.join("sled"),
+            cache_mib << 20,
+        )?),
         #[cfg(feature = "postgres")]
         StoreConfig::Postgres { url } => {
             let commits = match audit {

@@ -33,13 +33,19 @@ pub enum StoreConfig {
     Memory {
         retain_events: usize,
     },
+    /// Its page cache capped at `cache_mib` MiB (`INTENTGATE_SLED_CACHE_MB`).
     Sled {
         data_dir: PathBuf,
+        cache_mib: u64,
     },
     Postgres {
         url: DatabaseUrl,
     },
 }
+
+/// sled's page cache by default, in MiB. It holds the hot heads, counters and recent
+/// records; the process's resident size grows by more than this under load.
+pub const DEFAULT_SLED_CACHE_MIB: u64 = 32;
 
 /// How many audit records the memory store keeps by default (about 1 KiB each).
 pub const DEFAULT_MEMORY_AUDIT_RETAIN: usize = 50_000;
@@ -257,6 +263,7 @@ impl Loader<'_> {
         let pg_url = self.var("INTENTGATE_POSTGRES_URL").map(DatabaseUrl::new);
         let sled = StoreConfig::Sled {
             data_dir: data_dir.to_path_buf(),
+            cache_mib: self.sled_cache_mib(),
         };
         match (self.var("INTENTGATE_STORE").as_deref(), pg_url) {
             (Some("memory"), _) => StoreConfig::Memory {
@@ -374,6 +381,21 @@ impl Loader<'_> {
                     "INTENTGATE_MEMORY_AUDIT_RETAIN={text:?} must be a positive number of events"
                 ));
                 default
+            }
+        }
+    }
+
+    fn sled_cache_mib(&mut self) -> u64 {
+        let Some(text) = self.var("INTENTGATE_SLED_CACHE_MB") else {
+            return DEFAULT_SLED_CACHE_MIB;
+        };
+        match text.parse::<u64>() {
+            Ok(n) if (1..=1 << 20).contains(&n) => n,
+            _ => {
+                self.fail(format!(
+                    "INTENTGATE_SLED_CACHE_MB={text:?} must be a number of MiB from 1 to 1048576"
+                ));
+                DEFAULT_SLED_CACHE_MIB
             }
         }
     }

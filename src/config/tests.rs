@@ -24,7 +24,8 @@ fn defaults_match_the_reference() {
     assert_eq!(
         c.store,
         StoreConfig::Sled {
-            data_dir: PathBuf::from("./data")
+            data_dir: PathBuf::from("./data"),
+            cache_mib: 32,
         }
     );
 }
@@ -67,7 +68,8 @@ fn backend_selection() {
     assert_eq!(
         sled.store,
         StoreConfig::Sled {
-            data_dir: PathBuf::from("/var/ig")
+            data_dir: PathBuf::from("/var/ig"),
+            cache_mib: 32,
         }
     );
     let err = load(&[("INTENTGATE_STORE", "postgres")]).unwrap_err();
@@ -192,6 +194,27 @@ fn the_memory_store_bound_is_configurable_and_checked() {
             err.0,
             vec![format!(
                 "INTENTGATE_MEMORY_AUDIT_RETAIN={bad:?} must be a positive number of events"
+            )]
+        );
+    }
+}
+
+#[test]
+fn the_sled_cache_is_configurable_and_checked() {
+    let larger = load(&[("INTENTGATE_SLED_CACHE_MB", "256")]).unwrap();
+    assert_eq!(
+        larger.store,
+        StoreConfig::Sled {
+            data_dir: PathBuf::from("./data"),
+            cache_mib: 256,
+        }
+    );
+    for bad in ["0", "-1", "lots", "1048577"] {
+        let err = load(&[("INTENTGATE_SLED_CACHE_MB", bad)]).unwrap_err();
+        assert_eq!(
+            err.0,
+            vec![format!(
+                "INTENTGATE_SLED_CACHE_MB={bad:?} must be a number of MiB from 1 to 1048576"
             )]
         );
     }

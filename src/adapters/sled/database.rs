@@ -28,6 +28,8 @@ const WRITE_PROBE: &str = "write_probe";
 
 pub(crate) struct Database {
     dir: PathBuf,
+    /// The page cache's cap, for reopening.
+    cache_bytes: u64,
     open: RwLock<Option<Arc<SledDb>>>,
     /// When the last reopen was tried; held while one is under way.
     reopening: Mutex<Option<Instant>>,
@@ -36,9 +38,10 @@ pub(crate) struct Database {
 }
 
 impl Database {
-    pub(super) fn new(dir: PathBuf, db: SledDb) -> Arc<Self> {
+    pub(super) fn new(dir: PathBuf, cache_bytes: u64, db: SledDb) -> Arc<Self> {
         Arc::new(Self {
             dir,
+            cache_bytes,
             open: RwLock::new(Some(Arc::new(db))),
             reopening: Mutex::new(None),
             closed_because: Mutex::new(String::new()),
@@ -136,7 +139,7 @@ impl Database {
             return Err(self.closed(None));
         }
         *last = Some(Instant::now());
-        let db = super::open_trees(&self.dir)
+        let db = super::open_trees(&self.dir, self.cache_bytes)
             .and_then(|db| {
                 db.db.insert(WRITE_PROBE, &[])?;
                 db.db.flush()?;

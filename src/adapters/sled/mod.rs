@@ -84,19 +84,22 @@ pub enum SledOpenError {
     Upgrade { path: String, source: StoreError },
 }
 
-/// sled's page cache. Its default (1 GiB) lets one full export or verify of a large
-/// chain grow the process by hundreds of MiB; 64 MiB keeps the gateway small and still
-/// holds every hot head, counter and recent record.
-const CACHE_BYTES: u64 = 64 << 20;
-
-/// Opens (or creates) the database in `dir`.
+/// Opens (or creates) the database in `dir` with the default page cache
+/// ([`crate::config::DEFAULT_SLED_CACHE_MIB`]).
 pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
+    open_with_cache(dir, crate::config::DEFAULT_SLED_CACHE_MIB << 20)
+}
+
+/// Opens (or creates) the database in `dir`, its page cache capped at `cache_bytes`.
+/// sled's own default (1 GiB) lets one full export or verify of a large chain grow the
+/// process by hundreds of MiB; and the cache takes more memory than it counts.
+pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Stores, SledOpenError> {
     let path = dir.display().to_string();
     let fail = |source| SledOpenError::Open {
         path: path.clone(),
         source,
     };
-    let db = open_trees(dir).map_err(fail)?;
+    let db = open_trees(dir, cache_bytes).map_err(fail)?;
     let from_v1 = match db.db.get("schema_version").map_err(fail)? {
         None => {
             db.db
@@ -132,7 +135,7 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
         path: path.clone(),
         source,
     })?;
-    let db = Database::new(dir.to_path_buf(), db);
+    let db = Database::new(dir.to_path_buf(), cache_bytes, db);
     Ok(Stores {
         backend: BACKEND,
         audit: Arc::new(audit::SledAudit {
@@ -153,10 +156,10 @@ pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
 }
 
 /// The database and its trees as they are on disk.
-fn open_trees(dir: &Path) -> Result<SledDb, sled::Error> {
+fn open_trees(dir: &Path, cache_bytes: u64) -> Result<SledDb, sled::Error> {
     let db = sled::Config::new()
         .path(dir)
-        .cache_capacity(CACHE_BYTES)
+        .cache_capacity(cache_bytes)
         .open()?;
     Ok(SledDb {
         audit: db.open_tree("audit")?,
