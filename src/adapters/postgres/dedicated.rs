@@ -105,3 +105,60 @@ fn still_connected(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool for the test server; `None` (skipped, loudly) without one, except under CI.
+    fn test_pool() -> Option<PgPool> {
+        let Ok(url) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI sets INTENTGATE_TEST_POSTGRES_URL"
+            );
+            eprintln!("skipped: INTENTGATE_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        Some(PgPool::connect_lazy(&url).unwrap())
+    }
+
+    async fn backend_pid(dedicated: &Dedicated) -> i32 {
+        let pid = dedicated
+            .run(async |conn| {
+                sqlx::query_scalar("SELECT pg_backend_pid()")
+                    .fetch_one(conn)
+                    .await
+            })
+            .await;
+        pid.unwrap()
+    }
+
+    /// A statement whose caller goes away mid-flight (a round's future dropped) takes
+    /// its connection with it: the next statement runs at once on a new connection, not
+    /// on one whose answer to the abandoned statement is still on its way.
+    #[tokio::test]
+    async fn a_cancelled_statement_does_not_leave_its_connection_to_the_next() {
+        let Some(pool) = test_pool() else { return };
+        let dedicated = Dedicated::new(pool);
+        let first = backend_pid(&dedicated).await;
+        assert_eq!(
+            backend_pid(&dedicated).await,
+            first,
+            "kept between statements"
+        );
+        let slow =
+            dedicated.run(async |conn| sqlx::query("SELECT pg_sleep(5)").execute(conn).await);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), slow)
+                .await
+                .is_err()
+        );
+        let started = Instant::now();
+        assert_ne!(backend_pid(&dedicated).await, first, "a new connection");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the next statement waited for the abandoned one"
+        );
+    }
+}
