@@ -52,10 +52,7 @@ pub async fn open_stores(
         StoreConfig::Sled {
             data_dir,
             cache_mib,
-        } => Ok(sled::open_with_cache(
-            &data_dir.join("sled"),
-            cache_mib << 20,
-        )?),
+        } => Ok(sled::open_with_cache(&data_dir.join("sled"), *cache_mib)?),
         #[cfg(feature = "postgres")]
         StoreConfig::Postgres { url } => {
             let commits = match audit {

@@ -261,21 +261,21 @@ impl Loader<'_> {
     /// Postgres (reference compatibility); otherwise sled.
     fn store(&mut self, data_dir: &std::path::Path) -> StoreConfig {
         let pg_url = self.var("INTENTGATE_POSTGRES_URL").map(DatabaseUrl::new);
-        let sled = StoreConfig::Sled {
+        let sled = |this: &mut Self| StoreConfig::Sled {
             data_dir: data_dir.to_path_buf(),
-            cache_mib: self.sled_cache_mib(),
+            cache_mib: this.sled_cache_mib(),
         };
         match (self.var("INTENTGATE_STORE").as_deref(), pg_url) {
             (Some("memory"), _) => StoreConfig::Memory {
                 retain_events: self.memory_audit_retain(),
             },
-            (Some("sled"), _) => sled,
+            (Some("sled"), _) => sled(self),
             (Some("postgres") | None, Some(url)) => StoreConfig::Postgres { url },
             (Some("postgres"), None) => {
                 self.fail("INTENTGATE_STORE=postgres needs INTENTGATE_POSTGRES_URL".into());
                 StoreConfig::MEMORY
             }
-            (None, None) => sled,
+            (None, None) => sled(self),
             (Some(other), _) => {
                 self.fail(format!(
                     "INTENTGATE_STORE={other:?} is not a backend; use memory, sled or postgres"

@@ -217,5 +217,10 @@ fn the_sled_cache_is_configurable_and_checked() {
                 "INTENTGATE_SLED_CACHE_MB={bad:?} must be a number of MiB from 1 to 1048576"
             )]
         );
+        let memory = load(&[
+            ("INTENTGATE_STORE", "memory"),
+            ("INTENTGATE_SLED_CACHE_MB", bad),
+        ]);
+        assert!(memory.is_ok(), "only the sled store reads its cache size");
     }
 }

@@ -122,14 +122,7 @@ mod tests {
     /// One connection to the test server, with a session-private `budget_counters`;
     /// `None` (skipped, loudly) without a server, except under CI.
     async fn scratch() -> Option<PgConnection> {
-        let Ok(url) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI sets INTENTGATE_TEST_POSTGRES_URL"
-            );
-            eprintln!("skipped: INTENTGATE_TEST_POSTGRES_URL is not set");
-            return None;
-        };
+        let url = super::super::test_server_url()?;
         let mut conn = PgConnection::connect(&url).await.unwrap();
         sqlx::query(
             "CREATE TEMP TABLE budget_counters (tenant text, jti text, calls bigint NOT NULL,

@@ -145,3 +145,18 @@ fn to_i64(n: u64) -> i64 {
 fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
+
+/// The test server's URL; `None` (the test skipped, loudly) without one, except under
+/// CI, which always sets it.
+#[cfg(test)]
+fn test_server_url() -> Option<String> {
+    let Ok(url) = std::env::var("INTENTGATE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI sets INTENTGATE_TEST_POSTGRES_URL"
+        );
+        eprintln!("skipped: INTENTGATE_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    Some(url)
+}

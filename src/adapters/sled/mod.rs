@@ -87,13 +87,14 @@ pub enum SledOpenError {
 /// Opens (or creates) the database in `dir` with the default page cache
 /// ([`crate::config::DEFAULT_SLED_CACHE_MIB`]).
 pub fn open(dir: &Path) -> Result<Stores, SledOpenError> {
-    open_with_cache(dir, crate::config::DEFAULT_SLED_CACHE_MIB << 20)
+    open_with_cache(dir, crate::config::DEFAULT_SLED_CACHE_MIB)
 }
 
-/// Opens (or creates) the database in `dir`, its page cache capped at `cache_bytes`.
+/// Opens (or creates) the database in `dir`, its page cache capped at `cache_mib` MiB.
 /// sled's own default (1 GiB) lets one full export or verify of a large chain grow the
 /// process by hundreds of MiB; and the cache takes more memory than it counts.
-pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Stores, SledOpenError> {
+pub fn open_with_cache(dir: &Path, cache_mib: u64) -> Result<Stores, SledOpenError> {
+    let cache_bytes = cache_mib.saturating_mul(1 << 20);
     let path = dir.display().to_string();
     let fail = |source| SledOpenError::Open {
         path: path.clone(),
