@@ -83,19 +83,21 @@ print("%.2f / %.2f / %.2f ms%s" % (p["p50"] * 1e3, p["p99"] * 1e3, p["p99.9"] * 
 }
 
 # Starts the gateway as every benchmark measures it, in front of $UPSTREAM_URL: store
-# $1 on 127.0.0.1:$2 (Postgres at $GATEWAY_PG_URL), a fresh data directory, the
-# benchmarks' master key, a capability token required, sync audit, metrics on, audit
-# lines off; further arguments are VAR=value settings that override those. Runs it
-# under $GATEWAY_WRAPPER when set (e.g. valgrind), waits until it is ready, and leaves
-# its pid in $gateway_pid (the wrapper's, if the wrapper forks rather than execs) and
-# its log in $work/gateway-$2.log.
+# $1 on 127.0.0.1:$2 (Postgres at $GATEWAY_PG_URL, which only a Postgres gateway is
+# given), a fresh data directory, the benchmarks' master key, a capability token
+# required, sync audit, metrics on, audit lines off; further arguments are VAR=value
+# settings that override those. Runs it under $GATEWAY_WRAPPER when set (e.g.
+# valgrind), waits until it is ready, and leaves its pid in $gateway_pid (the
+# wrapper's, if the wrapper forks rather than execs) and its log in
+# $work/gateway-$2.log.
 start_gateway() { # store port [VAR=value ...]
-    local store=$1 port=$2 data
+    local store=$1 port=$2 data pg_url=""
     shift 2
     data=$(mktemp -d "$work/data.XXXX")
+    if [[ $store == postgres ]]; then pg_url=${GATEWAY_PG_URL:-}; fi
     # shellcheck disable=SC2086 # the wrapper's words, split on purpose
     env INTENTGATE_ADDR="127.0.0.1:$port" INTENTGATE_STORE="$store" \
-        INTENTGATE_DATA_DIR="$data" INTENTGATE_POSTGRES_URL="${GATEWAY_PG_URL:-}" \
+        INTENTGATE_DATA_DIR="$data" INTENTGATE_POSTGRES_URL="$pg_url" \
         INTENTGATE_MASTER_KEY="$KEY" INTENTGATE_UPSTREAM_URL="$UPSTREAM_URL" \
         INTENTGATE_REQUIRE_CAPABILITY=true INTENTGATE_AUDIT_DURABILITY=sync \
         INTENTGATE_METRICS_ENABLED=true INTENTGATE_AUDIT_TARGET=none "$@" \
