@@ -5,9 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
 
 use intentgate::config::DatabaseUrl;
-use intentgate::domain::audit::{AuditEvent, BreakReason, ChainVerifier, VerifyReport, seal};
+use intentgate::domain::audit::{
+    AuditEvent, BreakReason, ChainHead, ChainVerifier, VerifyReport, seal,
+};
 use intentgate::domain::time::Timestamp;
-use intentgate::ports::{AppendOutcome, Stores};
+use intentgate::ports::{AppendOutcome, StoreResult, Stores};
 use sqlx::Connection;
 
 #[path = "../common/pg.rs"]
@@ -419,15 +421,36 @@ async fn a_turn_held_too_long_is_unavailable() {
     assert_eq!(verify(&stores).await.verified, 5, "nothing written");
 }
 
-/// Ends every other session on the database at `url`, as a restart or an
-/// administrator's `pg_terminate_backend` would, waiting (up to 5 s) until they are gone.
+/// The `postgres` database on the server of `url`: where statements about the database
+/// at `url` run when it takes no connections.
+fn admin_url(url: &str) -> String {
+    let server = url.rsplit_once('/').map_or(url, |(server, _)| server);
+    format!("{server}/postgres")
+}
+
+/// Ends every session on the database at `url`, as a restart or an administrator's
+/// `pg_terminate_backend` would, waiting (up to 5 s) until they are gone.
 async fn terminate_sessions(url: &str) {
+    let name = database_name(url);
     exec(
-        url,
-        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        &admin_url(url),
+        &format!(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'"
+        ),
     )
     .await;
+}
+
+/// Appends `acme_event(i)` sealed on `head`, as a writer that knows only that head.
+async fn append_on(
+    stores: &Stores,
+    head: Option<&ChainHead>,
+    i: i64,
+) -> StoreResult<AppendOutcome> {
+    stores
+        .audit
+        .append(&seal("acme", head, vec![acme_event(i)]))
+        .await
 }
 
 /// The audit appends and budget counts keep a connection of their own between
@@ -453,10 +476,7 @@ async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
     };
     assert_eq!(count().await.unwrap(), [1]);
     let head = stores.audit.head("acme").await.unwrap();
-    let append = async |i| {
-        let run = seal("acme", head.as_ref(), vec![acme_event(i)]);
-        stores.audit.append(&run).await
-    };
+    let append = async |i| append_on(&stores, head.as_ref(), i).await;
     terminate_sessions(&url).await;
     assert!(append(1).await.is_err(), "the ended connection fails");
     assert!(matches!(append(2).await, Ok(AppendOutcome::Appended(_))));
@@ -479,35 +499,21 @@ async fn a_writer_that_cannot_reconnect_reports_the_store_unavailable() {
     };
     let stores = seeded(&url).await;
     let head = stores.audit.head("acme").await.unwrap();
-    let append = async |i| {
-        let run = seal("acme", head.as_ref(), vec![acme_event(i)]);
-        stores.audit.append(&run).await
+    let append = async |i| append_on(&stores, head.as_ref(), i).await;
+    let allow_connections = async |allow: bool| {
+        let name = database_name(&url);
+        let sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}");
+        exec(&admin_url(&url), &sql).await;
     };
-    let admin = url.rsplit_once('/').unwrap().0.to_owned() + "/postgres";
-    let name = database_name(&url);
-    exec(
-        &admin,
-        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
-    )
-    .await;
-    exec(
-        &admin,
-        &format!(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'"
-        ),
-    )
-    .await;
+    allow_connections(false).await;
+    terminate_sessions(&url).await;
     assert!(append(1).await.is_err(), "the ended connection fails");
     let refused = append(2).await;
     assert!(
         matches!(refused, Err(StoreError::Unavailable { .. })),
         "{refused:?}"
     );
-    exec(
-        &admin,
-        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
-    )
-    .await;
+    allow_connections(true).await;
     assert!(matches!(append(3).await, Ok(AppendOutcome::Appended(_))));
 }
 
@@ -532,18 +538,16 @@ async fn a_lost_race_keeps_the_appends_connection() {
     };
     let stores = seeded(&url).await;
     let head = stores.audit.head("acme").await.unwrap();
-    let at_head = |i| seal("acme", head.as_ref(), vec![acme_event(i)]);
     assert!(matches!(
-        stores.audit.append(&at_head(1)).await.unwrap(),
+        append_on(&stores, head.as_ref(), 1).await.unwrap(),
         AppendOutcome::Appended(_)
     ));
     let before = inserting_backend(&url).await;
-    let lost = stores.audit.append(&at_head(2)).await.unwrap();
+    let lost = append_on(&stores, head.as_ref(), 2).await.unwrap();
     assert!(matches!(lost, AppendOutcome::HeadMoved { .. }), "{lost:?}");
     let head = stores.audit.head("acme").await.unwrap();
-    let next = seal("acme", head.as_ref(), vec![acme_event(3)]);
     assert!(matches!(
-        stores.audit.append(&next).await.unwrap(),
+        append_on(&stores, head.as_ref(), 3).await.unwrap(),
         AppendOutcome::Appended(_)
     ));
     assert_eq!(inserting_backend(&url).await, before, "the same connection");
