@@ -150,4 +150,9 @@ async fn request_spans_reach_the_otlp_collector() {
     // Fields recorded after the span opened are kept for exported spans (the gateway
     // skips recording them when nobody reads them).
     assert!(contains(&export.body, "status"), "the status field");
+    assert!(
+        contains(&export.body, "remote"),
+        "the client's address field"
+    );
+    assert!(contains(&export.body, "127.0.0.1:"), "the client's address");
 }

@@ -57,20 +57,27 @@ fn internal_error(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// One span per request, with a field per check stage that the pipeline fills in,
 /// and one line when it ends with status and latency (the reference's request log).
 /// That line is `debug`: every decision is already in the audit log, and a line per
-/// call on stderr costs more than the rest of the request at full load.
+/// call on stderr costs more than the rest of the request at full load. The log
+/// formats a span's fields as it opens; the client's address is formatted only when
+/// that line or exported traces will show it (a warning inside a request names its
+/// method and path either way).
 async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
     use tracing::Instrument as _;
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
         path = %req.uri().path(),
-        remote = %req.remote_addr(),
+        remote = tracing::field::Empty,
         capability = tracing::field::Empty,
         intent = tracing::field::Empty,
         policy = tracing::field::Empty,
         budget = tracing::field::Empty,
         status = tracing::field::Empty,
     );
+    let fields_wanted = crate::instruments::request_fields_wanted();
+    if fields_wanted {
+        span.record("remote", tracing::field::display(req.remote_addr()));
+    }
     let started = std::time::Instant::now();
     let result = next
         .call(req)
@@ -82,7 +89,7 @@ async fn log_request<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
         Err(e) => e.status().as_u16(),
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if crate::instruments::request_fields_wanted() {
+    if fields_wanted {
         span.record("status", status);
     }
     span.in_scope(|| tracing::debug!(status, latency_ms, "request"));

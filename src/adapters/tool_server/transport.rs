@@ -37,6 +37,10 @@ const USER_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) struct Transport {
     /// `None` when a proxy is configured for the tool server.
     direct: Option<Box<Direct>>,
+    /// The `Host` header hyper's client would build for every request (its
+    /// `or_insert_with` formats it anew each time): built once, for the direct client
+    /// only, since reqwest sends a followed redirect elsewhere.
+    host: Option<http::HeaderValue>,
     full: reqwest::Client,
     /// Set once the tool server answered with a redirect: calls go through reqwest.
     redirects: AtomicBool,
@@ -58,6 +62,7 @@ impl Transport {
         };
         Ok(Self {
             direct,
+            host: host_header(uri),
             full,
             redirects: AtomicBool::new(false),
         })
@@ -78,7 +83,14 @@ impl Transport {
     ) -> Result<http::Response<AnswerBody>, BoxError> {
         let direct = self.direct.as_deref();
         if let Some(direct) = direct.filter(|_| !self.redirects.load(Ordering::Relaxed)) {
-            let response = direct.request(build()?.map(Full::new)).await?;
+            let mut request = build()?;
+            if let Some(host) = &self.host {
+                request
+                    .headers_mut()
+                    .entry(http::header::HOST)
+                    .or_insert_with(|| host.clone());
+            }
+            let response = direct.request(request.map(Full::new)).await?;
             if !is_redirect(&response) {
                 return Ok(response.map(Either::Left));
             }
@@ -113,6 +125,20 @@ fn is_redirect<B>(response: &http::Response<B>) -> bool {
     follows.contains(&status) && response.headers().contains_key(http::header::LOCATION)
 }
 
+/// `Host` as hyper's client writes it: the host, and the port unless it is the
+/// scheme's default.
+fn host_header(uri: &http::Uri) -> Option<http::HeaderValue> {
+    let host = uri.host()?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    match uri.port().filter(|p| p.as_u16() != default_port) {
+        Some(port) => http::HeaderValue::from_str(&format!("{host}:{}", port.as_str())).ok(),
+        None => http::HeaderValue::from_str(host).ok(),
+    }
+}
+
 fn direct_client(connect_timeout: Duration) -> Result<Direct, UpstreamClientError> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -127,4 +153,26 @@ fn direct_client(connect_timeout: Duration) -> Result<Direct, UpstreamClientErro
     Ok(Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .build(HttpsConnector::from((http, tls.into()))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_header;
+
+    #[test]
+    fn the_host_header_names_the_port_only_when_it_is_not_the_schemes_default() {
+        let cases = [
+            ("http://127.0.0.1:8080/mcp", "127.0.0.1:8080"),
+            ("http://tools.example/mcp", "tools.example"),
+            ("http://tools.example:80/mcp", "tools.example"),
+            ("https://tools.example:443/", "tools.example"),
+            ("https://tools.example:80/", "tools.example:80"),
+            ("http://tools.example:443/", "tools.example:443"),
+            ("http://[::1]:9000/", "[::1]:9000"),
+        ];
+        for (url, want) in cases {
+            let uri: http::Uri = url.parse().unwrap();
+            assert_eq!(host_header(&uri).unwrap(), want, "{url}");
+        }
+    }
 }
