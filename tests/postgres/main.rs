@@ -459,6 +459,7 @@ async fn append_on(
 #[tokio::test]
 async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
     use intentgate::domain::budget::BudgetKey;
+    use intentgate::ports::StoreError;
     let Some((url, _db)) = fresh_database().await else {
         return;
     };
@@ -478,7 +479,13 @@ async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
     let head = stores.audit.head("acme").await.unwrap();
     let append = async |i| append_on(&stores, head.as_ref(), i).await;
     terminate_sessions(&url).await;
-    assert!(append(1).await.is_err(), "the ended connection fails");
+    // Unavailable, not refused: whether a write on a connection that went committed
+    // is unknown, so the writer must not append its events again one by one.
+    let ended = append(1).await;
+    assert!(
+        matches!(ended, Err(StoreError::Unavailable { .. })),
+        "{ended:?}"
+    );
     assert!(matches!(append(2).await, Ok(AppendOutcome::Appended(_))));
     assert!(count().await.is_err(), "the ended connection fails");
     assert_eq!(count().await.unwrap(), [2]);
@@ -486,6 +493,51 @@ async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
     let report = verify(&open(&url).await).await;
     assert!(report.ok, "{report:?}");
     assert_eq!(report.verified, 6, "the seeded five and one more");
+}
+
+/// A write the server refused wrote nothing: the store says so (`Backend`), and the
+/// audit writer may retry its events one by one. A commit that failed may have taken
+/// effect: the store reports itself unavailable, so they are never written twice. A
+/// deferred constraint trigger makes the commit itself fail.
+#[tokio::test]
+async fn a_failed_commit_is_reported_unavailable_and_a_refused_write_as_refused() {
+    use intentgate::ports::StoreError;
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    exec(
+        &url,
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql
+         AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$",
+    )
+    .await;
+    exec(
+        &url,
+        "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON audit_events
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+    )
+    .await;
+    let head = stores.audit.head("acme").await.unwrap();
+    let refused = append_on(&stores, head.as_ref(), 1).await;
+    assert!(
+        matches!(refused, Err(StoreError::Backend { .. })),
+        "{refused:?}"
+    );
+    let unknown = stores
+        .audit
+        .append_exclusive("acme", &[acme_event(2)])
+        .await;
+    assert!(
+        matches!(&unknown, Err(StoreError::Unavailable { message, .. })
+            if message.contains("commit outcome unknown")),
+        "{unknown:?}"
+    );
+    assert_eq!(
+        stores.audit.head("acme").await.unwrap(),
+        head,
+        "nothing written"
+    );
 }
 
 /// When no new connection can be opened, a writer whose connection was ended reports the

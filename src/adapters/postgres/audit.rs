@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
-use super::dedicated::{Dedicated, RunError};
+use super::dedicated::{Dedicated, RunError, still_connected};
 use super::text::{from_db, json_from_db, json_to_db, to_db};
 use super::{db_error, from_sql_time, to_i64, to_sql_time, to_u64};
 use crate::domain::audit::{AuditEvent, AuditQuery, ChainHead, ChainedEvent, check_run, seal};
@@ -83,11 +83,20 @@ impl PgAudit {
             Err(e) => return Err(db_error(e)),
         }
         // Whether a failed commit took effect is unknown: never let it be retried.
-        tx.commit().await.map_err(|e| StoreError::Unavailable {
-            backend: super::BACKEND,
-            message: format!("audit commit outcome unknown: {e}"),
-        })?;
+        tx.commit().await.map_err(|e| outcome_unknown(&e))?;
         Ok(Some(run))
+    }
+}
+
+/// A write that may have committed although it failed: the connection went (an I/O
+/// or protocol error, or a fatal one such as a terminated backend's, which can come
+/// after the commit and before its acknowledgement). Reported as unavailable so that
+/// the writer does not append the events again one by one (they would be recorded
+/// twice if the first write took effect) and reads the head anew before its next run.
+fn outcome_unknown(e: &sqlx::Error) -> StoreError {
+    StoreError::Unavailable {
+        backend: super::BACKEND,
+        message: format!("audit commit outcome unknown: {e}"),
     }
 }
 
@@ -212,6 +221,7 @@ impl AuditChainStore for PgAudit {
             Ok(true) => Ok(AppendOutcome::Appended(records[records.len() - 1].head())),
             Ok(false) => head_moved(&self.pool, first).await,
             Err(RunError::Statement(e)) if is_head_race(&e) => head_moved(&self.pool, first).await,
+            Err(RunError::Statement(e)) if !still_connected(&e) => Err(outcome_unknown(&e)),
             Err(e) => Err(e.into_store_error()),
         }
     }

@@ -25,6 +25,8 @@ pub(super) struct Dedicated {
     /// The connection between statements and when it was last used; `None` before the
     /// first, while one is running, and after one that left the connection unusable.
     idle: Mutex<Option<(PgConnection, Instant)>>,
+    /// How long the kept connection may sit idle and still be used.
+    max_idle: Duration,
 }
 
 /// Why a statement on a [`Dedicated`] connection did not run to the end.
@@ -50,9 +52,14 @@ impl RunError {
 
 impl Dedicated {
     pub fn new(pool: PgPool) -> Self {
+        Self::with_max_idle(pool, MAX_IDLE)
+    }
+
+    fn with_max_idle(pool: PgPool, max_idle: Duration) -> Self {
         Self {
             pool,
             idle: Mutex::new(None),
+            max_idle,
         }
     }
 
@@ -66,7 +73,7 @@ impl Dedicated {
     ) -> Result<T, RunError> {
         let kept = self.lock().take();
         let mut conn = match kept {
-            Some((conn, used)) if used.elapsed() < MAX_IDLE => conn,
+            Some((conn, used)) if used.elapsed() < self.max_idle => conn,
             _ => self.connect().await?,
         };
         let result = statement(&mut conn).await;
@@ -94,10 +101,11 @@ impl Dedicated {
 }
 
 /// Whether the server refused a statement while staying connected (a unique violation
-/// when two replicas race for a chain's head, a bad value). A fatal error (a terminated
-/// backend says 57P01, then closes), an I/O or protocol error may have left the
-/// connection unusable.
-fn still_connected(e: &sqlx::Error) -> bool {
+/// when two replicas race for a chain's head, a bad value): then a statement run on
+/// its own wrote nothing. A fatal error (a terminated backend says 57P01, then
+/// closes), an I/O or protocol error may have left the connection unusable, and the
+/// statement may have been committed before it.
+pub(super) fn still_connected(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => db
             .try_downcast_ref::<PgDatabaseError>()
@@ -153,5 +161,23 @@ mod tests {
             started.elapsed() < Duration::from_secs(4),
             "the next statement waited for the abandoned one"
         );
+    }
+
+    /// A connection kept longer than the idle limit is not trusted: the next statement
+    /// opens a new one (and keeps that). Within the limit the kept one is used.
+    #[tokio::test]
+    async fn a_connection_idle_past_the_limit_is_replaced() {
+        let Some(pool) = test_pool() else { return };
+        let dedicated = Dedicated::with_max_idle(pool, Duration::from_secs(1));
+        let first = backend_pid(&dedicated).await;
+        assert_eq!(
+            backend_pid(&dedicated).await,
+            first,
+            "used within the limit"
+        );
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let second = backend_pid(&dedicated).await;
+        assert_ne!(second, first, "replaced after the limit");
+        assert_eq!(backend_pid(&dedicated).await, second, "the new one is kept");
     }
 }
