@@ -82,8 +82,15 @@ impl PgAudit {
             }
             Err(e) => return Err(db_error(e)),
         }
-        // Whether a failed commit took effect is unknown: never let it be retried.
-        tx.commit().await.map_err(|e| outcome_unknown(&e))?;
+        // A commit the server refused (a deferred constraint) rolled the run back; one
+        // that failed with its connection may have taken effect: never retried.
+        tx.commit().await.map_err(|e| {
+            if still_connected(&e) {
+                db_error(e)
+            } else {
+                outcome_unknown(&e)
+            }
+        })?;
         Ok(Some(run))
     }
 }

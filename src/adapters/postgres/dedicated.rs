@@ -168,14 +168,14 @@ mod tests {
     #[tokio::test]
     async fn a_connection_idle_past_the_limit_is_replaced() {
         let Some(pool) = test_pool() else { return };
-        let dedicated = Dedicated::with_max_idle(pool, Duration::from_secs(1));
+        let dedicated = Dedicated::with_max_idle(pool, Duration::from_secs(2));
         let first = backend_pid(&dedicated).await;
         assert_eq!(
             backend_pid(&dedicated).await,
             first,
             "used within the limit"
         );
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        tokio::time::sleep(Duration::from_millis(2100)).await;
         let second = backend_pid(&dedicated).await;
         assert_ne!(second, first, "replaced after the limit");
         assert_eq!(backend_pid(&dedicated).await, second, "the new one is kept");

@@ -130,7 +130,7 @@ fn is_redirect<B>(response: &http::Response<B>) -> bool {
 fn host_header(uri: &http::Uri) -> Option<http::HeaderValue> {
     let host = uri.host()?;
     let default_port = match uri.scheme_str() {
-        Some("https") => 443,
+        Some("https" | "wss") => 443,
         _ => 80,
     };
     match uri.port().filter(|p| p.as_u16() != default_port) {
@@ -167,6 +167,7 @@ mod tests {
             ("http://tools.example:80/mcp", "tools.example"),
             ("https://tools.example:443/", "tools.example"),
             ("https://tools.example:80/", "tools.example:80"),
+            ("wss://tools.example:443/", "tools.example"),
             ("http://tools.example:443/", "tools.example:443"),
             ("http://[::1]:9000/", "[::1]:9000"),
         ];
