@@ -370,32 +370,42 @@ impl Loader<'_> {
     }
 
     fn memory_audit_retain(&mut self) -> usize {
-        let default = DEFAULT_MEMORY_AUDIT_RETAIN;
-        let Some(text) = self.var("INTENTGATE_MEMORY_AUDIT_RETAIN") else {
-            return default;
-        };
-        match text.parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                self.fail(format!(
-                    "INTENTGATE_MEMORY_AUDIT_RETAIN={text:?} must be a positive number of events"
-                ));
-                default
-            }
-        }
+        let default = DEFAULT_MEMORY_AUDIT_RETAIN as u64;
+        let retain = self.number_within(
+            "INTENTGATE_MEMORY_AUDIT_RETAIN",
+            1..=u64::MAX,
+            default,
+            "a positive number of events",
+        );
+        usize::try_from(retain).unwrap_or(usize::MAX)
     }
 
     fn sled_cache_mib(&mut self) -> u64 {
-        let Some(text) = self.var("INTENTGATE_SLED_CACHE_MB") else {
-            return DEFAULT_SLED_CACHE_MIB;
+        self.number_within(
+            "INTENTGATE_SLED_CACHE_MB",
+            1..=1 << 20,
+            DEFAULT_SLED_CACHE_MIB,
+            "a number of MiB from 1 to 1048576",
+        )
+    }
+
+    /// `var` as a whole number within `range`: `default` when unset; anything else is
+    /// reported as `{var}={text:?} must be {what}` (and `default` stands in).
+    fn number_within(
+        &mut self,
+        var: &str,
+        range: std::ops::RangeInclusive<u64>,
+        default: u64,
+        what: &str,
+    ) -> u64 {
+        let Some(text) = self.var(var) else {
+            return default;
         };
         match text.parse::<u64>() {
-            Ok(n) if (1..=1 << 20).contains(&n) => n,
+            Ok(n) if range.contains(&n) => n,
             _ => {
-                self.fail(format!(
-                    "INTENTGATE_SLED_CACHE_MB={text:?} must be a number of MiB from 1 to 1048576"
-                ));
-                DEFAULT_SLED_CACHE_MIB
+                self.fail(format!("{var}={text:?} must be {what}"));
+                default
             }
         }
     }
@@ -417,34 +427,21 @@ impl Loader<'_> {
     }
 
     fn upstream_timeout(&mut self) -> u64 {
-        let Some(text) = self.var("INTENTGATE_UPSTREAM_TIMEOUT_MS") else {
-            return DEFAULT_UPSTREAM_TIMEOUT_MS;
-        };
-        match text.parse::<u64>() {
-            Ok(ms) if ms > 0 => ms,
-            _ => {
-                self.fail(format!(
-                    "INTENTGATE_UPSTREAM_TIMEOUT_MS={text:?} must be a positive integer"
-                ));
-                DEFAULT_UPSTREAM_TIMEOUT_MS
-            }
-        }
+        self.number_within(
+            "INTENTGATE_UPSTREAM_TIMEOUT_MS",
+            1..=u64::MAX,
+            DEFAULT_UPSTREAM_TIMEOUT_MS,
+            "a positive integer",
+        )
     }
 
     fn mcp_session_ttl(&mut self) -> u64 {
-        let Some(text) = self.var("INTENTGATE_MCP_SESSION_TTL_S") else {
-            return DEFAULT_MCP_SESSION_TTL_SECS;
-        };
-        match text.parse::<u64>() {
-            Ok(secs) if (1..=30 * 24 * 3600).contains(&secs) => secs,
-            _ => {
-                self.fail(format!(
-                    "INTENTGATE_MCP_SESSION_TTL_S={text:?} must be a whole number of seconds \
-                     from 1 to 2592000 (30 days)"
-                ));
-                DEFAULT_MCP_SESSION_TTL_SECS
-            }
-        }
+        self.number_within(
+            "INTENTGATE_MCP_SESSION_TTL_S",
+            1..=30 * 24 * 3600,
+            DEFAULT_MCP_SESSION_TTL_SECS,
+            "a whole number of seconds from 1 to 2592000 (30 days)",
+        )
     }
 
     fn tenant_admins(&mut self) -> TenantAdmins {

@@ -224,3 +224,20 @@ fn the_sled_cache_is_configurable_and_checked() {
         assert!(memory.is_ok(), "only the sled store reads its cache size");
     }
 }
+
+#[test]
+fn the_mcp_session_ttl_is_bounded_to_thirty_days() {
+    assert_eq!(load(&[]).unwrap().mcp_session_ttl_secs, 3600);
+    let month = load(&[("INTENTGATE_MCP_SESSION_TTL_S", "2592000")]).unwrap();
+    assert_eq!(month.mcp_session_ttl_secs, 2_592_000);
+    for bad in ["0", "2592001", "1h", "-5"] {
+        let err = load(&[("INTENTGATE_MCP_SESSION_TTL_S", bad)]).unwrap_err();
+        assert_eq!(
+            err.0,
+            vec![format!(
+                "INTENTGATE_MCP_SESSION_TTL_S={bad:?} must be a whole number of seconds \
+                 from 1 to 2592000 (30 days)"
+            )]
+        );
+    }
+}

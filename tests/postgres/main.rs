@@ -9,7 +9,7 @@ use intentgate::domain::audit::{
     AuditEvent, BreakReason, ChainHead, ChainVerifier, VerifyReport, seal,
 };
 use intentgate::domain::time::Timestamp;
-use intentgate::ports::{AppendOutcome, StoreResult, Stores};
+use intentgate::ports::{AppendOutcome, StoreError, StoreResult, Stores};
 use sqlx::Connection;
 
 #[path = "../common/pg.rs"]
@@ -411,10 +411,7 @@ async fn a_turn_held_too_long_is_unavailable() {
         .append_exclusive("acme", &[acme_event(1)])
         .await;
     assert!(
-        matches!(
-            outcome,
-            Err(intentgate::ports::StoreError::Unavailable { .. })
-        ),
+        matches!(outcome, Err(StoreError::Unavailable { .. })),
         "{outcome:?}"
     );
     sqlx::query("ROLLBACK").execute(&mut turn).await.unwrap();
@@ -459,7 +456,6 @@ async fn append_on(
 #[tokio::test]
 async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
     use intentgate::domain::budget::BudgetKey;
-    use intentgate::ports::StoreError;
     let Some((url, _db)) = fresh_database().await else {
         return;
     };
@@ -502,7 +498,6 @@ async fn the_writers_own_connections_are_replaced_after_the_server_ends_them() {
 /// Failures whose outcome is unknown are the ended-connection test's.
 #[tokio::test]
 async fn a_write_refused_at_its_commit_is_reported_refused_and_writes_nothing() {
-    use intentgate::ports::StoreError;
     let Some((url, _db)) = fresh_database().await else {
         return;
     };
@@ -545,7 +540,6 @@ async fn a_write_refused_at_its_commit_is_reported_refused_and_writes_nothing() 
 /// connections are allowed again.
 #[tokio::test]
 async fn a_writer_that_cannot_reconnect_reports_the_store_unavailable() {
-    use intentgate::ports::StoreError;
     let Some((url, _db)) = fresh_database().await else {
         return;
     };
