@@ -68,6 +68,7 @@ pg_xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'"; }
 
 direct_url=$UPSTREAM_URL
+notes=()
 wrk -t1 -c8 -d1s -s "$work/call.lua" "$direct_url" >/dev/null
 # The machine's speed drifts during a run (shared cores): each gateway row is compared
 # with the tool server measured directly just before it.
@@ -83,12 +84,17 @@ if [[ -x $FLOOR ]]; then
     pids+=("$floor")
     sleep 0.3
     direct=$(saturate "$direct_url")
+    t0=$(cpu_ticks "$floor")
     rps=$(saturate "http://127.0.0.1:$FLOOR_PORT/")
-    echo "| bare forwarding proxy (forward_floor) | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
+    floor_cpu=$(per_call $(($(cpu_ticks "$floor") - t0)))
+    row="| bare forwarding proxy (forward_floor) | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
+    # What one forwarding hop alone adds to the tail, for the gateway rows to be read against.
+    for r in $RATES; do row+=" $(percentiles "http://127.0.0.1:$FLOOR_PORT/" "$r") at $r |"; done
+    echo "$row"
+    notes+=("bare forwarding proxy: $floor_cpu µs of CPU per call")
     kill "$floor"; wait "$floor" 2>/dev/null || true
 fi
 
-notes=()
 variants=("")
 [[ -n ${BENCH_AB:-} ]] && variants+=("$BENCH_AB")
 for store in $STORES; do

@@ -21,7 +21,8 @@ use crate::ports::{AppendOutcome, AuditChainStore, StoreResult};
 /// Appends are serialized in-process (sled locks its directory, so this process is the
 /// only writer; the gateway's audit writer commits one batch at a time anyway), which
 /// is what lets [`write_run`] check the head and write without a transaction. The
-/// lock is a plain mutex taken on the blocking thread that writes.
+/// lock is a plain mutex taken on the thread that writes (the commit round's own, see
+/// [`Database::run_here`]).
 pub(super) struct SledAudit {
     pub db: Arc<Database>,
     pub appending: Arc<Mutex<()>>,
@@ -126,7 +127,7 @@ impl AuditChainStore for SledAudit {
         let head_bytes = encode(&HeadRecord::from(&new_head))?;
         let appending = Arc::clone(&self.appending);
         self.db
-            .run(move |db| {
+            .run_here(move |db| {
                 // Taken here, not around the await: a caller that goes away must not
                 // free the lock while its run is still being written.
                 let _only_writer = appending.lock().unwrap_or_else(PoisonError::into_inner);

@@ -66,14 +66,15 @@ impl Database {
         .await
     }
 
-    /// Runs `work` right here on the caller's thread: for the call path's short reads
-    /// and writes of a few hot keys (budget counters, chain heads), which sled serves
-    /// from its page cache in microseconds; the hand-off to the blocking pool and back
-    /// cost more than the work (the budget stage took 0.85 ms under load, now 0.2).
-    /// Not for audit appends: their allocations (records, node splits) on the request
-    /// threads fragmented the allocator's arenas there, RSS under load 87 -> 160 MB.
-    /// A closed database goes through [`Database::run`], since reopening it is blocking
-    /// I/O.
+    /// Runs `work` right here on the caller's thread: for the call path's reads and
+    /// writes of a few hot keys (budget counters, chain heads), which sled serves from
+    /// its page cache in microseconds, and for the audit writer's round, whose flush
+    /// blocks this worker until sled's I/O thread has written the log (a fraction of a
+    /// millisecond; the round's callers are waiting for it anyway). The hand-off to the
+    /// blocking pool and back cost more than the work: the budget stage took 0.85 ms
+    /// under load, now 0.2; an audit round on the pool cost a sixth more CPU per call
+    /// and a lower throughput (BENCHMARKS.md). A closed database goes through
+    /// [`Database::run`], since reopening it is blocking I/O.
     pub(super) async fn run_here<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&SledDb) -> StoreResult<T> + Send + 'static,

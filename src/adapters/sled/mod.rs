@@ -1,9 +1,12 @@
 //! Embedded storage on sled: every port in one database directory, the default backend.
 //!
-//! Blocking sled calls run on tokio's blocking pool. Invariants that span keys (chain
-//! head + records, approval state, policy pointer + draft) are kept in sled
-//! transactions; counters use `update_and_fetch`. Audit appends are flushed before they
-//! are acknowledged. A `schema_version` key is checked at open.
+//! Scans and other long sled calls run on tokio's blocking pool; the call path's
+//! short ones (budget counters, chain heads, the audit writer's round) on the caller's
+//! thread ([`database::Database::run_here`]). Invariants that span keys (approval
+//! state, policy pointer + draft) are kept in sled transactions; audit runs are written
+//! in a crash-safe order instead (`audit_runs`); counters use `update_and_fetch`. Audit
+//! appends are flushed before they are acknowledged. A `schema_version` key is checked
+//! at open.
 //!
 //! What sled's flush does and does not guarantee is documented in the README: it writes
 //! with `sync_file_range`, which survives a process crash but not necessarily a power
@@ -59,9 +62,8 @@ pub(crate) struct SledDb {
 }
 
 impl SledDb {
-    /// Waits until everything written so far is on disk. Called inside the same
-    /// blocking hand-off as the write it makes durable: one trip through the pool per
-    /// audit round, not two. Not sled's `flush_async`: it hands the flush to sled's own
+    /// Waits until everything written so far is on disk. Called right after the write
+    /// it makes durable, on the same thread. Not sled's `flush_async`: it hands the flush to sled's own
     /// thread pool, whose every hand-off wakes all seven of its idle threads (a condvar
     /// `notify_all`), seven context switches per flush on top of the write itself.
     fn flush(&self) -> StoreResult<()> {
