@@ -373,6 +373,43 @@ async fn an_append_in_turn_waits_for_the_turn_and_seals_on_the_head_it_left() {
     assert_eq!(report.verified, 7);
 }
 
+/// The turn's function reads the head once it holds the turn, not as it was when the
+/// statement that waited for it began: otherwise every turn taken after a wait would
+/// seal on a stale head and lose the race to the primary key (the append above would
+/// still succeed, on its next try, so it cannot tell).
+#[tokio::test]
+async fn taking_the_turn_reads_the_head_the_previous_turn_left() {
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let mut turn = hold_turn(&url, "acme").await;
+    let waiting = {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
+            let seq: i64 = sqlx::query_scalar("SELECT seq FROM intentgate_audit_turn('acme')")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            seq
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "it waits for the turn");
+    let head = stores.audit.head("acme").await.unwrap();
+    let moved = seal("acme", head.as_ref(), vec![acme_event(1)]);
+    let outcome = stores.audit.append(&moved).await.unwrap();
+    assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
+    sqlx::query("COMMIT").execute(&mut turn).await.unwrap();
+    assert_eq!(
+        waiting.await.unwrap(),
+        6,
+        "the head as it is once the turn is held"
+    );
+}
+
 /// A connection in a transaction holding `chain`'s turn (its advisory lock), as another
 /// writer appending in turn would.
 async fn hold_turn(url: &str, chain: &str) -> sqlx::PgConnection {

@@ -1,6 +1,6 @@
 use async_trait::async_trait;
 use sqlx::types::Json;
-use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{Connection, PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use super::dedicated::{Dedicated, RunError, still_connected};
 use super::text::{from_db, json_from_db, json_to_db, to_db};
@@ -56,43 +56,75 @@ async fn head_moved(pool: &PgPool, first: &ChainedEvent) -> StoreResult<AppendOu
 }
 
 impl PgAudit {
-    /// One try of [`AuditChainStore::append_exclusive`]: `None` when a writer out of
-    /// turn moved the head between the read and the insert.
+    /// One try of [`AuditChainStore::append_exclusive`], on the appends' own
+    /// connection: `None` when a writer out of turn moved the head between the read
+    /// and the insert.
     async fn append_in_turn(
         &self,
         chain: &str,
         events: &[AuditEvent],
     ) -> StoreResult<Option<Vec<ChainedEvent>>> {
-        // Read committed whatever the database's default: each statement's snapshot is
-        // taken when it starts, so the head is read as it is once the lock is held.
-        let mut tx = self.pool.begin_with(BEGIN).await.map_err(db_error)?;
-        sqlx::query(TAKE_TURN)
-            .bind(to_db(chain).as_ref())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| turn_error(e, chain))?;
-        let head = last_record(&mut *tx, chain).await?;
-        let run = seal(chain, head.as_ref(), events.to_vec());
-        check_run(&run)?;
-        match insert_events(&mut *tx, &run).await {
-            Ok(true) => {}
-            Ok(false) => return tx.rollback().await.map(|()| None).map_err(db_error),
-            Err(e) if is_head_race(&e) => {
-                return tx.rollback().await.map(|()| None).map_err(db_error);
-            }
-            Err(e) => return Err(db_error(e)),
+        let turn = self
+            .appends
+            .run(async |conn| write_in_turn(conn, chain, events).await)
+            .await;
+        match turn {
+            Ok(Turn::Written(run)) => Ok(Some(run)),
+            Ok(Turn::Raced) => Ok(None),
+            Ok(Turn::Invalid(e)) => Err(e),
+            Err(RunError::Statement(e)) if turn_timed_out(&e) => Err(StoreError::Unavailable {
+                backend: super::BACKEND,
+                message: format!("chain {chain}: another writer held its turn too long"),
+            }),
+            // A statement the server refused (a deferred constraint at the commit, say)
+            // rolled the run back; one that failed with its connection may have taken
+            // effect: never retried.
+            Err(RunError::Statement(e)) if !still_connected(&e) => Err(outcome_unknown(&e)),
+            Err(e) => Err(e.into_store_error()),
         }
-        // A commit the server refused (a deferred constraint) rolled the run back; one
-        // that failed with its connection may have taken effect: never retried.
-        tx.commit().await.map_err(|e| {
-            if still_connected(&e) {
-                db_error(e)
-            } else {
-                outcome_unknown(&e)
-            }
-        })?;
-        Ok(Some(run))
     }
+}
+
+/// How one try at a chain's turn ended.
+enum Turn {
+    Written(Vec<ChainedEvent>),
+    /// A writer out of turn moved the head between the read and the insert.
+    Raced,
+    /// The head read or the sealed run failed its checks; nothing was written.
+    Invalid(StoreError),
+}
+
+/// One transaction: the chain's turn and its head, the run sealed on that head and
+/// inserted, then committed. Read committed whatever the database's default: the
+/// turn's function reads the head in a snapshot of its own, taken once the lock is
+/// held. A transaction left open (an early return) is rolled back by sqlx before the
+/// connection's next statement.
+async fn write_in_turn(
+    conn: &mut PgConnection,
+    chain: &str,
+    events: &[AuditEvent],
+) -> Result<Turn, sqlx::Error> {
+    let mut tx = conn.begin_with(BEGIN).await?;
+    let head = sqlx::query(TAKE_TURN)
+        .bind(to_db(chain).as_ref())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let head = match head.as_ref().map(row_to_head).transpose() {
+        Ok(head) => head,
+        Err(e) => return Ok(Turn::Invalid(e)),
+    };
+    let run = seal(chain, head.as_ref(), events.to_vec());
+    if let Err(e) = check_run(&run) {
+        return Ok(Turn::Invalid(e.into()));
+    }
+    match insert_events(&mut *tx, &run).await {
+        Ok(true) => {}
+        Ok(false) => return tx.rollback().await.map(|()| Turn::Raced),
+        Err(e) if is_head_race(&e) => return tx.rollback().await.map(|()| Turn::Raced),
+        Err(e) => return Err(e),
+    }
+    tx.commit().await?;
+    Ok(Turn::Written(run))
 }
 
 /// A write that may have committed although it failed: the connection went (an I/O
@@ -109,22 +141,16 @@ fn outcome_unknown(e: &sqlx::Error) -> StoreError {
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
-/// Waits for the chain's turn, for at most as long as the pool waits for a connection.
-const TAKE_TURN: &str = "WITH bounded AS (SELECT set_config('lock_timeout', '5s', true))
-     SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) FROM bounded";
+/// Waits for the chain's turn (for at most as long as the pool waits for a connection)
+/// and reads its head once the turn is held, in one round trip
+/// (`migrations/20261207000001_audit_turn.sql`).
+const TAKE_TURN: &str = "SELECT seq, hash, ts FROM intentgate_audit_turn($1)";
 
-/// A turn that did not come in time is the store being unavailable, not a refusal of
-/// the run (which the writer would retry event by event, each waiting as long).
-fn turn_error(e: sqlx::Error, chain: &str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03") => {
-            StoreError::Unavailable {
-                backend: super::BACKEND,
-                message: format!("chain {chain}: another writer held its turn too long"),
-            }
-        }
-        _ => db_error(e),
-    }
+/// A turn that did not come in time (`lock_timeout`): the store being unavailable, not
+/// a refusal of the run (which the writer would retry event by event, each waiting as
+/// long).
+fn turn_timed_out(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03"))
 }
 
 /// A unique violation on the primary key: another writer extended the head first.
