@@ -6,7 +6,7 @@
 
 use intentgate::config::DatabaseUrl;
 use intentgate::domain::audit::{
-    AuditEvent, BreakReason, ChainHead, ChainVerifier, VerifyReport, seal,
+    AuditEvent, BreakReason, ChainHead, ChainVerifier, ChainedEvent, VerifyReport, seal,
 };
 use intentgate::domain::time::Timestamp;
 use intentgate::ports::{AppendOutcome, StoreError, StoreResult, Stores};
@@ -359,13 +359,7 @@ async fn an_append_in_turn_waits_for_the_turn_and_seals_on_the_head_it_left() {
         let audit = std::sync::Arc::clone(&stores.audit);
         tokio::spawn(async move { audit.append_exclusive("acme", &[acme_event(2)]).await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(!waiting.is_finished(), "it waits for the turn");
-    let head = stores.audit.head("acme").await.unwrap();
-    let moved = seal("acme", head.as_ref(), vec![acme_event(1)]);
-    let outcome = stores.audit.append(&moved).await.unwrap();
-    assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
-    sqlx::query("COMMIT").execute(&mut turn).await.unwrap();
+    let moved = move_the_head_then_end_the_turn(&stores, &mut turn, &waiting).await;
     let written = waiting.await.unwrap().unwrap();
     assert_eq!((written[0].seq, &written[0].prev_hash), (7, &moved[0].hash));
     let report = verify(&stores).await;
@@ -388,7 +382,10 @@ async fn taking_the_turn_reads_the_head_the_previous_turn_left() {
         let url = url.clone();
         tokio::spawn(async move {
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            let mut tx = conn.begin().await.unwrap();
+            let mut tx = conn
+                .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                .await
+                .unwrap();
             let seq: i64 = sqlx::query_scalar("SELECT seq FROM intentgate_audit_turn('acme')")
                 .fetch_one(&mut *tx)
                 .await
@@ -396,18 +393,29 @@ async fn taking_the_turn_reads_the_head_the_previous_turn_left() {
             seq
         })
     };
+    move_the_head_then_end_the_turn(&stores, &mut turn, &waiting).await;
+    assert_eq!(
+        waiting.await.unwrap(),
+        6,
+        "the head as it is once the turn is held"
+    );
+}
+
+/// Once `waiting` is seen waiting for the turn `turn` holds on acme's chain: appends
+/// one record out of turn (moving the head), then ends the turn. Returns that record.
+async fn move_the_head_then_end_the_turn<T>(
+    stores: &Stores,
+    turn: &mut sqlx::PgConnection,
+    waiting: &tokio::task::JoinHandle<T>,
+) -> Vec<ChainedEvent> {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(!waiting.is_finished(), "it waits for the turn");
     let head = stores.audit.head("acme").await.unwrap();
     let moved = seal("acme", head.as_ref(), vec![acme_event(1)]);
     let outcome = stores.audit.append(&moved).await.unwrap();
     assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
-    sqlx::query("COMMIT").execute(&mut turn).await.unwrap();
-    assert_eq!(
-        waiting.await.unwrap(),
-        6,
-        "the head as it is once the turn is held"
-    );
+    sqlx::query("COMMIT").execute(turn).await.unwrap();
+    moved
 }
 
 /// A connection in a transaction holding `chain`'s turn (its advisory lock), as another
@@ -570,6 +578,31 @@ async fn a_write_refused_at_its_commit_is_reported_refused_and_writes_nothing() 
         head,
         "nothing written"
     );
+}
+
+/// An append in turn that stops once it holds the turn (here a run of no events, found
+/// empty after the head is read) ends its transaction before it returns: the writer
+/// keeps its connection for the next round, and an open transaction on it would hold
+/// the chain's turn until then (other replicas would wait 5 s for it, then fail their
+/// calls). A statement the server refuses needs no such care: an aborted transaction
+/// has already let its locks go.
+#[tokio::test]
+async fn an_append_in_turn_that_stops_gives_the_turn_back_at_once() {
+    let Some((url, _db)) = fresh_database().await else {
+        return;
+    };
+    let stores = seeded(&url).await;
+    let nothing = stores.audit.append_exclusive("acme", &[]).await;
+    assert!(
+        matches!(nothing, Err(StoreError::InvalidRequest(_))),
+        "{nothing:?}"
+    );
+    let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended('acme', 0))")
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert!(free, "the chain's turn is free once the append returns");
 }
 
 /// When no new connection can be opened, a writer whose connection was ended reports the

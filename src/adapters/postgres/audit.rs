@@ -97,14 +97,31 @@ enum Turn {
 /// One transaction: the chain's turn and its head, the run sealed on that head and
 /// inserted, then committed. Read committed whatever the database's default: the
 /// turn's function reads the head in a snapshot of its own, taken once the lock is
-/// held. A transaction left open (an early return) is rolled back by sqlx before the
-/// connection's next statement.
+/// held.
 async fn write_in_turn(
     conn: &mut PgConnection,
     chain: &str,
     events: &[AuditEvent],
 ) -> Result<Turn, sqlx::Error> {
     let mut tx = conn.begin_with(BEGIN).await?;
+    let tried = seal_on_turn(&mut tx, chain, events).await;
+    if let Ok(Turn::Written(_)) = &tried {
+        tx.commit().await?;
+    } else {
+        // Ended now: left to sqlx, the rollback would wait for the kept connection's
+        // next statement, and the chain's turn with it (other replicas wait for that).
+        tx.rollback().await?;
+    }
+    tried
+}
+
+/// Inside the turn's transaction: waits for the turn, seals the run on the head and
+/// inserts it. Commits nothing.
+async fn seal_on_turn(
+    tx: &mut PgConnection,
+    chain: &str,
+    events: &[AuditEvent],
+) -> Result<Turn, sqlx::Error> {
     let head = sqlx::query(TAKE_TURN)
         .bind(to_db(chain).as_ref())
         .fetch_optional(&mut *tx)
@@ -118,13 +135,11 @@ async fn write_in_turn(
         return Ok(Turn::Invalid(e.into()));
     }
     match insert_events(&mut *tx, &run).await {
-        Ok(true) => {}
-        Ok(false) => return tx.rollback().await.map(|()| Turn::Raced),
-        Err(e) if is_head_race(&e) => return tx.rollback().await.map(|()| Turn::Raced),
-        Err(e) => return Err(e),
+        Ok(true) => Ok(Turn::Written(run)),
+        Ok(false) => Ok(Turn::Raced),
+        Err(e) if is_head_race(&e) => Ok(Turn::Raced),
+        Err(e) => Err(e),
     }
-    tx.commit().await?;
-    Ok(Turn::Written(run))
 }
 
 /// A write that may have committed although it failed: the connection went (an I/O
@@ -141,9 +156,9 @@ fn outcome_unknown(e: &sqlx::Error) -> StoreError {
 
 const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
-/// Waits for the chain's turn (for at most as long as the pool waits for a connection)
-/// and reads its head once the turn is held, in one round trip
-/// (`migrations/20261207000001_audit_turn.sql`).
+/// Waits for the chain's turn (at most 5 s, the function's `lock_timeout`, which holds
+/// for the rest of the transaction) and reads its head once the turn is held, in one
+/// round trip (`migrations/20261207000001_audit_turn.sql`).
 const TAKE_TURN: &str = "SELECT seq, hash, ts FROM intentgate_audit_turn($1)";
 
 /// A turn that did not come in time (`lock_timeout`): the store being unavailable, not

@@ -7,8 +7,8 @@
 //! ([`revocation_feed`]). Budgets are one upsert statement per round of calls; approval
 //! decisions one guarded `UPDATE`; policy changes run in transactions. The audit
 //! appends and the budget counts, a statement or two on every call's path, each run on
-//! a connection of their own rather than through the pool ([`dedicated`]); appends in
-//! turn with other replicas, and reading a head back, still use the pool. Migrations in
+//! a connection of their own rather than through the pool ([`dedicated`]), appends in
+//! turn with other replicas too; reading a head back still uses the pool. Migrations in
 //! `migrations/` are embedded and applied at open (and by `intentgate migrate`).
 
 mod approval;

@@ -70,7 +70,8 @@ impl Database {
     /// writes of a few hot keys (budget counters, chain heads), which sled serves from
     /// its page cache in microseconds, and for the audit writer's round, whose flush
     /// blocks this worker until sled's I/O thread has written the log (a fraction of a
-    /// millisecond; the round's callers are waiting for it anyway). The hand-off to the
+    /// millisecond on a local disk, longer under writeback pressure; the round's
+    /// callers wait for it either way, and the other workers go on with the rest). The hand-off to the
     /// blocking pool and back cost more than the work: the budget stage took 0.85 ms
     /// under load, now 0.2; an audit round on the pool cost a sixth more CPU per call
     /// and a lower throughput (BENCHMARKS.md). A closed database goes through

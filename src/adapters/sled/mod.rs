@@ -63,9 +63,10 @@ pub(crate) struct SledDb {
 
 impl SledDb {
     /// Waits until everything written so far is on disk. Called right after the write
-    /// it makes durable, on the same thread. Not sled's `flush_async`: it hands the flush to sled's own
-    /// thread pool, whose every hand-off wakes all seven of its idle threads (a condvar
-    /// `notify_all`), seven context switches per flush on top of the write itself.
+    /// it makes durable, on the same thread. Not sled's `flush_async`: it runs the flush
+    /// itself as a task on sled's thread pool, one more hand-off beside the log write's
+    /// own, and each wakes all seven of the pool's idle threads (a condvar
+    /// `notify_all`), seven context switches.
     fn flush(&self) -> StoreResult<()> {
         self.db.flush().map(drop).map_err(backend)
     }
