@@ -71,11 +71,12 @@ impl Database {
     /// its page cache in microseconds, and for the audit writer's round, whose flush
     /// blocks this worker until sled's I/O thread has written the log (a fraction of a
     /// millisecond on a local disk, longer under writeback pressure; the round's
-    /// callers wait for it either way, and the other workers go on with the rest). The hand-off to the
-    /// blocking pool and back cost more than the work: the budget stage took 0.85 ms
-    /// under load, now 0.2; an audit round on the pool cost a sixth more CPU per call
-    /// and a lower throughput (BENCHMARKS.md). A closed database goes through
-    /// [`Database::run`], since reopening it is blocking I/O.
+    /// callers wait for it either way, and the other workers go on with the rest).
+    /// The hand-off to the blocking pool and back cost more than the work: the budget
+    /// stage took 0.85 ms under load, now 0.2; with audit rounds on the pool a call
+    /// cost about a tenth more CPU and sled's throughput was nearly a fifth lower
+    /// (BENCHMARKS.md). A closed database goes through [`Database::run`], since
+    /// reopening it is blocking I/O.
     pub(super) async fn run_here<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&SledDb) -> StoreResult<T> + Send + 'static,
