@@ -13,7 +13,8 @@ if [[ -z ${BENCH_BIN:-} ]]; then
 fi
 DEMO=$BIN/demo_tools
 [[ -x $DEMO ]] || DEMO=$BIN/examples/demo_tools
-FLOOR=$BIN/examples/forward_floor # absent from builds older than the example
+FLOOR=$BIN/forward_floor # absent from builds older than the example
+[[ -x $FLOOR ]] || FLOOR=$BIN/examples/forward_floor
 
 work=$(mktemp -d)
 pids=()
