@@ -97,3 +97,167 @@ impl PolicySync {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::adapters::memory::MemoryPolicies;
+    use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDecision, PolicyDraft};
+    use crate::domain::tenant::TenantScope;
+    use crate::domain::time::Timestamp;
+    use crate::ports::{DeleteDraftOutcome, PromoteOutcome, RollbackOutcome, StoreResult};
+
+    /// The memory store, with `get_draft` held (once `hold` is set) until `release`:
+    /// a sync stopped between reading the slots and installing what it read.
+    #[derive(Default)]
+    struct HeldReads {
+        inner: MemoryPolicies,
+        hold: std::sync::atomic::AtomicBool,
+        reading: Notify,
+        release: Notify,
+    }
+
+    #[async_trait]
+    impl PolicyStore for HeldReads {
+        async fn create_draft(&self, draft: &PolicyDraft) -> StoreResult<()> {
+            self.inner.create_draft(draft).await
+        }
+        async fn update_draft(
+            &self,
+            id: &str,
+            u: &DraftUpdate,
+        ) -> StoreResult<Option<PolicyDraft>> {
+            self.inner.update_draft(id, u).await
+        }
+        async fn get_draft(&self, id: &str) -> StoreResult<Option<PolicyDraft>> {
+            if self.hold.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                self.reading.notify_one();
+                self.release.notified().await;
+            }
+            self.inner.get_draft(id).await
+        }
+        async fn list_drafts(
+            &self,
+            s: &TenantScope,
+            l: u32,
+            o: u64,
+        ) -> StoreResult<Vec<PolicyDraft>> {
+            self.inner.list_drafts(s, l, o).await
+        }
+        async fn delete_draft(&self, id: &str) -> StoreResult<DeleteDraftOutcome> {
+            self.inner.delete_draft(id).await
+        }
+        async fn active(&self, tenant: &str) -> StoreResult<ActivePolicy> {
+            self.inner.active(tenant).await
+        }
+        async fn list_active(&self) -> StoreResult<Vec<ActivePolicy>> {
+            self.inner.list_active().await
+        }
+        async fn promote(
+            &self,
+            tenant: &str,
+            draft: &str,
+            by: &str,
+            at: Timestamp,
+        ) -> StoreResult<PromoteOutcome> {
+            self.inner.promote(tenant, draft, by, at).await
+        }
+        async fn rollback(
+            &self,
+            tenant: &str,
+            by: &str,
+            at: Timestamp,
+        ) -> StoreResult<RollbackOutcome> {
+            self.inner.rollback(tenant, by, at).await
+        }
+        async fn clear_active(&self, tenant: &str) -> StoreResult<ActivePolicy> {
+            self.inner.clear_active(tenant).await
+        }
+    }
+
+    /// Records the source installed in each slot.
+    #[derive(Default)]
+    struct Installed(Mutex<HashMap<String, String>>);
+
+    impl PolicyEngine for Installed {
+        fn compile_check(&self, _: &str) -> Result<(), String> {
+            Ok(())
+        }
+        fn candidate(&self, _: &str) -> Result<crate::ports::Candidate, String> {
+            Err("no candidates here".into())
+        }
+        fn install(&self, slot: &str, source: &str) -> Result<(), String> {
+            let mut slots = self.0.lock().unwrap();
+            slots.insert(slot.to_owned(), source.to_owned());
+            Ok(())
+        }
+        fn remove(&self, slot: &str) {
+            self.0.lock().unwrap().remove(slot);
+        }
+        fn evaluate(&self, _: &str, _: Value) -> Result<PolicyDecision, String> {
+            Err("not evaluated here".into())
+        }
+    }
+
+    fn draft(id: &str, source: &str) -> PolicyDraft {
+        PolicyDraft {
+            id: id.into(),
+            name: id.into(),
+            description: String::new(),
+            rego_source: source.into(),
+            tenant: String::new(),
+            created_at: Timestamp::from_unix_seconds(1),
+            updated_at: Timestamp::from_unix_seconds(1),
+            created_by: "test".into(),
+        }
+    }
+
+    /// A promotion that lands while a sync is between reading the store and installing
+    /// what it read waits for the sync, so the promoted policy is the one left running
+    /// (without the shared lock the sync installed the older policy over it).
+    #[tokio::test]
+    async fn a_promotion_during_a_sync_is_the_policy_left_running() {
+        let store = Arc::new(HeldReads::default());
+        for (id, source) in [("aaaaaaaaaaaaaaaa", "old"), ("bbbbbbbbbbbbbbbb", "new")] {
+            store.create_draft(&draft(id, source)).await.unwrap();
+        }
+        let at = Timestamp::from_unix_seconds(2);
+        store
+            .promote("", "aaaaaaaaaaaaaaaa", "t", at)
+            .await
+            .unwrap();
+        let engine = Arc::new(Installed::default());
+        let writes = PolicyWrites::default();
+        let mut sync = PolicySync::new(store.clone(), engine.clone(), Arc::clone(&writes));
+
+        store.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+        let syncing = tokio::spawn(async move { sync.sync_once(false).await });
+        store.reading.notified().await;
+        // The promotion, as the admin use-case does it: the store, then the engine.
+        let promoting = tokio::spawn({
+            let (store, engine) = (store.clone(), engine.clone());
+            async move {
+                let _writing = writes.lock().await;
+                store
+                    .promote("", "bbbbbbbbbbbbbbbb", "t", at)
+                    .await
+                    .unwrap();
+                engine.install("", "new").unwrap();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await; // room for it to overtake
+        store.release.notify_one();
+        syncing.await.unwrap().unwrap();
+        promoting.await.unwrap();
+
+        assert_eq!(
+            engine.0.lock().unwrap().get("").map(String::as_str),
+            Some("new")
+        );
+    }
+}
