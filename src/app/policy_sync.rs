@@ -101,6 +101,7 @@ impl PolicySync {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     use async_trait::async_trait;
     use serde_json::Value;
@@ -110,20 +111,30 @@ mod tests {
     use crate::domain::policy::{ActivePolicy, DraftUpdate, PolicyDecision, PolicyDraft};
     use crate::domain::tenant::TenantScope;
     use crate::domain::time::Timestamp;
-    use crate::ports::{DeleteDraftOutcome, PromoteOutcome, RollbackOutcome, StoreResult};
+    use crate::ports::StoreResult;
+    use crate::ports::{Candidate, DeleteDraftOutcome, PromoteOutcome, RollbackOutcome};
 
-    /// The memory store, with `get_draft` held (once `hold` is set) until `release`:
-    /// a sync stopped between reading the slots and installing what it read.
+    /// The memory store, with `list_active` held after it has read the slots (once
+    /// `hold` is set) until `release`: a sync stopped between reading the slots and
+    /// installing what it read. Everything else goes straight through.
     #[derive(Default)]
     struct HeldReads {
         inner: MemoryPolicies,
-        hold: std::sync::atomic::AtomicBool,
+        hold: AtomicBool,
         reading: Notify,
         release: Notify,
     }
 
     #[async_trait]
     impl PolicyStore for HeldReads {
+        async fn list_active(&self) -> StoreResult<Vec<ActivePolicy>> {
+            let slots = self.inner.list_active().await;
+            if self.hold.swap(false, Ordering::SeqCst) {
+                self.reading.notify_one();
+                self.release.notified().await;
+            }
+            slots
+        }
         async fn create_draft(&self, draft: &PolicyDraft) -> StoreResult<()> {
             self.inner.create_draft(draft).await
         }
@@ -135,10 +146,6 @@ mod tests {
             self.inner.update_draft(id, u).await
         }
         async fn get_draft(&self, id: &str) -> StoreResult<Option<PolicyDraft>> {
-            if self.hold.swap(false, std::sync::atomic::Ordering::SeqCst) {
-                self.reading.notify_one();
-                self.release.notified().await;
-            }
             self.inner.get_draft(id).await
         }
         async fn list_drafts(
@@ -154,9 +161,6 @@ mod tests {
         }
         async fn active(&self, tenant: &str) -> StoreResult<ActivePolicy> {
             self.inner.active(tenant).await
-        }
-        async fn list_active(&self) -> StoreResult<Vec<ActivePolicy>> {
-            self.inner.list_active().await
         }
         async fn promote(
             &self,
@@ -188,7 +192,7 @@ mod tests {
         fn compile_check(&self, _: &str) -> Result<(), String> {
             Ok(())
         }
-        fn candidate(&self, _: &str) -> Result<crate::ports::Candidate, String> {
+        fn candidate(&self, _: &str) -> Result<Candidate, String> {
             Err("no candidates here".into())
         }
         fn install(&self, slot: &str, source: &str) -> Result<(), String> {
@@ -217,10 +221,11 @@ mod tests {
         }
     }
 
-    /// A promotion that lands while a sync is between reading the store and installing
+    /// A promotion that lands while a sync is between reading the slots and installing
     /// what it read waits for the sync, so the promoted policy is the one left running
-    /// (without the shared lock the sync installed the older policy over it).
-    #[tokio::test]
+    /// (without the lock held across both, the sync installed the older policy over it).
+    /// The admin use-case's side of the lock: `tests/api/admin_policies.rs`.
+    #[tokio::test(start_paused = true)]
     async fn a_promotion_during_a_sync_is_the_policy_left_running() {
         let store = Arc::new(HeldReads::default());
         for (id, source) in [("aaaaaaaaaaaaaaaa", "old"), ("bbbbbbbbbbbbbbbb", "new")] {
@@ -235,10 +240,10 @@ mod tests {
         let writes = PolicyWrites::default();
         let mut sync = PolicySync::new(store.clone(), engine.clone(), Arc::clone(&writes));
 
-        store.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+        store.hold.store(true, Ordering::SeqCst);
         let syncing = tokio::spawn(async move { sync.sync_once(false).await });
         store.reading.notified().await;
-        // The promotion, as the admin use-case does it: the store, then the engine.
+        // The promotion, as the admin use-cases write a slot: store, then engine.
         let promoting = tokio::spawn({
             let (store, engine) = (store.clone(), engine.clone());
             async move {
@@ -250,7 +255,13 @@ mod tests {
                 engine.install("", "new").unwrap();
             }
         });
-        tokio::time::sleep(Duration::from_millis(50)).await; // room for it to overtake
+        // Paused time moves on only once no task can run: the promotion has gone as
+        // far as it can, which must be no further than the lock.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !promoting.is_finished(),
+            "the promotion did not wait for the sync"
+        );
         store.release.notify_one();
         syncing.await.unwrap().unwrap();
         promoting.await.unwrap();

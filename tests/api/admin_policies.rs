@@ -501,3 +501,36 @@ pub async fn s70_dry_run_samples_and_warnings(backend: Backend) {
         .json();
     assert!(tool_only.get("warnings").is_none(), "{tool_only}");
 }
+
+/// A promotion waits while a policy sync holds the slots (the lock they share), so a
+/// sync that read the slots before it cannot install the older policy after it
+/// (`src/app/policy_sync.rs` tests the sync's side).
+#[tokio::test]
+async fn a_promotion_waits_for_a_sync_in_progress() {
+    let (gw, _f) = gateway(Backend::Memory).await;
+    let gw = std::sync::Arc::new(gw);
+    let draft = create(&gw, "super", DENY, "").await;
+    let writes = std::sync::Arc::clone(&gw.gateway.policy_writes);
+    let sync = writes.lock().await;
+    let promoting = tokio::spawn({
+        let gw = std::sync::Arc::clone(&gw);
+        async move { promote(&gw, "super", &draft, "").await.status }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !promoting.is_finished(),
+        "the promotion went ahead of the sync"
+    );
+    assert_eq!(
+        policy_code(&gw, "acme").await,
+        0,
+        "the old policy still runs"
+    );
+    drop(sync);
+    assert_eq!(promoting.await.unwrap(), 200);
+    assert_ne!(
+        policy_code(&gw, "acme").await,
+        0,
+        "the promoted draft denies"
+    );
+}
