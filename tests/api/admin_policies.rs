@@ -513,13 +513,19 @@ async fn a_promotion_waits_for_a_sync_in_progress() {
     let writes = std::sync::Arc::clone(&gw.gateway.policy_writes);
     let sync = writes.lock().await;
     let promoting = tokio::spawn({
-        let gw = std::sync::Arc::clone(&gw);
+        let (gw, draft) = (std::sync::Arc::clone(&gw), draft.clone());
         async move { promote(&gw, "super", &draft, "").await.status }
     });
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(
         !promoting.is_finished(),
         "the promotion went ahead of the sync"
+    );
+    let slot = || gw.admin("GET", "/v1/admin/policies/active", Some("super"), None);
+    let before = slot().await.json();
+    assert!(
+        before["active"].get("current_draft_id").is_none(),
+        "{before}"
     );
     assert_eq!(
         policy_code(&gw, "acme").await,
@@ -528,6 +534,10 @@ async fn a_promotion_waits_for_a_sync_in_progress() {
     );
     drop(sync);
     assert_eq!(promoting.await.unwrap(), 200);
+    assert_eq!(
+        slot().await.json()["active"]["current_draft_id"],
+        draft.as_str()
+    );
     assert_ne!(
         policy_code(&gw, "acme").await,
         0,
