@@ -1,5 +1,6 @@
-//! Whole gateway processes: two replicas on one Postgres, and SIGKILL in the middle of
-//! traffic on sled and Postgres. These start the real `intentgate` binary.
+//! Whole gateway processes: two replicas on one Postgres, SIGKILL in the middle of
+//! traffic on sled and Postgres, outages, and the patched sled's flush. These start
+//! the real `intentgate` binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
 
@@ -125,6 +126,8 @@ mod fake;
 mod outage;
 mod outage_disk;
 mod outage_services;
+#[cfg(target_os = "linux")]
+mod sled_log;
 
 use client::call;
 use pg::TestDatabase as Database;

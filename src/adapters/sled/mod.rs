@@ -63,10 +63,10 @@ pub(crate) struct SledDb {
 
 impl SledDb {
     /// Waits until everything written so far is on disk. Called right after the write
-    /// it makes durable, on the same thread. Not sled's `flush_async`: it runs the flush
-    /// itself as a task on sled's thread pool, one more hand-off beside the log write's
-    /// own, and each wakes all seven of the pool's idle threads (a condvar
-    /// `notify_all`), seven context switches.
+    /// it makes durable, on the same thread, which (with the patched sled in
+    /// `vendor/sled`) writes the log itself. Not sled's `flush_async`: it runs the flush
+    /// as a task on sled's thread pool, a hand-off that wakes all seven of the pool's
+    /// idle threads (a condvar `notify_all`).
     fn flush(&self) -> StoreResult<()> {
         self.db.flush().map(drop).map_err(backend)
     }
