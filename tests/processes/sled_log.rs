@@ -25,8 +25,10 @@ fn sled_pool_wake_ups(pid: u32) -> u64 {
 }
 
 /// Every call's audit round is flushed before it is answered. Unpatched, each flush
-/// woke the pool's seven idle threads (1,626 wake-ups for 200 calls, measured); what
-/// is left is their idle timeout, once a second each.
+/// woke the pool's seven idle threads (1,618 wake-ups for 200 calls, measured). What
+/// is left grows with time, not calls: each thread's idle timeout (once a second) and
+/// sled's background flusher (every 500 ms, seven wake-ups when it has a buffer to
+/// write), so the allowance grows with the time the calls took.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sled_flush_writes_the_log_without_waking_sleds_thread_pool() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,14 +36,16 @@ async fn a_sled_flush_writes_the_log_without_waking_sleds_thread_pool() {
     let gateway = Gateway::start(&[("INTENTGATE_DATA_DIR", data.as_str())]).await;
     let (client, token) = (reqwest::Client::new(), token(1_000));
     assert_eq!(call(&client, &gateway.url, &token, 0).await, Some(true));
+    assert!(dir.path().join("sled").is_dir(), "the gateway runs on sled");
     let pid = gateway.child.id();
-    let before = sled_pool_wake_ups(pid);
+    let (before, started) = (sled_pool_wake_ups(pid), std::time::Instant::now());
     for n in 1..=200 {
         assert_eq!(call(&client, &gateway.url, &token, n).await, Some(true));
     }
-    let woken = sled_pool_wake_ups(pid) - before;
+    let woken = sled_pool_wake_ups(pid).saturating_sub(before);
+    let allowed = 200 + 21 * (started.elapsed().as_secs() + 1);
     assert!(
-        woken < 200,
-        "sled's I/O pool woke {woken} times for 200 calls"
+        woken < allowed,
+        "sled's I/O pool woke {woken} times for 200 calls (allowed {allowed})"
     );
 }

@@ -933,6 +933,7 @@ pub(in crate::pagecache) fn make_stable_inner(
             // nothing to write, don't bother sealing
             // current IO buffer.
         } else {
+            // IntentGate patch: `true`, the waiting thread writes (see below).
             maybe_seal_and_write_iobuf(iobufs, &iobuf, header, false, true)?;
             stable = iobufs.stable();
             // NB we have to continue here to possibly clear
@@ -1177,8 +1178,8 @@ pub(in crate::pagecache) fn maybe_seal_and_write_iobuf(
         iobufs.config.global_error()?;
         if write_here {
             // IntentGate patch: a flush waits for this write anyway, so it makes the
-            // write itself instead of handing it to the thread pool and waiting to be
-            // woken: two context switches fewer per flush.
+            // write itself instead of waking the thread pool's seven idle threads
+            // (`notify_all`) and sleeping until one of them is done.
             if let Err(e) = iobufs.write_to_log(iobuf) {
                 error!(
                     "hit error while writing iobuf with lsn {}: {:?}",
