@@ -69,9 +69,9 @@ impl Database {
     /// Runs `work` right here on the caller's thread: for the call path's reads and
     /// writes of a few hot keys (budget counters, chain heads), which sled serves from
     /// its page cache in microseconds, and for the audit writer's round, whose flush
-    /// blocks this worker while it (usually) writes sled's log (a fraction of a millisecond on a
-    /// local disk, longer under writeback pressure; the round's callers wait for it
-    /// either way, and the other workers go on with the rest).
+    /// blocks this worker while it (usually) writes sled's log (a fraction of a
+    /// millisecond on a local disk, longer under writeback pressure; the round's
+    /// callers wait for it either way, and the other workers go on with the rest).
     /// The hand-off to the blocking pool and back cost more than the work: the budget
     /// stage took 0.85 ms under load, now 0.2; with audit rounds on the pool a call
     /// cost about a tenth more CPU and sled's throughput was nearly a fifth lower
