@@ -114,3 +114,22 @@ start_gateway() { # store port [VAR=value ...]
     cat "$work/gateway-$port.log" >&2
     return 1
 }
+
+# Starts the gateway for one variant as tail-latency.sh and audit-rounds.sh take them:
+# a build directory, settings, or both ("DIR", "VAR=value ...", "DIR VAR=value ..."),
+# "" being $BIN as configured; on store $1 and port $2, as start_gateway does.
+start_variant() { # store port variant
+    local first rest bin=$BIN settings=$3
+    read -r first rest <<<"$3"
+    if [[ -n ${first:-} && -d $first ]]; then bin=$first settings=${rest:-}; fi
+    # shellcheck disable=SC2086 # the variant's settings, split on purpose
+    BIN=$bin start_gateway "$1" "$2" $settings
+}
+
+# The sum and count of histogram $2 on the gateway's /metrics at port $1.
+metric_sum() { # port name
+    curl -fs "http://127.0.0.1:$1/metrics" |
+        awk -v m="$2" '$1 == m"_sum" {s=$2} $1 == m"_count" {c=$2} END {print s+0, c+0}'
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks

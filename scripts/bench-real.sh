@@ -38,12 +38,7 @@ saturate() { # url → req/s
     wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$1" | awk '/^Requests\/sec/ {printf "%.0f", $2}'
 }
 percentiles() { open_loop "$1" "$2" 6; } # url rate
-metric_sum() { # name → sum and count of a histogram from /metrics
-    curl -fs "http://127.0.0.1:$GATEWAY_PORT/metrics" |
-        awk -v m="$1" '$1 == m"_sum" {s=$2} $1 == m"_count" {c=$2} END {print s+0, c+0}'
-}
 rss_mb() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
 pg_ticks() { # every process named postgres on this machine (0 when the server is elsewhere)
     local sum=0 pid
     for pid in $(pgrep -x postgres || true); do
@@ -108,14 +103,14 @@ for store in $STORES; do
     url=http://127.0.0.1:$GATEWAY_PORT/v1/mcp
     idle=$(rss_mb "$gw")
     wrk -t1 -c8 -d1s -s "$work/call.lua" "$url" >/dev/null
-    read -r ev0 rounds0 < <(metric_sum intentgate_gateway_audit_batch_size)
+    read -r ev0 rounds0 < <(metric_sum "$GATEWAY_PORT" intentgate_gateway_audit_batch_size)
     x0=$([[ $store == postgres ]] && pg_xacts || echo 0)
     direct=$(saturate "$direct_url")
     t0=$(cpu_ticks "$gw") p0=$(pg_ticks) i0=$(idle_ticks)
     rps=$(saturate "$url")
     t1=$(cpu_ticks "$gw") p1=$(pg_ticks) i1=$(idle_ticks)
     x1=$([[ $store == postgres ]] && pg_xacts || echo 0)
-    read -r ev1 rounds1 < <(metric_sum intentgate_gateway_audit_batch_size)
+    read -r ev1 rounds1 < <(metric_sum "$GATEWAY_PORT" intentgate_gateway_audit_batch_size)
     loaded=$(rss_mb "$gw")
     row="| gateway, $store${variant:+ ($variant)} | $rps req/s | $direct req/s | $(awk -v a="$rps" -v b="$direct" 'BEGIN {printf "%.2f", a/b}') |"
     rates=$RATES

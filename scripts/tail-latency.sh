@@ -38,7 +38,6 @@ fi
 start_demo 19120
 mint_call_script
 
-build=$BIN
 variants=("$@")
 echo "p50 / p99 / p99.9 at $RATE req/s, store $STORE, ${SECS}s per sample"
 echo "direct: $(open_loop "$UPSTREAM_URL" "$RATE" "$SECS")"
@@ -48,14 +47,10 @@ for round in $(seq "$ROUNDS"); do
     ((round % 2 == 0)) && order=$(seq $(($# - 1)) -1 0)
     for i in $order; do
         variant=${variants[i]}
-        read -r first rest <<<"$variant"
-        BIN=$build settings=$variant
-        if [[ -n ${first:-} && -d $first ]]; then BIN=$first settings=${rest:-}; fi
         if [[ $STORE == postgres ]]; then
             GATEWAY_PG_URL=${urls[i]}
         fi
-        # shellcheck disable=SC2086 # the variant's settings, split on purpose
-        start_gateway "$STORE" 19121 $settings
+        start_variant "$STORE" 19121 "$variant"
         open_loop "http://127.0.0.1:19121/v1/mcp" "$RATE" 2 >/dev/null
         result=$(open_loop "http://127.0.0.1:19121/v1/mcp" "$RATE" "$SECS")
         echo "round $round, [${variant:-as built}]: $result"
