@@ -2,7 +2,7 @@
 # Where a call's audit wait goes at a fixed rate: for each variant, the gateway's p50 /
 # p99 / p99.9 under open-loop load (oha, latency-corrected), and from its /metrics over
 # the same seconds how many audit commit rounds ran, their events and mean duration
-# (write and flush), the share that took 0.4 ms or more, and the gateway's CPU per call.
+# (write and flush), the share that took over 0.4 ms, and the gateway's CPU per call.
 # Short rounds under a long p99 mean calls wait around the rounds, not in them.
 # Variants as tail-latency.sh takes them: a build directory, settings, or both.
 #
@@ -49,6 +49,11 @@ for variant in "$@"; do
     read -r events0 _ < <(metric_sum "$PORT" intentgate_gateway_audit_batch_size)
     quick0=$(quick_rounds) ticks0=$(cpu_ticks "$gateway_pid")
     latency=$(open_loop "$url" "$RATE" "$SECS")
+    if ! kill -0 "$gateway_pid" 2>/dev/null; then
+        echo "the gateway stopped during the sample:" >&2
+        cat "$work/gateway-$PORT.log" >&2
+        exit 1
+    fi
     ticks1=$(cpu_ticks "$gateway_pid") quick1=$(quick_rounds)
     read -r events1 _ < <(metric_sum "$PORT" intentgate_gateway_audit_batch_size)
     read -r took1 rounds1 < <(metric_sum "$PORT" "$DURATION")
