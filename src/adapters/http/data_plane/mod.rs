@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use poem::http::Method;
 use poem::web::Data;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use poem_openapi::OpenApi;
 use poem_openapi::param::Header;
 
@@ -45,11 +45,15 @@ impl<E: Endpoint> Endpoint for McpPost<E> {
                 let body = req.take_body();
                 Ok(mcp::post(&req, body, &gateway).await)
             }
-            _ => self
-                .documented
-                .call(req)
-                .await
-                .map(IntoResponse::into_response),
+            _ => {
+                // The service's own router would append its pattern to this route's,
+                // naming the route `/v1/mcp/v1/mcp` to poem's tracing and metrics.
+                req.extensions_mut().remove::<PathPattern>();
+                self.documented
+                    .call(req)
+                    .await
+                    .map(IntoResponse::into_response)
+            }
         }
     }
 }
@@ -112,5 +116,39 @@ impl DataPlaneApi {
     )]
     async fn tool_call(&self, body: UnreadBody<ToolCallRequest>) -> Documented<ToolCallStatuses> {
         Documented::new(tool_call::handle(body.body).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::endpoint::make_sync;
+    use poem::http::Method;
+    use poem::{Endpoint, Request, Route};
+
+    use super::{McpPost, PathPattern};
+
+    #[tokio::test]
+    async fn other_methods_reach_the_service_under_the_routes_own_pattern() {
+        let seen = |req: &Request| req.data::<PathPattern>().map(|p| p.0.to_string());
+        let service = Route::new().at(
+            "/v1/mcp",
+            make_sync(move |req| seen(&req).unwrap_or_default()),
+        );
+        let routes = Route::new().at(
+            "/v1/mcp",
+            McpPost {
+                documented: service,
+            },
+        );
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri_str("/v1/mcp")
+            .finish();
+        let body = routes.call(req).await.map(|r| r.into_body());
+        let text = match body {
+            Ok(body) => body.into_string().await.unwrap_or_default(),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(text, "/v1/mcp");
     }
 }
