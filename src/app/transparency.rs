@@ -13,15 +13,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::domain::audit::bundle::ProofBundle;
 use crate::domain::audit::checkpoint::{CheckpointError, LogSigner, SignedCheckpoint};
 use crate::domain::audit::merkle::{self, Hash, Question, TreeError};
 use crate::ports::{AuditChainStore, Clock, EventSink, StoreError, TransparencyStore};
 
-/// Records (their hashes only, under 100 bytes each) read per growth step. Small
-/// enough that reading them holds the memory store's lock for well under a millisecond;
-/// on sled and Postgres a step is four store operations, a few per second at full load.
+/// Records (their hashes only, under 100 bytes each) read per growth step when someone
+/// waits for the tree (a checkpoint or proof asked for). Small enough that reading them
+/// holds the memory store's lock for well under a millisecond; on sled and Postgres a
+/// step is four store operations.
 const PAGE: u32 = 2_000;
+/// The background task grows trees in steps this small with a pause after each:
+/// reading and hashing thousands of records in one go kept a core busy for tens of
+/// milliseconds every few seconds, and calls on a two-core machine waited for it
+/// (sled's p99 at 2,000 req/s, BENCHMARKS.md). That is about 10,000 records a second;
+/// a chain that commits faster is paced for one tick, then caught up at full speed.
+const BACKGROUND_PAGE: u32 = 250;
+const BACKGROUND_PAUSE: Duration = Duration::from_millis(25);
 /// How often the background task looks for chains that are due.
 const TICK: Duration = Duration::from_secs(5);
 
@@ -57,6 +67,15 @@ pub enum TransparencyError {
     /// The blocking task that hashed a growth step did not finish.
     #[error("growing the audit tree stopped: {0}")]
     GrowthInterrupted(String),
+}
+
+/// How fast a tree catches up with its chain.
+#[derive(Clone, Copy)]
+enum Pace {
+    /// As fast as the store answers: someone is waiting.
+    Asked,
+    /// In small steps, pausing after each until `until`, then as fast as it can.
+    Background { until: Instant },
 }
 
 pub struct Transparency {
@@ -108,9 +127,17 @@ impl Transparency {
 
     /// Grows `chain`'s tree to hold every committed record; returns its size.
     pub async fn integrate(&self, chain: &str) -> Result<u64, TransparencyError> {
+        self.integrate_at(chain, Pace::Asked).await
+    }
+
+    async fn integrate_at(&self, chain: &str, pace: Pace) -> Result<u64, TransparencyError> {
+        let page = match pace {
+            Pace::Asked => PAGE,
+            Pace::Background { .. } => BACKGROUND_PAGE,
+        };
         loop {
             let size = self.trees.tree_size(chain).await?;
-            let records = self.audit.hashes(chain, size + 1, PAGE).await?;
+            let records = self.audit.hashes(chain, size + 1, page).await?;
             let Some(&(first, _)) = records.first() else {
                 return Ok(size);
             };
@@ -135,6 +162,11 @@ impl Transparency {
             let growth = hash_growth(size, frontier, records).await?;
             // `false`: another replica grew it first; go on from the size it reached.
             self.trees.grow(chain, &growth).await?;
+            if let Pace::Background { until } = pace
+                && Instant::now() < until
+            {
+                tokio::time::sleep(BACKGROUND_PAUSE).await;
+            }
         }
     }
 
@@ -226,7 +258,14 @@ impl Transparency {
     ) -> Result<usize, TransparencyError> {
         let mut issued = 0;
         for chain in self.audit.chains().await? {
-            if self.is_due(&chain, schedule).await? && self.checkpoint(&chain).await?.is_some() {
+            if !self.is_due(&chain, schedule).await? {
+                continue;
+            }
+            // The checkpoint then grows the tree only by what was committed meanwhile.
+            let until = Instant::now() + TICK;
+            self.integrate_at(&chain, Pace::Background { until })
+                .await?;
+            if self.checkpoint(&chain).await?.is_some() {
                 issued += 1;
             }
         }
@@ -282,5 +321,78 @@ impl Transparency {
         answer.first().copied().ok_or_else(|| {
             TreeError::Inconsistent(format!("no root for chain {chain:?} at {size}")).into()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::time::{Duration, Instant};
+
+    use super::{BACKGROUND_PAUSE, Pace, Transparency};
+    use crate::adapters::clock::SystemClock;
+    use crate::app::audit_writer::{AuditWriter, Durability};
+    use crate::domain::audit::AuditEvent;
+    use crate::domain::audit::checkpoint::LogSigner;
+    use crate::domain::time::Timestamp;
+
+    /// The memory stores holding `records` of tenant `acme`'s chain, no tree grown yet.
+    async fn seeded(records: i64) -> Transparency {
+        let stores = crate::adapters::memory::open();
+        let (writer, _) =
+            AuditWriter::spawn(Arc::clone(&stores.audit), Durability::Sync, 16, Vec::new());
+        for i in 0..records {
+            let at = Timestamp::from_unix_seconds(1_767_225_600 + i);
+            let mut event = AuditEvent::new(at, "allow", "read_invoice");
+            event.tenant = "acme".into();
+            writer.record(event).await.unwrap();
+        }
+        let signer = LogSigner::new("gw.test", &[3u8; 32]).unwrap();
+        let clock = Arc::new(SystemClock);
+        Transparency::new(stores.transparency, stores.audit, signer, clock, Vec::new())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_background_grows_a_tree_in_small_steps_with_a_pause_after_each() {
+        let trees = seeded(600).await;
+        let started = Instant::now();
+        let until = started + Duration::from_secs(60);
+        let size = trees.integrate_at("acme", Pace::Background { until }).await;
+        assert_eq!(size.unwrap(), 600);
+        assert_eq!(
+            started.elapsed(),
+            3 * BACKGROUND_PAUSE,
+            "250, 250, then 100"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_background_stops_pausing_when_its_time_is_up() {
+        let trees = seeded(600).await;
+        let started = Instant::now();
+        let until = started + BACKGROUND_PAUSE;
+        let size = trees.integrate_at("acme", Pace::Background { until }).await;
+        assert_eq!(size.unwrap(), 600);
+        assert_eq!(
+            started.elapsed(),
+            BACKGROUND_PAUSE,
+            "paused after the first step only"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_tree_asked_for_grows_at_once_to_the_same_root() {
+        let (asked, background) = (seeded(600).await, seeded(600).await);
+        let until = Instant::now() + Duration::from_secs(60);
+        let grown = background.integrate_at("acme", Pace::Background { until });
+        assert_eq!(grown.await.unwrap(), 600);
+        let started = Instant::now();
+        assert_eq!(asked.integrate("acme").await.unwrap(), 600);
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(
+            asked.root("acme", 600).await.unwrap(),
+            background.root("acme", 600).await.unwrap()
+        );
     }
 }
