@@ -277,8 +277,9 @@ impl Transparency {
             .next())
     }
 
-    /// Issues a checkpoint for every chain that is due under `schedule`; returns how
-    /// many were issued.
+    /// Issues a checkpoint for every chain that is due under `schedule`, growing each
+    /// tree at the background's pace first (a 25 ms pause per 250 records, for at most
+    /// one tick); returns how many were issued.
     pub async fn issue_due(
         &self,
         schedule: CheckpointSchedule,

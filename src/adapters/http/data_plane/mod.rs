@@ -144,11 +144,19 @@ mod tests {
             .method(Method::GET)
             .uri_str("/v1/mcp")
             .finish();
-        let body = routes.call(req).await.map(|r| r.into_body());
-        let text = match body {
-            Ok(body) => body.into_string().await.unwrap_or_default(),
-            Err(e) => e.to_string(),
+        let answer = routes.call(req).await;
+        let (text, answered) = match answer {
+            Ok(r) => {
+                let answered = r.data::<PathPattern>().map(|p| p.0.to_string());
+                (
+                    r.into_body().into_string().await.unwrap_or_default(),
+                    answered,
+                )
+            }
+            Err(e) => (e.to_string(), None),
         };
-        assert_eq!(text, "/v1/mcp");
+        assert_eq!(text, "/v1/mcp", "the pattern the service saw");
+        // What poem's metrics middleware reads, from the answer.
+        assert_eq!(answered.as_deref(), Some("/v1/mcp"));
     }
 }
