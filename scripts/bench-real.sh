@@ -12,7 +12,8 @@
 # ("2000 5000"). Prints a markdown table plus, per store: audit events per commit
 # round, the gateway's CPU per call, Postgres transactions and (a local server's) CPU
 # per call, how much of the machine sat idle during the saturation run (idle cores mean
-# calls wait on something other than CPU), and the gateway's RSS idle and after load.
+# calls wait on something other than CPU), and the gateway's RSS idle and after load;
+# and for Postgres, what one statement and one commit take on their own (pgbench).
 # BENCH_AB="VAR=value ..." runs each store twice, as configured and with those settings
 # added or overriding (e.g. BENCH_AB="INTENTGATE_CHECKPOINT_ENTRIES=0": background
 # checkpoints off), each in a fresh data directory (Postgres variants share one database).
@@ -61,9 +62,25 @@ if [[ -n "${INTENTGATE_TEST_POSTGRES_URL:-}" ]]; then
 fi
 pg_xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'"; }
+# What one statement costs on this machine before the gateway adds anything: a call on
+# Postgres waits for three store round trips in turn (its budget count, the decision's
+# audit round, the outcome's), each at least a one-row commit.
+pg_floor() { # → "SELECT 1 in X ms, a one-row commit in Y ms"
+    command -v pgbench >/dev/null || { echo "not measured (no pgbench)"; return; }
+    psql -q "$GATEWAY_PG_URL" -c "CREATE TABLE bench_floor (n BIGINT)"
+    echo 'SELECT 1;' >"$work/select1.sql"
+    echo 'INSERT INTO bench_floor VALUES (1);' >"$work/commit1.sql"
+    latency() { pgbench -n -c1 -T3 -M prepared -f "$1" "$GATEWAY_PG_URL" 2>/dev/null |
+        awk '/^latency average/ {print $4}'; }
+    echo "SELECT 1 in $(latency "$work/select1.sql") ms, a one-row commit in $(latency "$work/commit1.sql") ms"
+    psql -q "$GATEWAY_PG_URL" -c "DROP TABLE bench_floor"
+}
 
 direct_url=$UPSTREAM_URL
 notes=()
+if [[ -n $pg_db && " $STORES " == *" postgres "* ]]; then
+    notes+=("Postgres round trips (pgbench, one client, 3 s each): $(pg_floor)")
+fi
 wrk -t1 -c8 -d1s -s "$work/call.lua" "$direct_url" >/dev/null
 # The machine's speed drifts during a run (shared cores): each gateway row is compared
 # with the tool server measured directly just before it.
