@@ -91,6 +91,36 @@ async fn migrations_apply_to_an_empty_database_and_again_idempotently() {
         .unwrap();
 }
 
+/// An older build started on a database a newer one migrated (a rolled-back upgrade)
+/// stops and says so, naming the migration it does not have.
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_build_is_refused_with_what_to_run() {
+    let Some((url, _cleanup)) = fresh_database().await else {
+        return;
+    };
+    let url = DatabaseUrl::new(url);
+    intentgate::adapters::postgres::migrate(&url).await.unwrap();
+    exec(
+        url.expose(),
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (29991231000001, 'from a later build', TRUE, '\\x00', 1)",
+    )
+    .await;
+    let refused = intentgate::adapters::postgres::migrate(&url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.starts_with("the database was migrated by a newer IntentGate build"),
+        "{refused}"
+    );
+    assert!(refused.contains("migration 29991231000001"), "{refused}");
+    assert!(
+        refused.contains("run that build or a newer one"),
+        "{refused}"
+    );
+}
+
 #[tokio::test]
 async fn an_intact_chain_verifies_after_a_round_trip_with_microsecond_truncation() {
     let Some((url, _cleanup)) = fresh_database().await else {

@@ -47,6 +47,25 @@ pub enum PgOpenError {
     Connect { url: String, source: sqlx::Error },
     #[error("apply migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A later build migrated the database (an upgrade rolled back, or a replica older
+    /// than the others): this build's queries may not fit the schema, so it stops.
+    #[error(
+        "the database was migrated by a newer IntentGate build: migration {found} is not one this build has (its last is {last}); run that build or a newer one"
+    )]
+    NewerSchema { found: i64, last: i64 },
+}
+
+/// Applies the embedded migrations, naming the case a newer build caused.
+async fn apply_migrations(pool: &PgPool) -> Result<(), PgOpenError> {
+    MIGRATOR.run(pool).await.map_err(|e| {
+        let last = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        match e {
+            sqlx::migrate::MigrateError::VersionMissing(found) if found > last => {
+                PgOpenError::NewerSchema { found, last }
+            }
+            e => PgOpenError::Migrate(e),
+        }
+    })
 }
 
 /// Whether a budget count's commit waits for its own WAL flush.
@@ -73,7 +92,7 @@ pub async fn open_counting(
     commits: CountCommits,
 ) -> Result<Stores, PgOpenError> {
     let pool = connect(url).await?;
-    MIGRATOR.run(&pool).await?;
+    apply_migrations(&pool).await?;
     Ok(Stores {
         backend: BACKEND,
         audit: Arc::new(audit::PgAudit::new(pool.clone())),
@@ -93,7 +112,7 @@ pub async fn open_counting(
 /// Applies pending migrations and returns how many migrations the database knows.
 pub async fn migrate(url: &DatabaseUrl) -> Result<usize, PgOpenError> {
     let pool = connect(url).await?;
-    MIGRATOR.run(&pool).await?;
+    apply_migrations(&pool).await?;
     Ok(MIGRATOR.iter().count())
 }
 
