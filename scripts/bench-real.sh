@@ -9,12 +9,13 @@
 #
 # Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
 # created), BENCH_SECS (saturation seconds, 8), BENCH_RATES ("2000"), BENCH_PG_RATES
-# ("2000 5000"), BENCH_NO_BUDGET (set: a token without a budget; the replica runs still
-# spend one of their own). Prints a markdown table plus, per store: audit events per commit
-# round, the gateway's CPU per call, Postgres transactions and (a local server's) CPU
-# per call, how much of the machine sat idle during the saturation run (idle cores mean
-# calls wait on something other than CPU), and the gateway's RSS idle and after load;
-# and for Postgres, what one statement and one commit take on their own (pgbench).
+# ("2000 5000"), BENCH_NO_BUDGET (set: a token without a budget; the max_calls check
+# across replicas still mints its own). Prints a markdown table plus, per store: audit
+# events per commit round, the gateway's CPU per call, Postgres transactions and (a
+# local server's) CPU per call, how much of the machine sat idle during the saturation
+# run (idle cores mean calls wait on something other than CPU), and the gateway's RSS
+# idle and after load; and for Postgres, what one statement and one commit take on
+# their own (pgbench).
 # BENCH_AB="VAR=value ..." runs each store twice, as configured and with those settings
 # added or overriding (e.g. BENCH_AB="INTENTGATE_CHECKPOINT_ENTRIES=0": background
 # checkpoints off), each in a fresh data directory (Postgres variants share one database).
