@@ -29,9 +29,17 @@ const PAGE: u32 = 2_000;
 /// reading and hashing thousands of records in one go kept a core busy for tens of
 /// milliseconds every few seconds, and calls on a two-core machine waited for it
 /// (sled's p99 at 2,000 req/s, BENCHMARKS.md). That is at most 10,000 records a
-/// second; a pass over the due chains is paced for one tick, then goes at full speed.
+/// second; a pass over the due chains is paced so for one tick.
 const BACKGROUND_PAGE: u32 = 250;
 const BACKGROUND_PAUSE: Duration = Duration::from_millis(25);
+/// After that tick (a chain committing faster than the pace, or a backlog left by a
+/// burst), each step is followed by a pause this many times its own length instead:
+/// about a quarter of one thread's time, whatever the machine's speed. At full speed,
+/// as before, the catch-up after a saturation run doubled sled's p99 over the next
+/// seconds (BENCHMARKS.md).
+const CATCH_UP_YIELD: u32 = 3;
+/// The shortest pause after a catch-up step.
+const CATCH_UP_MIN_PAUSE: Duration = Duration::from_millis(1);
 /// How often the background task looks for chains that are due.
 const TICK: Duration = Duration::from_secs(5);
 
@@ -74,7 +82,8 @@ pub enum TransparencyError {
 enum Pace {
     /// As fast as the store answers: someone is waiting.
     Asked,
-    /// In small steps with a pause between them until `until`, then as `Asked`.
+    /// In small steps, with a pause of [`BACKGROUND_PAUSE`] after each until `until`,
+    /// then of [`CATCH_UP_YIELD`] times the step's length.
     Background { until: Instant },
 }
 
@@ -162,9 +171,12 @@ impl Transparency {
     async fn integrate_at(&self, chain: &str, pace: Pace) -> Result<u64, TransparencyError> {
         let target = self.audit.head(chain).await?.map_or(0, |head| head.seq);
         loop {
+            let step = Instant::now();
             let size = self.trees.tree_size(chain).await?;
-            let paced = matches!(pace, Pace::Background { until } if Instant::now() < until);
-            let page = if paced { BACKGROUND_PAGE } else { PAGE };
+            let page = match pace {
+                Pace::Asked => PAGE,
+                Pace::Background { .. } => BACKGROUND_PAGE,
+            };
             let left = u32::try_from(target.saturating_sub(size)).unwrap_or(u32::MAX);
             if left == 0 {
                 return Ok(size);
@@ -181,8 +193,15 @@ impl Transparency {
             let growth = hash_growth(size, frontier, records).await?;
             // `false`: another replica grew it first; go on from the size it reached.
             let grown = self.trees.grow(chain, &growth).await?;
-            if paced && grown && growth.to_size < target {
-                tokio::time::sleep(BACKGROUND_PAUSE).await;
+            if let Pace::Background { until } = pace
+                && grown
+                && growth.to_size < target
+            {
+                let pause = match step < until {
+                    true => BACKGROUND_PAUSE,
+                    false => (step.elapsed() * CATCH_UP_YIELD).max(CATCH_UP_MIN_PAUSE),
+                };
+                tokio::time::sleep(pause).await;
             }
         }
     }
@@ -278,8 +297,9 @@ impl Transparency {
     }
 
     /// Issues a checkpoint for every chain that is due under `schedule`, growing each
-    /// tree at the background's pace first (a 25 ms pause per 250 records, for at most
-    /// one tick); returns how many were issued.
+    /// tree at the background's pace first (a 25 ms pause per 250 records for one
+    /// tick, then a pause three times each step's length); returns how many were
+    /// issued.
     pub async fn issue_due(
         &self,
         schedule: CheckpointSchedule,

@@ -1,13 +1,16 @@
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use tokio::time::{Duration, Instant};
 
-use super::{BACKGROUND_PAUSE, Pace, Transparency};
+use super::{BACKGROUND_PAUSE, CATCH_UP_MIN_PAUSE, CATCH_UP_YIELD, Pace, Transparency};
 use crate::adapters::clock::SystemClock;
 use crate::app::audit_writer::{AuditWriter, Durability};
 use crate::domain::audit::AuditEvent;
-use crate::domain::audit::checkpoint::LogSigner;
+use crate::domain::audit::checkpoint::{LogSigner, SignedCheckpoint};
+use crate::domain::audit::merkle::{Growth, Hash};
 use crate::domain::time::Timestamp;
+use crate::ports::{StoreResult, TransparencyStore};
 
 /// Memory stores with a writer on tenant `acme`'s chain, no tree grown yet.
 struct Seeded {
@@ -17,12 +20,26 @@ struct Seeded {
 
 impl Seeded {
     async fn with(records: i64) -> Self {
+        Self::with_trees(records, |trees| trees).await
+    }
+
+    /// [`Seeded::with`], its tree store as `wrap` makes it.
+    async fn with_trees(
+        records: i64,
+        wrap: impl FnOnce(Arc<dyn TransparencyStore>) -> Arc<dyn TransparencyStore>,
+    ) -> Self {
         let stores = crate::adapters::memory::open();
         let (writer, _) =
             AuditWriter::spawn(Arc::clone(&stores.audit), Durability::Sync, 16, Vec::new());
         let signer = LogSigner::new("gw.test", &[3u8; 32]).unwrap();
         let clock = Arc::new(SystemClock);
-        let trees = Transparency::new(stores.transparency, stores.audit, signer, clock, Vec::new());
+        let trees = Transparency::new(
+            wrap(stores.transparency),
+            stores.audit,
+            signer,
+            clock,
+            Vec::new(),
+        );
         let seeded = Self { writer, trees };
         for i in 0..records {
             seeded.record(i).await;
@@ -58,9 +75,45 @@ async fn the_background_grows_a_tree_in_small_steps_with_a_pause_between_them() 
     );
 }
 
+/// A tree store whose growths each take `delay` (on the test's paused clock).
+struct SlowGrowth {
+    inner: Arc<dyn TransparencyStore>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl TransparencyStore for SlowGrowth {
+    async fn tree_size(&self, chain: &str) -> StoreResult<u64> {
+        self.inner.tree_size(chain).await
+    }
+
+    async fn read_hashes(&self, chain: &str, indexes: &[u64]) -> StoreResult<Vec<Hash>> {
+        self.inner.read_hashes(chain, indexes).await
+    }
+
+    async fn grow(&self, chain: &str, growth: &Growth) -> StoreResult<bool> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.grow(chain, growth).await
+    }
+
+    async fn record_checkpoint(&self, checkpoint: &SignedCheckpoint) -> StoreResult<bool> {
+        self.inner.record_checkpoint(checkpoint).await
+    }
+
+    async fn checkpoints(
+        &self,
+        chain: &str,
+        below: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<Vec<SignedCheckpoint>> {
+        self.inner.checkpoints(chain, below, limit).await
+    }
+}
+
 #[tokio::test(start_paused = true)]
-async fn the_background_stops_pausing_when_its_time_is_up() {
-    let seeded = Seeded::with(600).await;
+async fn past_its_time_the_background_pauses_three_times_each_step() {
+    let step = Duration::from_millis(4);
+    let seeded = Seeded::with_trees(600, |inner| Arc::new(SlowGrowth { inner, delay: step })).await;
     let started = Instant::now();
     let size = seeded
         .trees
@@ -69,9 +122,21 @@ async fn the_background_stops_pausing_when_its_time_is_up() {
     assert_eq!(size.unwrap(), 600);
     assert_eq!(
         started.elapsed(),
-        BACKGROUND_PAUSE,
-        "paused after the first step only"
+        step + BACKGROUND_PAUSE + step + CATCH_UP_YIELD * step + step,
+        "250 then the tick's pause, 250 then three times the step, then 100"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_its_time_a_step_that_took_no_time_still_yields() {
+    let seeded = Seeded::with(600).await;
+    let started = Instant::now();
+    let size = seeded
+        .trees
+        .integrate_at("acme", background_for(Duration::ZERO))
+        .await;
+    assert_eq!(size.unwrap(), 600);
+    assert_eq!(started.elapsed(), 2 * CATCH_UP_MIN_PAUSE);
 }
 
 #[tokio::test(start_paused = true)]
