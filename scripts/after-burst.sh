@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # What a burst leaves behind: for each variant, the gateway's p99 at a fixed rate
-# (open loop, oha, latency-corrected) on a fresh gateway, then its saturation
-# throughput (wrk -c32, 8 s), then the p99 in windows right after it, while background
-# work the burst left (the audit trees' growth) catches up. One line per variant; the
-# variants as tail-latency.sh takes them ("DIR", "VAR=value ...", "DIR VAR=value ...";
-# "" is this build as configured), each on a fresh gateway and data directory.
+# (open loop, oha, latency-corrected) on a fresh gateway after 2 s of warm-up, then
+# its saturation throughput (wrk -c32, 8 s), then the p99 in windows right after it,
+# while background work the burst left (the audit trees' growth) catches up. One line
+# per variant; the variants as tail-latency.sh takes them ("DIR", "VAR=value ...",
+# "DIR VAR=value ..."; "" is this build as configured), each on a fresh gateway and
+# data directory.
 #
 #   STORE=sled scripts/after-burst.sh "" INTENTGATE_CHECKPOINT_ENTRIES=0
 #   STORE=sled BENCH_BIN=/tmp/before scripts/after-burst.sh "" /tmp/after "" /tmp/after
@@ -23,6 +24,9 @@ SECS=${BENCH_SECS:-6}
 PORT=19191
 (($# > 0)) || { echo "usage: $0 VARIANT... (see the header)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
+if [[ $STORE == postgres ]]; then
+    : "${INTENTGATE_TEST_POSTGRES_URL:?STORE=postgres needs INTENTGATE_TEST_POSTGRES_URL}"
+fi
 # shellcheck source=scripts/bench-common.sh
 source scripts/bench-common.sh
 
@@ -34,13 +38,13 @@ p99() {
 
 start_demo 19190
 mint_call_script
-echo "p99 in ms at $RATE req/s, store $STORE: fresh | saturation | ${WINDOWS} windows of ${SECS} s after it"
+echo "store $STORE${BENCH_NO_BUDGET:+, a token without a budget}: p99 in ms at $RATE req/s fresh | saturation | p99 in ${WINDOWS} windows of ${SECS} s after it"
 n=0
 for variant in "$@"; do
     n=$((n + 1))
     if [[ $STORE == postgres ]]; then
-        scratch_database after_burst_$n
-        export GATEWAY_PG_URL=$SCRATCH_URL
+        scratch_database "ig_bench_burst_$$_$n"
+        GATEWAY_PG_URL=$SCRATCH_URL
     fi
     start_variant "$STORE" "$PORT" "$variant"
     p99 2 >/dev/null # warm-up

@@ -33,12 +33,15 @@ const PAGE: u32 = 2_000;
 const BACKGROUND_PAGE: u32 = 250;
 const BACKGROUND_PAUSE: Duration = Duration::from_millis(25);
 /// After that tick (a chain committing faster than the pace, or a backlog left by a
-/// burst), each step is followed by a pause this many times its own length instead:
-/// about a quarter of one thread's time, whatever the machine's speed. At full speed,
-/// as before, the catch-up after a saturation run doubled sled's p99 over the next
-/// seconds (BENCHMARKS.md).
+/// burst), each step is followed by a pause this many times its own length instead: at
+/// most about a quarter of one thread's time, whatever the machine's speed. Before, it
+/// went at full speed there, and the catch-up after a saturation run raised sled's p99
+/// by half or more over the next seconds (BENCHMARKS.md). A busy machine lengthens the
+/// steps and so slows the catch-up; under overload that lasts, the tree falls behind
+/// and a checkpoint asked for grows the rest at once.
 const CATCH_UP_YIELD: u32 = 3;
-/// The shortest pause after a catch-up step.
+/// The shortest pause after a catch-up step: one that took no measurable time (the
+/// memory store) still yields to the calls beside it.
 const CATCH_UP_MIN_PAUSE: Duration = Duration::from_millis(1);
 /// How often the background task looks for chains that are due.
 const TICK: Duration = Duration::from_secs(5);
@@ -82,8 +85,9 @@ pub enum TransparencyError {
 enum Pace {
     /// As fast as the store answers: someone is waiting.
     Asked,
-    /// In small steps, with a pause of [`BACKGROUND_PAUSE`] after each until `until`,
-    /// then of [`CATCH_UP_YIELD`] times the step's length.
+    /// In steps of [`BACKGROUND_PAGE`] records, each but the last followed by a pause:
+    /// [`BACKGROUND_PAUSE`] for a step begun before `until`, [`CATCH_UP_YIELD`] times the
+    /// step's length (at least [`CATCH_UP_MIN_PAUSE`]) for one begun after.
     Background { until: Instant },
 }
 
@@ -171,7 +175,7 @@ impl Transparency {
     async fn integrate_at(&self, chain: &str, pace: Pace) -> Result<u64, TransparencyError> {
         let target = self.audit.head(chain).await?.map_or(0, |head| head.seq);
         loop {
-            let step = Instant::now();
+            let step_began = Instant::now();
             let size = self.trees.tree_size(chain).await?;
             let page = match pace {
                 Pace::Asked => PAGE,
@@ -197,9 +201,12 @@ impl Transparency {
                 && grown
                 && growth.to_size < target
             {
-                let pause = match step < until {
+                let pause = match step_began < until {
                     true => BACKGROUND_PAUSE,
-                    false => (step.elapsed() * CATCH_UP_YIELD).max(CATCH_UP_MIN_PAUSE),
+                    false => step_began
+                        .elapsed()
+                        .saturating_mul(CATCH_UP_YIELD)
+                        .max(CATCH_UP_MIN_PAUSE),
                 };
                 tokio::time::sleep(pause).await;
             }
