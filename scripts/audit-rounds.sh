@@ -33,7 +33,7 @@ quick_rounds() {
 
 start_demo 19140
 mint_call_script
-echo "at $RATE req/s, store $STORE, ${SECS}s per sample"
+echo "at $RATE req/s, store $STORE, ${SECS}s per sample${BENCH_NO_BUDGET:+, a token without a budget}"
 echo "direct: $(open_loop "$UPSTREAM_URL" "$RATE" "$SECS")"
 n=0
 for variant in "$@"; do

@@ -66,7 +66,8 @@ pg_xacts() { psql -qtA "$INTENTGATE_TEST_POSTGRES_URL" -c \
     "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$pg_db'"; }
 # What the server takes on its own, before the gateway adds anything: a forwarded call
 # on Postgres waits for three round trips in turn (its budget count, the decision's
-# audit round and the outcome's, the two audit rounds each a durable commit).
+# audit round and the outcome's, the two audit rounds each a durable commit); two
+# under BENCH_NO_BUDGET.
 pg_floor() { # → "SELECT 1 in X ms, a one-row commit in Y ms"
     command -v pgbench >/dev/null || { echo "not measured (no pgbench)"; return; }
     psql -q "$GATEWAY_PG_URL" -c "CREATE TABLE bench_floor (n BIGINT)" || { echo "not measured"; return; }

@@ -9,7 +9,8 @@
 #   BENCH_BIN=/path/to/other/build scripts/bench-replicas.sh     # before/after
 #
 # Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
-# created), BENCH_SECS (8).
+# created), BENCH_SECS (8), BENCH_BIN (another build's binaries), BENCH_NO_BUDGET (any
+# value: a token without a budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

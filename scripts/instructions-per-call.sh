@@ -10,6 +10,7 @@
 #   STORE=sled N=1000 scripts/instructions-per-call.sh
 #   EXTRA="RUST_LOG=debug" scripts/instructions-per-call.sh
 #   BENCH_BIN=/path/to/other/build scripts/instructions-per-call.sh   # before/after
+#   BENCH_NO_BUDGET=1 scripts/instructions-per-call.sh   # any value: a token without a budget
 #
 # Under valgrind the CPU reports no SHA extensions, so SHA-256 (token MACs, audit
 # hashes) runs in software and weighs several times what it does natively. Compare

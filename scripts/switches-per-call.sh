@@ -10,6 +10,9 @@
 #   scripts/switches-per-call.sh                       # memory store
 #   STORE=sled scripts/switches-per-call.sh
 #   BREAKDOWN=1 BENCH_BIN=/path/to/other/build scripts/switches-per-call.sh
+#
+# Environment: STORE (memory), BREAKDOWN, BENCH_BIN (another build's binaries),
+# BENCH_NO_BUDGET (any value: a token without a budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -40,7 +40,7 @@ start_demo 19120
 mint_call_script
 
 variants=("$@")
-echo "p50 / p99 / p99.9 at $RATE req/s, store $STORE, ${SECS}s per sample"
+echo "p50 / p99 / p99.9 at $RATE req/s, store $STORE, ${SECS}s per sample${BENCH_NO_BUDGET:+, a token without a budget}"
 echo "direct: $(open_loop "$UPSTREAM_URL" "$RATE" "$SECS")"
 for round in $(seq "$ROUNDS"); do
     # A, B, B, A, ...: neither variant always runs first, on a machine that drifts.
