@@ -13,7 +13,7 @@
 # Environment: STORE (sled; memory; postgres with INTENTGATE_TEST_POSTGRES_URL, a
 # scratch database per variant), RATE (2000 req/s), WINDOWS (5 after the burst),
 # BENCH_SECS (6 per window), BENCH_BIN (the build for "" and for the demo tool
-# server), BENCH_NO_BUDGET (set: a token without a budget, so no call is counted).
+# server), BENCH_NO_BUDGET (non-empty: a token without a budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

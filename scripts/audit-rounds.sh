@@ -12,7 +12,7 @@
 # Environment: STORE (sled; memory; postgres with INTENTGATE_TEST_POSTGRES_URL, a
 # scratch database per variant), RATE (2000 req/s), BENCH_SECS (8 per sample, after 2 s
 # of warm-up), BENCH_BIN (the build for "" and for the demo tool server),
-# BENCH_NO_BUDGET (set: a token without a budget, so no call is counted).
+# BENCH_NO_BUDGET (non-empty: a token without a budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

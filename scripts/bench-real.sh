@@ -9,7 +9,7 @@
 #
 # Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
 # created), BENCH_SECS (saturation seconds, 8), BENCH_RATES ("2000"), BENCH_PG_RATES
-# ("2000 5000"), BENCH_NO_BUDGET (set: a token without a budget; the max_calls check
+# ("2000 5000"), BENCH_NO_BUDGET (non-empty: a token without a budget; the max_calls check
 # across replicas still mints its own). Prints a markdown table plus, per store: audit
 # events per commit round, the gateway's CPU per call, Postgres transactions and (a
 # local server's) CPU per call, how much of the machine sat idle during the saturation
@@ -81,6 +81,7 @@ pg_floor() { # → "SELECT 1 in X ms, a one-row commit in Y ms"
 
 direct_url=$UPSTREAM_URL
 notes=()
+[[ -n ${BENCH_NO_BUDGET:-} ]] && notes+=("a token without a budget (BENCH_NO_BUDGET): no call counted")
 if [[ -n $pg_db && " $STORES " == *" postgres "* ]]; then
     notes+=("Postgres round trips (pgbench, one client, 3 s each): $(pg_floor)")
 fi

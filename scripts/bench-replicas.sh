@@ -9,8 +9,8 @@
 #   BENCH_BIN=/path/to/other/build scripts/bench-replicas.sh     # before/after
 #
 # Environment: INTENTGATE_TEST_POSTGRES_URL (a server where a scratch database may be
-# created), BENCH_SECS (8), BENCH_BIN (another build's binaries), BENCH_NO_BUDGET (any
-# value: a token without a budget, so no call is counted).
+# created), BENCH_SECS (8), BENCH_BIN (another build's binaries), BENCH_NO_BUDGET
+# (non-empty: a token without a budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +42,5 @@ read -r commits1 rollbacks1 < <(xacts)
 rps=$(cat "$work/wrk-a" "$work/wrk-b" | awk '/^Requests\/sec/ {s += $2} END {printf "%.0f", s}')
 records=$(psql -qtA "$GATEWAY_PG_URL" -c "SELECT count(*) FROM audit_events")
 echo "two replicas, one chain: $rps req/s combined; $((commits1 - commits0)) transactions" \
-    "committed, $((rollbacks1 - rollbacks0)) rolled back; $records audit records"
+    "committed, $((rollbacks1 - rollbacks0)) rolled back; $records audit records" \
+    "${BENCH_NO_BUDGET:+(a token without a budget)}"

@@ -10,7 +10,7 @@
 #   STORE=sled N=1000 scripts/instructions-per-call.sh
 #   EXTRA="RUST_LOG=debug" scripts/instructions-per-call.sh
 #   BENCH_BIN=/path/to/other/build scripts/instructions-per-call.sh   # before/after
-#   BENCH_NO_BUDGET=1 scripts/instructions-per-call.sh   # any value: a token without a budget
+#   BENCH_NO_BUDGET=1 scripts/instructions-per-call.sh   # non-empty: a token without a budget
 #
 # Under valgrind the CPU reports no SHA extensions, so SHA-256 (token MACs, audit
 # hashes) runs in software and weighs several times what it does natively. Compare
@@ -43,4 +43,4 @@ sleep 1
 out=$(ls -t "$work"/cg.out* | head -1)
 cp "$out" target/callgrind.out
 total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-echo "instructions per call: $((total / N)) ($N calls, store $STORE${EXTRA:+, $EXTRA})"
+echo "instructions per call: $((total / N)) ($N calls, store $STORE${EXTRA:+, $EXTRA}${BENCH_NO_BUDGET:+, a token without a budget})"

@@ -12,7 +12,7 @@
 #   BREAKDOWN=1 BENCH_BIN=/path/to/other/build scripts/switches-per-call.sh
 #
 # Environment: STORE (memory), BREAKDOWN, BENCH_BIN (another build's binaries),
-# BENCH_NO_BUDGET (any value: a token without a budget, so no call is counted).
+# BENCH_NO_BUDGET (non-empty: a token without a budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,7 +44,7 @@ wrk -t1 -c32 -d"${SECS}s" -s "$work/call.lua" "$url" >"$work/wrk"
 threads >"$work/after"
 rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk")
 calls=$(awk '/requests in/ {print $1}' "$work/wrk")
-echo "store $STORE: $rps req/s (wrk -c32, ${SECS}s)"
+echo "store $STORE: $rps req/s (wrk -c32, ${SECS}s${BENCH_NO_BUDGET:+, a token without a budget})"
 # A thread started under load (tokio's blocking pool grows on demand) counts from zero;
 # one that ended during the run is not counted.
 awk -v calls="$calls" -v hz="$(getconf CLK_TCK)" '

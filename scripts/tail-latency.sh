@@ -13,7 +13,7 @@
 # Environment: STORE (memory; sled; postgres with INTENTGATE_TEST_POSTGRES_URL, a
 # scratch database per variant), RATE (2000 req/s), ROUNDS (3; the order reverses every
 # other round), BENCH_SECS (8 per sample, after 2 s of warm-up), BENCH_BIN (the build
-# for "" and for the demo tool server), BENCH_NO_BUDGET (set: a token without a
+# for "" and for the demo tool server), BENCH_NO_BUDGET (non-empty: a token without a
 # budget, so no call is counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
