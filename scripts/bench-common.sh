@@ -40,7 +40,7 @@ scratch_database() { # name
 
 # Mints the benchmarks' capability token (master key $KEY) into $TOKEN and writes the
 # wrk script that sends $BODY with it to $work/call.lua. The token has a budget, so each
-# call is counted, unless BENCH_NO_BUDGET is set.
+# call is counted, unless BENCH_NO_BUDGET is non-empty.
 mint_call_script() {
     local budget=(--max-calls 1000000000)
     [[ -n ${BENCH_NO_BUDGET:-} ]] && budget=()

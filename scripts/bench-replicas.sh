@@ -42,5 +42,5 @@ read -r commits1 rollbacks1 < <(xacts)
 rps=$(cat "$work/wrk-a" "$work/wrk-b" | awk '/^Requests\/sec/ {s += $2} END {printf "%.0f", s}')
 records=$(psql -qtA "$GATEWAY_PG_URL" -c "SELECT count(*) FROM audit_events")
 echo "two replicas, one chain: $rps req/s combined; $((commits1 - commits0)) transactions" \
-    "committed, $((rollbacks1 - rollbacks0)) rolled back; $records audit records" \
-    "${BENCH_NO_BUDGET:+(a token without a budget)}"
+    "committed, $((rollbacks1 - rollbacks0)) rolled back;" \
+    "$records audit records${BENCH_NO_BUDGET:+ (a token without a budget)}"

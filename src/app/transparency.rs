@@ -174,13 +174,13 @@ impl Transparency {
     /// lasts.
     async fn integrate_at(&self, chain: &str, pace: Pace) -> Result<u64, TransparencyError> {
         let target = self.audit.head(chain).await?.map_or(0, |head| head.seq);
+        let page = match pace {
+            Pace::Asked => PAGE,
+            Pace::Background { .. } => BACKGROUND_PAGE,
+        };
         loop {
             let step_began = Instant::now();
             let size = self.trees.tree_size(chain).await?;
-            let page = match pace {
-                Pace::Asked => PAGE,
-                Pace::Background { .. } => BACKGROUND_PAGE,
-            };
             let left = u32::try_from(target.saturating_sub(size)).unwrap_or(u32::MAX);
             if left == 0 {
                 return Ok(size);
